@@ -1,0 +1,93 @@
+/* Byte-order-explicit loads and stores, and overflow-checked arithmetic.
+ * The format is little-endian whatever the host; checksums are big-endian. */
+#ifndef PCACHE_BYTES_H
+#define PCACHE_BYTES_H
+
+#include <stdint.h>
+#include <string.h>
+
+static inline uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t ld32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t ld64(const uint8_t *p) { return (uint64_t)ld32(p) | ((uint64_t)ld32(p + 4) << 32); }
+static inline uint64_t ld64be(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void st16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void st32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void st64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void st64be(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static inline int is_pow2_u64(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+/* *r = a + b; returns 0 on success, -1 if the sum would wrap. */
+static inline int add_u64(uint64_t a, uint64_t b, uint64_t *r)
+{
+    return __builtin_add_overflow(a, b, r) ? -1 : 0;
+}
+static inline int mul_u64(uint64_t a, uint64_t b, uint64_t *r)
+{
+    return __builtin_mul_overflow(a, b, r) ? -1 : 0;
+}
+/* *r = x rounded up to a multiple of align (a power of two); -1 on wrap. */
+static inline int align_up_u64(uint64_t x, uint64_t align, uint64_t *r)
+{
+    uint64_t t;
+    if (add_u64(x, align - 1, &t))
+        return -1;
+    *r = t & ~(align - 1);
+    return 0;
+}
+
+/* 1 if all n bytes at p are zero. */
+static inline int all_zero(const uint8_t *p, uint64_t n)
+{
+    while (n && ((uintptr_t)p & 7)) {
+        if (*p)
+            return 0;
+        p++, n--;
+    }
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        if (w)
+            return 0;
+        p += 8, n -= 8;
+    }
+    while (n) {
+        if (*p)
+            return 0;
+        p++, n--;
+    }
+    return 1;
+}
+
+/* Index of the first nonzero byte in p[0..n), or n. */
+static inline uint64_t first_nonzero(const uint8_t *p, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (p[i])
+            return i;
+    return n;
+}
+
+#endif

@@ -1,0 +1,24 @@
+/* Checksums of the format (XXH3-64, CRC-32), one-shot and streaming. */
+#ifndef PCACHE_CHECKSUM_H
+#define PCACHE_CHECKSUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pcache/pcache.h"
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+typedef struct checksum_state {
+    pcache_checksum_algorithm algo;
+    uint32_t crc;
+    XXH3_state_t xxh; /* 64-byte aligned by its declaration */
+} checksum_state;
+
+int checksum_algorithm_known(unsigned algo);
+void checksum_reset(checksum_state *st, pcache_checksum_algorithm algo);
+void checksum_update(checksum_state *st, const void *data, size_t size);
+uint64_t checksum_digest(const checksum_state *st);
+
+#endif

@@ -1,0 +1,55 @@
+#include "report.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void report_clear(pcache_report *rep)
+{
+    if (!rep)
+        return;
+    memset(rep, 0, sizeof *rep);
+    rep->cls = PCACHE_REPORT_NO_CLASS;
+}
+
+pcache_status report_fail(pcache_report *rep, pcache_status st, int cls,
+                          const char *section, uint64_t offset, int has_values,
+                          uint64_t expected, uint64_t found, const char *fmt, ...)
+{
+    char what[200];
+    va_list ap;
+    size_t len = 0;
+
+    if (!rep)
+        return st;
+    report_clear(rep);
+    rep->status = st;
+    rep->cls = cls;
+    if (section)
+        snprintf(rep->section, sizeof rep->section, "%s", section);
+    rep->offset = offset;
+    rep->has_values = has_values;
+    rep->expected = expected;
+    rep->found = found;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+
+    if (cls >= 0 && cls < PCACHE_CLASS_COUNT)
+        len += (size_t)snprintf(rep->message + len, sizeof rep->message - len, "%s segment: ",
+                                pcache_class_name((pcache_class)cls));
+    if (section && *section && len < sizeof rep->message)
+        len += (size_t)snprintf(rep->message + len, sizeof rep->message - len, "section '%s': ",
+                                rep->section);
+    if (len < sizeof rep->message)
+        len += (size_t)snprintf(rep->message + len, sizeof rep->message - len,
+                                "%s at offset %llu (0x%llx)", what, (unsigned long long)offset,
+                                (unsigned long long)offset);
+    if (has_values && len < sizeof rep->message)
+        snprintf(rep->message + len, sizeof rep->message - len,
+                 ": expected %llu (0x%llx), found %llu (0x%llx)", (unsigned long long)expected,
+                 (unsigned long long)expected, (unsigned long long)found,
+                 (unsigned long long)found);
+    return st;
+}

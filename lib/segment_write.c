@@ -1,0 +1,476 @@
+/* Building an image and persisting one class as a segment: the size and
+ * persist entry points that mirror DynamoRIO's callbacks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder.h"
+#include "bytes.h"
+#include "checksum.h"
+#include "format.h"
+#include "report.h"
+
+/* Writes are staged so that the header, table and small sections reach the
+ * sink (possibly a system call per write) in few large pieces. */
+#define STAGE_SIZE 8192u
+/* Section bytes are hashed and written in chunks small enough to stay in
+ * cache between the two. */
+#define CHUNK_SIZE (64u * 1024u)
+
+struct pcache_writer {
+    const pcache_sink *sink;
+    uint64_t total;        /* bytes accepted for the segment so far */
+    uint64_t remaining;    /* bytes the current produced section may still write */
+    uint64_t attempted;    /* bytes the current producer tried to write */
+    checksum_state *hash;  /* current section's checksum, or NULL */
+    int sink_errno;
+    pcache_status err;
+    size_t staged;
+    uint8_t stage[STAGE_SIZE];
+};
+
+int section_name_valid(const char *name, size_t *len_out)
+{
+    size_t len = 0;
+    if (!name)
+        return 0;
+    while (name[len]) {
+        unsigned char c = (unsigned char)name[len];
+        if (c < 0x21 || c > 0x7e || len >= PCACHE_SECTION_NAME_MAX)
+            return 0;
+        len++;
+    }
+    if (len_out)
+        *len_out = len;
+    return len > 0;
+}
+
+pcache_status pcache_builder_new(pcache_builder **out, const pcache_identity *id)
+{
+    pcache_builder *b;
+    size_t len;
+
+    if (!out || !id)
+        return PCACHE_E_INVALID_ARGUMENT;
+    *out = NULL;
+    len = strnlen(id->client_name, sizeof id->client_name);
+    if (len == 0 || len > PCACHE_CLIENT_NAME_MAX)
+        return PCACHE_E_CLIENT_NAME;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)id->client_name[i] < 0x20 || (unsigned char)id->client_name[i] > 0x7e)
+            return PCACHE_E_CLIENT_NAME;
+    if (!is_pow2_u64(id->page_size) || id->page_size < PAGE_SIZE_MIN || id->page_size > PAGE_SIZE_MAX ||
+        (id->byte_order != PCACHE_LITTLE_ENDIAN && id->byte_order != PCACHE_BIG_ENDIAN) ||
+        (id->pointer_size != 4 && id->pointer_size != 8) || !checksum_algorithm_known(id->checksum) ||
+        id->module_digest_len > PCACHE_MODULE_DIGEST_MAX)
+        return PCACHE_E_INVALID_ARGUMENT;
+    b = calloc(1, sizeof *b);
+    if (!b)
+        return PCACHE_E_NO_MEMORY;
+    b->id = *id;
+    /* Bytes past the digest length and the name's NUL are written as zero. */
+    memset(b->id.module_digest + id->module_digest_len, 0,
+           PCACHE_MODULE_DIGEST_MAX - id->module_digest_len);
+    memset(b->id.client_name + len, 0, sizeof b->id.client_name - len);
+    report_clear(&b->report);
+    *out = b;
+    return PCACHE_OK;
+}
+
+void pcache_builder_free(pcache_builder *b)
+{
+    if (!b)
+        return;
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+        free(b->cls[c].sec);
+    free(b);
+}
+
+const pcache_identity *pcache_builder_identity(const pcache_builder *b)
+{
+    return b ? &b->id : NULL;
+}
+
+const pcache_report *pcache_builder_report(const pcache_builder *b)
+{
+    return b ? &b->report : NULL;
+}
+
+uint32_t pcache_builder_section_count(const pcache_builder *b, pcache_class cls)
+{
+    if (!b || (unsigned)cls >= PCACHE_CLASS_COUNT)
+        return 0;
+    return b->cls[cls].n;
+}
+
+static pcache_status add_section(pcache_builder *b, pcache_class cls, const char *name,
+                                 uint16_t type, const void *data, uint64_t size,
+                                 uint32_t align, uint32_t flags, pcache_produce_fn produce,
+                                 void *ctx)
+{
+    class_state *cs;
+    section_src *s;
+    size_t len;
+
+    if (!b)
+        return PCACHE_E_INVALID_ARGUMENT;
+    report_clear(&b->report);
+    if ((unsigned)cls >= PCACHE_CLASS_COUNT || (flags & ~SECTION_FLAGS_KNOWN) ||
+        (!data && !produce && size > 0))
+        return report_fail(&b->report, PCACHE_E_INVALID_ARGUMENT, (unsigned)cls < PCACHE_CLASS_COUNT ? (int)cls : -1,
+                           NULL, 0, 0, 0, 0, "invalid class, flags or data pointer");
+    if (!section_name_valid(name, &len))
+        return report_fail(&b->report, PCACHE_E_SECTION_NAME, cls, NULL, 0, 0, 0, 0,
+                           "section name must be 1 to %u printable ASCII bytes without spaces",
+                           PCACHE_SECTION_NAME_MAX);
+    if (!is_pow2_u64(align) || align > b->id.page_size)
+        return report_fail(&b->report, PCACHE_E_ALIGNMENT, cls, name, 0, 1, b->id.page_size, align,
+                           "alignment must be a power of two no larger than the page size");
+    cs = &b->cls[cls];
+    for (uint32_t i = 0; i < cs->n; i++)
+        if (strcmp(cs->sec[i].name, name) == 0)
+            return report_fail(&b->report, PCACHE_E_DUPLICATE_SECTION, cls, name, 0, 0, 0, 0,
+                               "a section of this name already exists in the class");
+    if (cs->n >= PCACHE_MAX_SECTIONS)
+        return report_fail(&b->report, PCACHE_E_TOO_MANY_SECTIONS, cls, name, 0, 1,
+                           PCACHE_MAX_SECTIONS, cs->n + 1u, "too many sections");
+    if (cs->n == cs->cap) {
+        uint32_t cap = cs->cap ? cs->cap * 2 : 8;
+        section_src *p = realloc(cs->sec, cap * sizeof *p);
+        if (!p)
+            return PCACHE_E_NO_MEMORY;
+        cs->sec = p;
+        cs->cap = cap;
+    }
+    s = &cs->sec[cs->n++];
+    memset(s, 0, sizeof *s);
+    memcpy(s->name, name, len);
+    s->type = type;
+    s->flags = (uint16_t)flags;
+    s->align = align;
+    s->data = data;
+    s->size = size;
+    s->produce = produce;
+    s->ctx = ctx;
+    cs->sized = 0; /* the layout must be computed again */
+    return PCACHE_OK;
+}
+
+pcache_status pcache_builder_add(pcache_builder *b, pcache_class cls, const char *name,
+                                 const void *data, uint64_t size, uint32_t align, uint32_t flags)
+{
+    return add_section(b, cls, name, PCACHE_TYPE_DATA, data, size, align, flags, NULL, NULL);
+}
+
+pcache_status pcache_builder_add_produced(pcache_builder *b, pcache_class cls, const char *name,
+                                          uint64_t size, uint32_t align, uint32_t flags,
+                                          pcache_produce_fn produce, void *ctx)
+{
+    if (!produce)
+        return PCACHE_E_INVALID_ARGUMENT;
+    return add_section(b, cls, name, PCACHE_TYPE_DATA, NULL, size, align, flags, produce, ctx);
+}
+
+pcache_status pcache_builder_add_typed(pcache_builder *b, pcache_class cls, const char *name,
+                                       uint16_t type, const void *data, uint64_t size,
+                                       uint32_t align, uint32_t flags)
+{
+    return add_section(b, cls, name, type, data, size, align, flags, NULL, NULL);
+}
+
+pcache_status pcache_builder_set_segment_flags(pcache_builder *b, pcache_class cls, uint32_t flags)
+{
+    if (!b || (unsigned)cls >= PCACHE_CLASS_COUNT || (flags & ~SEG_FLAGS_KNOWN))
+        return PCACHE_E_INVALID_ARGUMENT;
+    b->cls[cls].seg_flags = flags;
+    b->cls[cls].sized = 0;
+    return PCACHE_OK;
+}
+
+pcache_status builder_layout(pcache_builder *b, pcache_class cls, uint64_t file_offs)
+{
+    class_state *cs = &b->cls[cls];
+    pcache_status st = PCACHE_OK;
+    uint32_t bad = 0;
+
+    cs->sized = 0;
+    if (cs->n == 0) {
+        memset(&cs->lay, 0, sizeof cs->lay);
+        cs->file_offs = file_offs;
+        cs->sized = 1;
+        return PCACHE_OK;
+    }
+    /* Lay out in place: layout_item is filled per section from section_src. */
+    {
+        layout_item *items = malloc(cs->n * sizeof *items);
+        if (!items)
+            return PCACHE_E_NO_MEMORY;
+        for (uint32_t i = 0; i < cs->n; i++) {
+            items[i].align = cs->sec[i].align;
+            items[i].stored_size = cs->sec[i].size;
+        }
+        st = layout_segment(file_offs, items, cs->n, cs->seg_flags & PCACHE_SEGMENT_PAGE_ROUNDED,
+                            b->id.page_size, &cs->lay, &bad);
+        if (st == PCACHE_OK)
+            for (uint32_t i = 0; i < cs->n; i++)
+                cs->sec[i].offset = items[i].offset;
+        free(items);
+    }
+    if (st != PCACHE_OK)
+        return report_fail(&b->report, st, cls, bad < cs->n ? cs->sec[bad].name : NULL, file_offs, 0, 0,
+                           0, "segment laid out at this file offset would end past 2^64");
+    cs->file_offs = file_offs;
+    cs->sized = 1;
+    return PCACHE_OK;
+}
+
+pcache_status pcache_builder_size(pcache_builder *b, pcache_class cls, uint64_t file_offs,
+                                  uint64_t *size)
+{
+    pcache_status st;
+    if (!b || (unsigned)cls >= PCACHE_CLASS_COUNT || !size)
+        return PCACHE_E_INVALID_ARGUMENT;
+    report_clear(&b->report);
+    st = builder_layout(b, cls, file_offs);
+    if (st != PCACHE_OK)
+        return st;
+    *size = b->cls[cls].lay.segment_size;
+    return PCACHE_OK;
+}
+
+pcache_status pcache_builder_section_file_offset(const pcache_builder *b, pcache_class cls,
+                                                 const char *name, uint64_t *file_offs)
+{
+    const class_state *cs;
+    if (!b || (unsigned)cls >= PCACHE_CLASS_COUNT || !name || !file_offs)
+        return PCACHE_E_INVALID_ARGUMENT;
+    cs = &b->cls[cls];
+    if (!cs->sized)
+        return PCACHE_E_STATE;
+    for (uint32_t i = 0; i < cs->n; i++)
+        if (strcmp(cs->sec[i].name, name) == 0) {
+            *file_offs = cs->file_offs + cs->sec[i].offset; /* cannot wrap: layout checked */
+            return PCACHE_OK;
+        }
+    return PCACHE_E_NOT_FOUND;
+}
+
+/* ---- encoding ---- */
+
+static void encode_entry(const section_src *s, uint8_t e[SEG_ENTRY_SIZE])
+{
+    memset(e, 0, SEG_ENTRY_SIZE);
+    memcpy(e + SE_NAME, s->name, strlen(s->name));
+    st16(e + SE_TYPE, s->type);
+    st16(e + SE_FLAGS, s->flags);
+    st32(e + SE_ALIGN, s->align);
+    st64(e + SE_OFFSET, s->offset);
+    st64(e + SE_STORED_SIZE, s->size);
+    st64(e + SE_SIZE, s->size);
+}
+
+static void encode_segment_header(const pcache_identity *id, pcache_class cls, uint32_t seg_flags,
+                                  uint32_t n, uint64_t file_offs, const layout_result *lay,
+                           uint64_t table_checksum, uint8_t h[SEG_HEADER_SIZE])
+{
+    memset(h, 0, SEG_HEADER_SIZE);
+    memcpy(h + SH_MAGIC, SEG_MAGIC, SEG_MAGIC_SIZE);
+    st16(h + SH_MAJOR, PCACHE_FORMAT_MAJOR);
+    st16(h + SH_MINOR, PCACHE_FORMAT_MINOR);
+    st16(h + SH_HEADER_SIZE, SEG_HEADER_SIZE);
+    st16(h + SH_ENTRY_SIZE, SEG_ENTRY_SIZE);
+    h[SH_CLASS] = (uint8_t)(cls + 1);
+    h[SH_CHECKSUM] = (uint8_t)id->checksum;
+    h[SH_BYTE_ORDER] = id->byte_order;
+    h[SH_POINTER_SIZE] = id->pointer_size;
+    st16(h + SH_ARCH, id->arch);
+    st16(h + SH_FLAGS, (uint16_t)seg_flags);
+    st32(h + SH_PAGE_SIZE, id->page_size);
+    st32(h + SH_SECTION_COUNT, n);
+    st64(h + SH_FILE_OFFSET, file_offs);
+    st64(h + SH_SEGMENT_SIZE, lay->segment_size);
+    st64(h + SH_TRAILER_OFFSET, lay->trailer_offset);
+    memcpy(h + SH_IMAGE_ID, id->image_id, PCACHE_IMAGE_ID_SIZE);
+    st32(h + SH_CLIENT_VERSION, id->client_version);
+    st32(h + SH_DIGEST_LEN, id->module_digest_len);
+    st64(h + SH_MODULE_BASE, id->module_base);
+    st64(h + SH_MODULE_SIZE, id->module_size);
+    memcpy(h + SH_MODULE_DIGEST, id->module_digest, id->module_digest_len);
+    memcpy(h + SH_CLIENT_NAME, id->client_name, strnlen(id->client_name, PCACHE_CLIENT_NAME_MAX));
+    st64be(h + SH_TABLE_CHECKSUM, table_checksum);
+    st64be(h + SH_HEADER_CHECKSUM, pcache_checksum(id->checksum, h, SH_HEADER_CHECKSUM));
+}
+
+/* ---- the staged writer ---- */
+
+static int stage_flush(pcache_writer *w)
+{
+    if (w->staged && !w->err) {
+        int e = w->sink->write(w->sink->ctx, w->stage, w->staged);
+        if (e) {
+            w->sink_errno = e;
+            w->err = PCACHE_E_SINK;
+        }
+    }
+    w->staged = 0;
+    return w->err ? -1 : 0;
+}
+
+/* Emits bytes to the sink (hashing them if a section is open). */
+static int emit(pcache_writer *w, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    if (w->err)
+        return -1;
+    while (len > 0) {
+        size_t n = len > CHUNK_SIZE ? CHUNK_SIZE : len;
+        if (w->hash)
+            checksum_update(w->hash, p, n);
+        if (w->staged + n <= STAGE_SIZE) {
+            memcpy(w->stage + w->staged, p, n);
+            w->staged += n;
+        } else {
+            if (stage_flush(w))
+                return -1;
+            if (n <= STAGE_SIZE / 2) {
+                memcpy(w->stage, p, n);
+                w->staged = n;
+            } else {
+                int e = w->sink->write(w->sink->ctx, p, n);
+                if (e) {
+                    w->sink_errno = e;
+                    w->err = PCACHE_E_SINK;
+                    return -1;
+                }
+            }
+        }
+        w->total += n;
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static int emit_zeros(pcache_writer *w, uint64_t n)
+{
+    static const uint8_t zeros[4096];
+    while (n > 0) {
+        size_t k = n > sizeof zeros ? sizeof zeros : (size_t)n;
+        if (emit(w, zeros, k))
+            return -1;
+        n -= k;
+    }
+    return 0;
+}
+
+pcache_status pcache_writer_write(pcache_writer *w, const void *buf, size_t len)
+{
+    if (!w || (!buf && len))
+        return PCACHE_E_INVALID_ARGUMENT;
+    w->attempted += len;
+    if (w->err)
+        return w->err;
+    if (len > w->remaining) {
+        w->err = PCACHE_E_PERSIST_SIZE;
+        return w->err;
+    }
+    w->remaining -= len;
+    return emit(w, buf, len) ? w->err : PCACHE_OK;
+}
+
+pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const pcache_sink *sink)
+{
+    class_state *cs;
+    pcache_writer *w;
+    checksum_state *hash;
+    uint8_t buf[SEG_HEADER_SIZE];
+    pcache_status st = PCACHE_OK;
+    uint64_t table_sum;
+
+    if (!b || (unsigned)cls >= PCACHE_CLASS_COUNT || !sink || !sink->write)
+        return PCACHE_E_INVALID_ARGUMENT;
+    report_clear(&b->report);
+    cs = &b->cls[cls];
+    if (!cs->sized)
+        return report_fail(&b->report, PCACHE_E_STATE, cls, NULL, 0, 0, 0, 0,
+                           "persist called before size for this class");
+    if (cs->n == 0)
+        return PCACHE_OK;
+
+    /* The writer holds an 8 KiB stage and a hash state: keep them off the
+     * stack, which is small in DynamoRIO's client threads. */
+    w = aligned_alloc(64, (sizeof *w + 63) & ~(size_t)63);
+    hash = aligned_alloc(64, (sizeof *hash + 63) & ~(size_t)63);
+    if (!w || !hash) {
+        free(w);
+        free(hash);
+        return PCACHE_E_NO_MEMORY;
+    }
+    memset(w, 0, sizeof *w);
+    w->sink = sink;
+
+    /* The table checksum goes into the header, so the table is encoded
+     * twice: once to hash it, once to write it.  It is small. */
+    checksum_reset(hash, b->id.checksum);
+    for (uint32_t i = 0; i < cs->n; i++) {
+        encode_entry(&cs->sec[i], buf);
+        checksum_update(hash, buf, SEG_ENTRY_SIZE);
+    }
+    table_sum = checksum_digest(hash);
+    encode_segment_header(&b->id, cls, cs->seg_flags, cs->n, cs->file_offs, &cs->lay, table_sum, buf);
+    emit(w, buf, SEG_HEADER_SIZE);
+    for (uint32_t i = 0; i < cs->n; i++) {
+        encode_entry(&cs->sec[i], buf);
+        emit(w, buf, SEG_ENTRY_SIZE);
+    }
+
+    for (uint32_t i = 0; i < cs->n && !w->err; i++) {
+        section_src *s = &cs->sec[i];
+        emit_zeros(w, s->offset - w->total);
+        checksum_reset(hash, b->id.checksum);
+        w->hash = hash;
+        if (s->produce) {
+            int rc;
+            w->remaining = s->size;
+            w->attempted = 0;
+            rc = s->produce(s->ctx, w);
+            if (w->err == PCACHE_E_PERSIST_SIZE || (!w->err && w->attempted != s->size)) {
+                st = report_fail(&b->report, PCACHE_E_PERSIST_SIZE, cls, s->name, s->offset, 1, s->size,
+                                 w->attempted, "producer wrote other than the promised section size");
+                break;
+            }
+            if (!w->err && rc != 0) {
+                st = report_fail(&b->report, PCACHE_E_SINK, cls, s->name, s->offset, 0, 0, 0,
+                                 "section producer failed with %d", rc);
+                break;
+            }
+            w->remaining = 0;
+        } else {
+            emit(w, s->data, s->size);
+        }
+        w->hash = NULL;
+        s->checksum = checksum_digest(hash);
+    }
+    if (st == PCACHE_OK && !w->err) {
+        emit_zeros(w, cs->lay.trailer_offset - w->total);
+        for (uint32_t i = 0; i < cs->n; i++) {
+            uint8_t t[SEG_TRAILER_ENTRY_SIZE] = {0};
+            st64be(t + ST_STORED_CHECKSUM, cs->sec[i].checksum);
+            emit(w, t, sizeof t);
+        }
+        emit_zeros(w, cs->lay.segment_size - w->total);
+        stage_flush(w);
+    }
+    if (st == PCACHE_OK && w->err == PCACHE_E_SINK)
+        st = report_fail(&b->report, PCACHE_E_SINK, cls, NULL, w->total, 0, 0, 0,
+                         "sink write failed (error %d)", w->sink_errno);
+    if (st == PCACHE_OK && w->err)
+        st = w->err;
+    if (st == PCACHE_OK && w->total != cs->lay.segment_size)
+        st = report_fail(&b->report, PCACHE_E_PERSIST_SIZE, cls, NULL, 0, 1, cs->lay.segment_size,
+                         w->total, "segment written differs from the size promised");
+    if (st == PCACHE_E_SINK)
+        b->report.sys_errno = w->sink_errno;
+    free(w);
+    free(hash);
+    return st;
+}

@@ -1,0 +1,55 @@
+/* Ready-made sinks: a caller's buffer and a file descriptor. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pcache/pcache.h"
+
+static int buffer_write(void *ctx, const void *buf, size_t len)
+{
+    pcache_buffer_sink *s = ctx;
+    if (len > s->capacity - s->used)
+        return ENOSPC;
+    if (len)
+        memcpy(s->buf + s->used, buf, len);
+    s->used += len;
+    return 0;
+}
+
+pcache_sink pcache_sink_buffer(pcache_buffer_sink *state, void *buf, size_t capacity)
+{
+    pcache_sink sink;
+    state->buf = buf;
+    state->capacity = capacity;
+    state->used = 0;
+    sink.write = buffer_write;
+    sink.ctx = state;
+    return sink;
+}
+
+static int fd_write(void *ctx, const void *buf, size_t len)
+{
+    int fd = *(int *)ctx;
+    const uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno ? errno : EIO;
+        }
+        if (n == 0)
+            return EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+pcache_sink pcache_sink_fd(int *ctx_fd)
+{
+    pcache_sink sink;
+    sink.write = fd_write;
+    sink.ctx = ctx_fd;
+    return sink;
+}

@@ -1,0 +1,82 @@
+/* Names and descriptions of status codes. */
+#include "pcache/pcache.h"
+
+static const struct {
+    const char *name;
+    const char *text;
+} status_table[PCACHE_STATUS_COUNT] = {
+#define S(code, text) [code] = {#code, text}
+    S(PCACHE_OK, "success"),
+    S(PCACHE_E_INVALID_ARGUMENT, "invalid argument"),
+    S(PCACHE_E_NO_MEMORY, "out of memory"),
+    S(PCACHE_E_OVERFLOW, "size or offset overflows 64 bits"),
+    S(PCACHE_E_STATE, "call out of order"),
+    S(PCACHE_E_SECTION_NAME, "invalid section name"),
+    S(PCACHE_E_DUPLICATE_SECTION, "duplicate section name"),
+    S(PCACHE_E_ALIGNMENT, "invalid alignment"),
+    S(PCACHE_E_TOO_MANY_SECTIONS, "too many sections in one class"),
+    S(PCACHE_E_CLIENT_NAME, "invalid client name"),
+    S(PCACHE_E_SINK, "write to sink failed"),
+    S(PCACHE_E_PERSIST_SIZE, "persisted size differs from the promised size"),
+    S(PCACHE_E_TRUNCATED, "data truncated"),
+    S(PCACHE_E_MAGIC, "not a pcache segment (bad magic)"),
+    S(PCACHE_E_FORMAT_VERSION, "unsupported format version"),
+    S(PCACHE_E_HEADER_CHECKSUM, "segment header checksum mismatch"),
+    S(PCACHE_E_HEADER_FIELD, "invalid segment header field"),
+    S(PCACHE_E_CHECKSUM_ALGORITHM, "unknown checksum algorithm"),
+    S(PCACHE_E_TABLE_CHECKSUM, "section table checksum mismatch"),
+    S(PCACHE_E_SECTION_TABLE, "invalid section table entry"),
+    S(PCACHE_E_SECTION_CHECKSUM, "section checksum mismatch"),
+    S(PCACHE_E_PADDING, "nonzero padding or reserved bytes"),
+    S(PCACHE_E_UNKNOWN_CRITICAL, "unknown critical section"),
+    S(PCACHE_E_MISALIGNED, "section misaligned in memory"),
+    S(PCACHE_E_CLASS, "segment class mismatch"),
+    S(PCACHE_E_BYTE_ORDER, "byte order mismatch"),
+    S(PCACHE_E_POINTER_SIZE, "pointer size mismatch"),
+    S(PCACHE_E_ARCH, "architecture mismatch"),
+    S(PCACHE_E_PAGE_SIZE, "page size mismatch"),
+    S(PCACHE_E_CLIENT, "client name mismatch"),
+    S(PCACHE_E_CLIENT_VERSION, "client version mismatch"),
+    S(PCACHE_E_IMAGE_ID, "image id mismatch"),
+    S(PCACHE_E_MODULE_BASE, "module base mismatch"),
+    S(PCACHE_E_MODULE_SIZE, "module size mismatch"),
+    S(PCACHE_E_MODULE_DIGEST, "module digest mismatch"),
+    S(PCACHE_E_NOT_FOUND, "no such section"),
+    S(PCACHE_E_SKIPPED, "section unknown to this reader and skipped"),
+    S(PCACHE_E_IO, "I/O error"),
+    S(PCACHE_E_FILE_MAGIC, "not a pcache file (bad magic)"),
+    S(PCACHE_E_FILE_HEADER, "invalid file header field"),
+    S(PCACHE_E_FILE_HEADER_CHECKSUM, "file header checksum mismatch"),
+    S(PCACHE_E_FILE_FOOTER, "file footer missing or invalid"),
+    S(PCACHE_E_FILE_LAYOUT, "segments not where the file header says"),
+    S(PCACHE_E_FILE_SIZE, "file size differs from the file header"),
+#undef S
+};
+
+const char *pcache_strerror(pcache_status status)
+{
+    if ((unsigned)status >= PCACHE_STATUS_COUNT || !status_table[status].text)
+        return "unknown status";
+    return status_table[status].text;
+}
+
+const char *pcache_status_name(pcache_status status)
+{
+    if ((unsigned)status >= PCACHE_STATUS_COUNT || !status_table[status].name)
+        return "PCACHE_E_UNKNOWN";
+    return status_table[status].name;
+}
+
+const char *pcache_class_name(pcache_class cls)
+{
+    switch (cls) {
+    case PCACHE_RO:
+        return "ro";
+    case PCACHE_RX:
+        return "rx";
+    case PCACHE_RW:
+        return "rw";
+    default:
+        return "?";
+    }
+}
