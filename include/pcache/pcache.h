@@ -117,6 +117,30 @@ typedef enum pcache_status {
     PCACHE_E_FILE_FOOTER,        /* footer missing, malformed or not matching */
     PCACHE_E_FILE_LAYOUT,        /* segments not where the header says */
     PCACHE_E_FILE_SIZE,          /* file size differs from the header's */
+    /* patching and relocations (pcache/reloc.h) */
+    PCACHE_E_RELOC_RANGE,        /* a displacement or value does not fit its width */
+    PCACHE_E_RELOC_TABLE,        /* malformed relocation record or table */
+    PCACHE_E_RELOC_TARGET,       /* site or target outside its section */
+    PCACHE_E_RELOC_OVERLAP,      /* two patch sites overlap */
+    PCACHE_E_ANCHOR,             /* an external anchor could not be resolved */
+    /* file I/O hardening (pcache/file.h) */
+    PCACHE_E_NO_SPACE,           /* ENOSPC / EDQUOT */
+    PCACHE_E_FILE_TOO_LARGE,     /* EFBIG, RLIMIT_FSIZE */
+    PCACHE_E_ACCESS,             /* EACCES, EPERM, EROFS */
+    PCACHE_E_SHORT_WRITE,        /* a write made no progress */
+    PCACHE_E_INTERRUPTED,        /* EINTR where it could not be retried */
+    PCACHE_E_FILE_OWNER,         /* file not owned by the expected user */
+    PCACHE_E_FILE_MODE,          /* file writable by group or others */
+    PCACHE_E_NOT_REGULAR,        /* not a regular file */
+    /* DynamoRIO .dpc files (pcache/dpc.h) */
+    PCACHE_E_DPC_MAGIC,
+    PCACHE_E_DPC_VERSION,        /* a DR persisted-cache version this parser does not know */
+    PCACHE_E_DPC_LAYOUT,         /* lengths or offsets inconsistent */
+    PCACHE_E_DPC_DIGEST,         /* one of DR's MD5 digests does not match */
+    /* compression */
+    PCACHE_E_INFLATE,            /* compressed bytes do not inflate */
+    PCACHE_E_COMPRESSION_RATIO,  /* stated sizes impossible (decompression bomb) */
+    PCACHE_E_NOT_COMPRESSIBLE,   /* compression refused for this section */
     PCACHE_STATUS_COUNT          /* number of codes; not a code */
 } pcache_status;
 
