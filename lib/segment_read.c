@@ -248,7 +248,10 @@ static pcache_status check_table(pcache_segment *seg, pcache_report *rep)
         if (!is_pow2_u64(align) || align > seg->identity.page_size)
             return fail_v(rep, PCACHE_E_SECTION_TABLE, cls, name, eoff + SE_ALIGN, seg->identity.page_size,
                           align, "alignment is not a power of two no larger than the page size");
-        if (ld64(e + SE_SIZE) != stored)
+        /* A section this reader does not know (a newer writer's type or
+         * flag, compression say) may legitimately load to another size. */
+        if (ld16(e + SE_TYPE) == PCACHE_TYPE_DATA && !(ld16(e + SE_FLAGS) & ~SECTION_FLAGS_KNOWN) &&
+            ld64(e + SE_SIZE) != stored)
             return fail_v(rep, PCACHE_E_SECTION_TABLE, cls, name, eoff + SE_SIZE, stored, ld64(e + SE_SIZE),
                           "loaded size differs from stored size in an uncompressed section");
         if (align_up_u64(abs, align, &abs) || abs - F != ld64(e + SE_OFFSET))
@@ -295,13 +298,17 @@ pcache_status pcache_resurrect(pcache_segment *seg, pcache_class cls, const uint
                       "too few bytes for a segment magic");
     if (memcmp(h, SEG_MAGIC, SEG_MAGIC_SIZE) != 0)
         return fail(rep, PCACHE_E_MAGIC, c, NULL, 0, "segment magic is not 89 50 43 53 45 47 0D 0A");
-    /* 2. version, then the whole fixed header and its checksum */
-    if (available < SEG_HEADER_SIZE)
+    /* 2. version: only a known major promises a 256-byte header */
+    if (available < SH_MAJOR + 2)
         return fail_v(rep, PCACHE_E_TRUNCATED, c, NULL, 0, SEG_HEADER_SIZE, available,
                       "too few bytes for a segment header");
     if (ld16(h + SH_MAJOR) != PCACHE_FORMAT_MAJOR)
         return fail_v(rep, PCACHE_E_FORMAT_VERSION, c, NULL, SH_MAJOR, PCACHE_FORMAT_MAJOR, ld16(h + SH_MAJOR),
                       "format major version");
+    /* 3. the whole fixed header and its checksum */
+    if (available < SEG_HEADER_SIZE)
+        return fail_v(rep, PCACHE_E_TRUNCATED, c, NULL, 0, SEG_HEADER_SIZE, available,
+                      "too few bytes for a segment header");
     if (!checksum_algorithm_known(h[SH_CHECKSUM]))
         return fail_v(rep, PCACHE_E_CHECKSUM_ALGORITHM, c, NULL, SH_CHECKSUM, PCACHE_CHECKSUM_XXH3_64,
                       h[SH_CHECKSUM], "unknown checksum algorithm code");
