@@ -457,3 +457,15 @@ void *pcache_view_mutable(const pcache_segment *seg, const pcache_view *view)
         return NULL;
     return (void *)(uintptr_t)view->data;
 }
+
+pcache_status pcache_segment_section_checksum(const pcache_segment *seg, uint32_t index, uint64_t *checksum)
+{
+    if (!seg || !seg->base || !checksum)
+        return PCACHE_E_INVALID_ARGUMENT;
+    if (index >= seg->section_count)
+        return PCACHE_E_NOT_FOUND;
+    /* resurrect verified that the trailer lies inside the segment */
+    *checksum = ld64be(seg->base + trailer_offset_of(seg) + (uint64_t)SEG_TRAILER_ENTRY_SIZE * index +
+                       ST_STORED_CHECKSUM);
+    return PCACHE_OK;
+}

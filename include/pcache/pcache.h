@@ -462,6 +462,15 @@ PCACHE_API pcache_status pcache_segment_section(pcache_segment *seg, uint32_t in
 PCACHE_API void *pcache_view_mutable(const pcache_segment *seg,
                                      const pcache_view *view);
 
+/* The checksum the segment's trailer stores for section index (of its
+ * stored bytes, with the segment's algorithm), as written, not recomputed:
+ * for tools that show it.  Whether the bytes match it is what the
+ * validation level decides.  Fails with PCACHE_E_NOT_FOUND past the
+ * section count. */
+PCACHE_API pcache_status pcache_segment_section_checksum(const pcache_segment *seg,
+                                                         uint32_t index,
+                                                         uint64_t *checksum);
+
 /* ------------------------------------------------------------------ */
 /* Standalone pcache files                                             */
 /* ------------------------------------------------------------------ */
