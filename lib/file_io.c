@@ -108,8 +108,8 @@ pcache_status pcache_file_status_from_errno(int err)
     }
 }
 
-static pcache_status vfail(pcache_report *rep, pcache_status st, int err, uint64_t offset, const char *fmt,
-                           va_list ap)
+static __attribute__((format(printf, 5, 0))) pcache_status vfail(pcache_report *rep, pcache_status st, int err,
+                                                                  uint64_t offset, const char *fmt, va_list ap)
 {
     int n;
     if (!rep)
