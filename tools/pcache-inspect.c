@@ -107,14 +107,16 @@ static int cmd_verify(const command *cmd, int argc, char **argv)
 {
     const char *path;
     pcache_image img;
+    uint32_t n;
     int rc = one_file_argument(cmd, argc, argv, &path);
 
     if (rc >= 0)
         return rc;
     if ((rc = open_image(path, &img)) != EXIT_VALID)
         return rc;
-    printf("'%s' is valid: format %u.%u, %llu bytes, %u sections\n", path, img.format_major,
-           img.format_minor, (unsigned long long)img.size, total_sections(&img));
+    n = total_sections(&img);
+    printf("'%s' is valid: format %u.%u, %llu bytes, %u section%s\n", path, img.format_major,
+           img.format_minor, (unsigned long long)img.size, n, n == 1 ? "" : "s");
     pcache_image_close(&img);
     return EXIT_VALID;
 }
