@@ -305,9 +305,6 @@ static pcache_status check_sections(pcache_dpc *d, pcache_report *rep)
                       "(expected footer offset, found end of the last section)");
 
     /* What DR's writer guarantees and its loader asserts. */
-    if (h->post_cache_pad_len > h->cache_len)
-        return fail_v(rep, PCACHE_E_DPC_LAYOUT, DH_POST_CACHE_PAD_LEN, h->cache_len, h->post_cache_pad_len,
-                      "header field post_cache_pad_len: it is part of cache_len, so at most cache_len");
     if (h->pad_len >= PCACHE_DPC_PAGE_SIZE)
         return fail_v(rep, PCACHE_E_DPC_LAYOUT, DH_PAD_LEN, PCACHE_DPC_PAGE_SIZE - 1, h->pad_len,
                       "header field pad_len: padding to a page is less than a page");
@@ -324,6 +321,9 @@ static pcache_status check_sections(pcache_dpc *d, pcache_report *rep)
                       d->region[PCACHE_DPC_R_FCACHE_RETURN_PREFIX].offset % PCACHE_DPC_PAGE_SIZE,
                       "header field view_pad_len: with MAP_RW_SEPARATE the stubs start on a view "
                       "boundary (offset modulo 4096)");
+    if (h->post_cache_pad_len > h->cache_len)
+        return fail_v(rep, PCACHE_E_DPC_LAYOUT, DH_POST_CACHE_PAD_LEN, h->cache_len, h->post_cache_pad_len,
+                      "header field post_cache_pad_len: it is part of cache_len, so at most cache_len");
     return PCACHE_OK;
 }
 
