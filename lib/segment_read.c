@@ -63,7 +63,8 @@ static uint64_t trailer_offset_of(const pcache_segment *seg)
     return ld64(seg->base + SH_TRAILER_OFFSET);
 }
 
-/* Verifies one section's bytes against the trailer. */
+/* Verifies one section's bytes against its trailer checksum: all that lazy
+ * validation checks on first access (docs/FORMAT.md 4.3). */
 static pcache_status verify_section(const pcache_segment *seg, uint32_t i, pcache_report *rep)
 {
     const uint8_t *e = entry_at(seg, i);
@@ -75,10 +76,6 @@ static pcache_status verify_section(const pcache_segment *seg, uint32_t i, pcach
     if (got != want)
         return fail_v(rep, PCACHE_E_SECTION_CHECKSUM, seg->cls, (const char *)e + SE_NAME, off, want, got,
                       "section checksum mismatch");
-    if (ld64be(t + ST_RAW_CHECKSUM) != 0)
-        return fail_v(rep, PCACHE_E_PADDING, seg->cls, (const char *)e + SE_NAME,
-                      trailer_offset_of(seg) + (uint64_t)SEG_TRAILER_ENTRY_SIZE * i + ST_RAW_CHECKSUM, 0,
-                      ld64be(t + ST_RAW_CHECKSUM), "trailer raw checksum of an uncompressed section must be zero");
     return PCACHE_OK;
 }
 
@@ -94,6 +91,8 @@ static pcache_status check_zero(const pcache_segment *seg, uint64_t from, uint64
     return PCACHE_OK;
 }
 
+/* Step 11 of docs/FORMAT.md 4.2, in its order: every section checksum,
+ * then every raw checksum, then every gap. */
 static pcache_status verify_full(pcache_segment *seg, pcache_report *rep)
 {
     uint64_t cursor = SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * seg->section_count;
@@ -101,13 +100,21 @@ static pcache_status verify_full(pcache_segment *seg, pcache_report *rep)
     pcache_status st;
 
     for (uint32_t i = 0; i < seg->section_count; i++) {
+        if ((st = verify_section(seg, i, rep)) != PCACHE_OK)
+            return st;
+        seg->verified[i / 64] |= 1ull << (i % 64);
+    }
+    for (uint32_t i = 0; i < seg->section_count; i++) {
+        uint64_t raw_off = toff + (uint64_t)SEG_TRAILER_ENTRY_SIZE * i + ST_RAW_CHECKSUM;
+        if (ld64be(seg->base + raw_off) != 0)
+            return fail_v(rep, PCACHE_E_PADDING, seg->cls, (const char *)entry_at(seg, i) + SE_NAME, raw_off, 0,
+                          ld64be(seg->base + raw_off), "trailer raw checksum of an uncompressed section must be zero");
+    }
+    for (uint32_t i = 0; i < seg->section_count; i++) {
         const uint8_t *e = entry_at(seg, i);
         uint64_t off = ld64(e + SE_OFFSET);
         if ((st = check_zero(seg, cursor, off, "padding before a section is not zero", rep)) != PCACHE_OK)
             return st;
-        if ((st = verify_section(seg, i, rep)) != PCACHE_OK)
-            return st;
-        seg->verified[i / 64] |= 1ull << (i % 64);
         cursor = off + ld64(e + SE_STORED_SIZE);
     }
     if ((st = check_zero(seg, cursor, toff, "padding before the checksum trailer is not zero", rep)) != PCACHE_OK)
