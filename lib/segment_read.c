@@ -407,7 +407,8 @@ static void fill_view(const pcache_segment *seg, uint32_t i, pcache_view *v)
     v->name = (const char *)e + SE_NAME;
     v->offset = ld64(e + SE_OFFSET);
     v->data = seg->base + v->offset;
-    v->size = ld64(e + SE_SIZE);
+    /* the bytes in the segment: an unknown section may load to another size */
+    v->size = ld64(e + SE_STORED_SIZE);
     v->alignment = ld32(e + SE_ALIGN);
     v->type = ld16(e + SE_TYPE);
     v->flags = ld16(e + SE_FLAGS);
