@@ -1,0 +1,229 @@
+/*
+ * Writes the fuzzers' seed corpus: valid segments and standalone files of
+ * many shapes (each class, zero-size sections, page rounding, CRC-32 and
+ * XXH3, many small sections, skippable and critical unknown sections, odd
+ * and extreme file offsets, an empty table, a module key), all with the
+ * fixed identity of fuzz_corpus_identity() so that the output does not
+ * depend on the host or on chance.
+ *
+ *   make_corpus OUTDIR    writes OUTDIR/<target>/<shape>
+ *
+ * The committed fuzz/corpus/ is this program's output; docs/FUZZING.md
+ * says how to regenerate it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bytes.h"
+#include "format.h"
+#include "fuzz_common.h"
+
+typedef struct sec {
+    const char *name;
+    uint16_t type;
+    uint32_t size, align, flags;
+} sec;
+
+#define END {NULL, 0, 0, 0, 0}
+#define SKIP PCACHE_SECTION_SKIPPABLE
+
+/* Deterministic, not all zero, different per section. */
+static const uint8_t *pattern(uint32_t size, uint32_t salt)
+{
+    static uint8_t buf[1u << 16];
+    for (uint32_t i = 0; i < size && i < sizeof buf; i++)
+        buf[i] = (uint8_t)(i * 31u + salt * 7u + 1u);
+    return buf;
+}
+
+static void die(const char *what, const char *detail)
+{
+    fprintf(stderr, "make_corpus: %s: %s\n", what, detail);
+    exit(1);
+}
+
+static void write_file(const char *dir, const char *target, const char *name, const void *buf, size_t n)
+{
+    char path[4096];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", dir, target);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        die(path, strerror(errno));
+    snprintf(path, sizeof path, "%s/%s/%s", dir, target, name);
+    if (!(f = fopen(path, "wb")) || fwrite(buf, 1, n, f) != n || fclose(f) != 0)
+        die(path, strerror(errno));
+}
+
+/* Sections are copied by the builder at persist time from pattern(), which
+ * is reused: each section gets its own copy. */
+static void add(pcache_builder *b, pcache_class cls, const sec *s, uint8_t **keep)
+{
+    for (uint32_t i = 0; s[i].name; i++) {
+        uint8_t *data = malloc(s[i].size + 1u);
+        pcache_status st;
+        memcpy(data, pattern(s[i].size, i + 1u + (uint32_t)cls * 100u), s[i].size);
+        *keep++ = data;
+        st = pcache_builder_add_typed(b, cls, s[i].name, s[i].type ? s[i].type : PCACHE_TYPE_DATA, data,
+                                      s[i].size, s[i].align, s[i].flags);
+        if (st != PCACHE_OK)
+            die(s[i].name, pcache_strerror(st));
+    }
+}
+
+static void free_all(uint8_t **keep)
+{
+    while (*keep)
+        free(*keep++);
+}
+
+static void segment(const char *dir, const char *name, const pcache_identity *id, pcache_class cls,
+                    uint64_t file_offs, uint32_t seg_flags, const sec *s)
+{
+    uint8_t *keep[1100] = {0};
+    pcache_builder *b;
+    pcache_buffer_sink bs;
+    pcache_sink sink;
+    uint64_t size = 0;
+    uint8_t *out;
+
+    if (pcache_builder_new(&b, id) != PCACHE_OK)
+        die(name, "identity");
+    add(b, cls, s, keep);
+    if (pcache_builder_set_segment_flags(b, cls, seg_flags) != PCACHE_OK ||
+        pcache_builder_size(b, cls, file_offs, &size) != PCACHE_OK)
+        die(name, "size");
+    out = malloc(size);
+    sink = pcache_sink_buffer(&bs, out, size);
+    if (pcache_builder_persist(b, cls, &sink) != PCACHE_OK || bs.used != size)
+        die(name, "persist");
+    write_file(dir, "segment_known", name, out, size);
+    write_file(dir, "segment_unknown", name, out, size);
+    free(out);
+    free_all(keep);
+    pcache_builder_free(b);
+}
+
+/* Writers never write a segment without sections; readers accept one. */
+static void empty_segment(const char *dir, const pcache_identity *id, uint64_t file_offs)
+{
+    uint8_t h[SEG_HEADER_SIZE + 8] = {0};
+    uint64_t end;
+    align_up_u64(file_offs + SEG_HEADER_SIZE, SEG_TRAILER_ALIGN, &end);
+    memcpy(h + SH_MAGIC, SEG_MAGIC, SEG_MAGIC_SIZE);
+    st16(h + SH_MAJOR, PCACHE_FORMAT_MAJOR);
+    st16(h + SH_HEADER_SIZE, SEG_HEADER_SIZE);
+    st16(h + SH_ENTRY_SIZE, SEG_ENTRY_SIZE);
+    h[SH_CLASS] = 1;
+    h[SH_CHECKSUM] = (uint8_t)id->checksum;
+    h[SH_BYTE_ORDER] = id->byte_order;
+    h[SH_POINTER_SIZE] = id->pointer_size;
+    st16(h + SH_ARCH, id->arch);
+    st32(h + SH_PAGE_SIZE, id->page_size);
+    st64(h + SH_FILE_OFFSET, file_offs);
+    st64(h + SH_SEGMENT_SIZE, end - file_offs);
+    st64(h + SH_TRAILER_OFFSET, end - file_offs);
+    memcpy(h + SH_IMAGE_ID, id->image_id, PCACHE_IMAGE_ID_SIZE);
+    st32(h + SH_CLIENT_VERSION, id->client_version);
+    memcpy(h + SH_CLIENT_NAME, id->client_name, strlen(id->client_name));
+    fuzz_fix_segment(h, SEG_HEADER_SIZE);
+    write_file(dir, "segment_known", "ro_no_sections", h, end - file_offs);
+    write_file(dir, "segment_unknown", "ro_no_sections", h, end - file_offs);
+}
+
+static void file(const char *dir, const char *name, const pcache_identity *id, const sec *s[PCACHE_CLASS_COUNT],
+                 uint32_t rx_flags)
+{
+    uint8_t *keep[3][1100] = {{0}};
+    pcache_builder *b;
+    pcache_buffer_sink bs;
+    pcache_sink sink;
+    uint64_t size = 0;
+    uint8_t *out;
+
+    if (pcache_builder_new(&b, id) != PCACHE_OK)
+        die(name, "identity");
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+        if (s[c])
+            add(b, (pcache_class)c, s[c], keep[c]);
+    pcache_builder_set_segment_flags(b, PCACHE_RX, rx_flags);
+    if (pcache_file_size(b, &size) != PCACHE_OK)
+        die(name, "file size");
+    out = malloc(size);
+    sink = pcache_sink_buffer(&bs, out, size);
+    if (pcache_file_write_sink(b, &sink, NULL) != PCACHE_OK || bs.used != size)
+        die(name, "file write");
+    write_file(dir, "file_memory", name, out, size);
+    free(out);
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+        free_all(keep[c]);
+    pcache_builder_free(b);
+}
+
+int main(int argc, char **argv)
+{
+    static const sec example_ro[] = {{"a", 0, 10, 1, 0}, {"b", 0, 20, 16, 0}, END};
+    static const sec example_rw[] = {{"r", 0, 8, 8, 0}, END};
+    static const sec code[] = {{"code", 0, 64, 16, 0}, END};
+    static const sec code_table[] = {{"code", 0, 100, 64, 0}, {"table", 0, 24, 8, 0}, END};
+    static const sec zero_sizes[] = {{"s0", 0, 0, 8, 0}, {"s1", 0, 0, 1, 0}, {"data", 0, 8, 8, 0}, END};
+    static const sec unknown[] = {{"a", 0, 16, 8, 0}, {"ext", 2, 12, 4, SKIP}, {"future", 0, 5, 1, SKIP}, END};
+    static const sec critical[] = {{"a", 0, 16, 8, 0}, {"needed", 3, 4, 4, 0}, END};
+    static const sec data[] = {{"data", 0, 32, 8, 0}, END};
+    static const sec big_align[] = {{"code", 0, 256, 4096, 0}, END};
+    static const sec page64k[] = {{"a", 0, 40, 4096, 0}, {"b", 0, 3, 2, 0}, END};
+    static sec many[41], few[11];
+    static char names[41][8];
+    const char *dir;
+    pcache_identity id, crc, module, p64k;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: make_corpus OUTDIR\n");
+        return 2;
+    }
+    dir = argv[1];
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        die(dir, strerror(errno));
+    for (uint32_t i = 0; i < 40; i++) {
+        snprintf(names[i], sizeof names[i], "s%u", i);
+        many[i] = (sec){names[i], 0, i % 9, 1u << (i % 5), i % 7 == 3 ? SKIP : 0};
+        if (i < 10)
+            few[i] = (sec){names[i], 0, 3 + i, 8, 0};
+    }
+    fuzz_corpus_identity(&id);
+    crc = id;
+    crc.checksum = PCACHE_CHECKSUM_CRC32;
+    module = id;
+    module.byte_order = PCACHE_BIG_ENDIAN;
+    module.pointer_size = 4;
+    module.arch = 183;
+    module.client_version = 0xfffffffe;
+    pcache_identity_set_module(&module, 0x7f0000400000ull, 0x21000, pattern(20, 9), 20);
+    p64k = id;
+    p64k.page_size = 65536;
+
+    segment(dir, "ro_example_f1003", &id, PCACHE_RO, 0x1003, 0, example_ro);
+    segment(dir, "ro_example_crc32", &crc, PCACHE_RO, 0x1003, 0, example_ro);
+    segment(dir, "rx_page_rounded", &id, PCACHE_RX, 0x2000, PCACHE_SEGMENT_PAGE_ROUNDED, code);
+    segment(dir, "rx_rounded_odd_offset", &crc, PCACHE_RX, 0x1234, PCACHE_SEGMENT_PAGE_ROUNDED, code_table);
+    segment(dir, "rw_zero_size_sections", &id, PCACHE_RW, 0x3000, 0, zero_sizes);
+    segment(dir, "ro_many_sections", &id, PCACHE_RO, 0x10, 0, many);
+    segment(dir, "ro_unknown_skippable", &id, PCACHE_RO, 0x1000, 0, unknown);
+    segment(dir, "ro_unknown_critical", &crc, PCACHE_RO, 0x1000, 0, critical);
+    segment(dir, "rw_module_key", &module, PCACHE_RW, 0, 0, data);
+    segment(dir, "ro_offset_near_2_64", &id, PCACHE_RO, UINT64_MAX - 8190, 0, example_ro);
+    segment(dir, "rx_align_4096_offset_7", &id, PCACHE_RX, 7, PCACHE_SEGMENT_PAGE_ROUNDED, big_align);
+    segment(dir, "ro_page_64k", &p64k, PCACHE_RO, 0x10000, 0, page64k);
+    empty_segment(dir, &id, 0x1001);
+
+    file(dir, "empty", &id, (const sec *[]){NULL, NULL, NULL}, 0);
+    file(dir, "example_7_6", &id, (const sec *[]){example_ro, NULL, example_rw}, 0);
+    file(dir, "all_classes_crc32_rx_rounded", &crc, (const sec *[]){code_table, code, zero_sizes},
+         PCACHE_SEGMENT_PAGE_ROUNDED);
+    file(dir, "many_sections", &id, (const sec *[]){many, NULL, few}, 0);
+    file(dir, "unknown_skippable", &id, (const sec *[]){unknown, critical, NULL}, 0);
+    file(dir, "module_key_rx_only", &module, (const sec *[]){NULL, data, NULL}, 0);
+    return 0;
+}
