@@ -22,12 +22,13 @@ int slurp_file(const char *path, uint8_t **data, size_t *size)
         errno = EISDIR;
         goto failed;
     }
-    /* Pipes and /proc files report size 0: start small and grow. */
-    cap = S_ISREG(sb.st_mode) && sb.st_size > 0 ? (size_t)sb.st_size + 1 : 4096;
-    if ((uint64_t)sb.st_size >= SIZE_MAX) {
+    if (sb.st_size < 0 || (uint64_t)sb.st_size >= SIZE_MAX) {
         errno = EFBIG;
         goto failed;
     }
+    /* Pipes and /proc files report size 0: start small and grow.  One byte
+     * more than the size, so that the read that sees the end fits. */
+    cap = S_ISREG(sb.st_mode) && sb.st_size > 0 ? (size_t)sb.st_size + 1 : 4096;
     for (;;) {
         ssize_t n;
         if (used == cap || !buf) {
