@@ -12,6 +12,7 @@
  * says how to regenerate it.
  */
 #include <errno.h>
+#include <md5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "bytes.h"
 #include "format.h"
 #include "fuzz_common.h"
+#include "pcache/dpc.h"
 
 typedef struct sec {
     const char *name;
@@ -79,31 +81,132 @@ static void free_all(uint8_t **keep)
         free(*keep++);
 }
 
-static void segment(const char *dir, const char *name, const pcache_identity *id, pcache_class cls,
-                    uint64_t file_offs, uint32_t seg_flags, const sec *s)
+/* The segment of class cls laid out at file_offs; *size receives its size. */
+static uint8_t *build_segment(const pcache_identity *id, pcache_class cls, uint64_t file_offs, uint32_t seg_flags,
+                              const sec *s, uint64_t *size)
 {
     uint8_t *keep[1100] = {0};
     pcache_builder *b;
     pcache_buffer_sink bs;
     pcache_sink sink;
-    uint64_t size = 0;
     uint8_t *out;
 
     if (pcache_builder_new(&b, id) != PCACHE_OK)
-        die(name, "identity");
+        die("segment", "identity");
     add(b, cls, s, keep);
     if (pcache_builder_set_segment_flags(b, cls, seg_flags) != PCACHE_OK ||
-        pcache_builder_size(b, cls, file_offs, &size) != PCACHE_OK)
-        die(name, "size");
-    out = malloc(size);
-    sink = pcache_sink_buffer(&bs, out, size);
-    if (pcache_builder_persist(b, cls, &sink) != PCACHE_OK || bs.used != size)
-        die(name, "persist");
+        pcache_builder_size(b, cls, file_offs, size) != PCACHE_OK)
+        die("segment", "size");
+    out = malloc(*size);
+    sink = pcache_sink_buffer(&bs, out, *size);
+    if (pcache_builder_persist(b, cls, &sink) != PCACHE_OK || bs.used != *size)
+        die("segment", "persist");
+    free_all(keep);
+    pcache_builder_free(b);
+    return out;
+}
+
+static void segment(const char *dir, const char *name, const pcache_identity *id, pcache_class cls,
+                    uint64_t file_offs, uint32_t seg_flags, const sec *s)
+{
+    uint64_t size = 0;
+    uint8_t *out = build_segment(id, cls, file_offs, seg_flags, s, &size);
     write_file(dir, "segment_known", name, out, size);
     write_file(dir, "segment_unknown", name, out, size);
     free(out);
-    free_all(keep);
-    pcache_builder_free(b);
+}
+
+/* Appends a segment laid out for where it lands in f. */
+static uint64_t put_segment(uint8_t *f, uint64_t at, const pcache_identity *id, pcache_class cls,
+                            uint32_t seg_flags, const sec *s)
+{
+    uint64_t size = 0;
+    uint8_t *seg = build_segment(id, cls, at, seg_flags, s, &size);
+    memcpy(f + at, seg, size);
+    free(seg);
+    return at + size;
+}
+
+static uint64_t round8(uint64_t x)
+{
+    return (x + PCACHE_DPC_CLIENT_ALIGNMENT - 1) & ~(uint64_t)(PCACHE_DPC_CLIENT_ALIGNMENT - 1);
+}
+
+/* A DynamoRIO .dpc file (version 10, 64-bit) as DR lays it out, with
+ * pcache segments in its client slots: ro_count ro segments end to end
+ * after DR's client list, a page-rounded rx segment when rx, an rw one
+ * when rw.  DR's own tables are short patterns. */
+static void dpc(const char *dir, const char *name, const pcache_identity *id, int ro_count, int rx, int rw,
+                uint32_t dr_flags)
+{
+    static const char options[] = "-persist_trust_textrel";
+    static const char clients[] = "/opt/pcache-sample/libclient.so\0";
+    static const sec ro[] = {{"table", 0, 24, 8, 0}, {"data", 0, 13, 4, 0}, END};
+    static const sec code[] = {{"code", 0, 48, 16, 0}, END};
+    static const sec rwdata[] = {{"data", 0, 16, 8, 0}, END};
+    uint8_t *f = calloc(1, 1u << 16), *h = f;
+    uint64_t off = PCACHE_DPC_HEADER_LEN, start, len;
+    MD5_CTX ctx;
+
+    st32(h + 0, PCACHE_DPC_MAGIC);
+    st32(h + 4, PCACHE_DPC_VERSION);
+    st64(h + 8, PCACHE_DPC_HEADER_LEN);
+    st32(h + 24, PCACHE_DPC_FLAG_X86_64 | dr_flags);
+    st64(h + 32, 0x400000);    /* module base */
+    st64(h + 48, 0x3000);      /* module image size */
+    st64(h + 56, 0x1000);      /* module code size */
+    st64(h + 104, 0x1000);     /* start_offs */
+    st64(h + 112, 0x2000);     /* end_offs */
+    len = round8(sizeof options);
+    memcpy(f + off, options, sizeof options);
+    st64(h + 272, len);
+    off += len;
+    start = off;
+    memcpy(f + off, clients, sizeof clients);
+    off += sizeof clients;
+    for (int k = 0; k < ro_count; k++)
+        off = put_segment(f, off, id, PCACHE_RO, 0, ro);
+    len = round8(off - start);
+    st64(h + 264, len);
+    off = start + len;
+    memcpy(f + off, pattern(24, 40), 24); /* DR's cache hashtable */
+    st64(h + 232, 24);
+    off += 24;
+    st64(h + 200, (4096 - off % 4096) % 4096); /* pad_len: the rx slot starts on a page */
+    off += (4096 - off % 4096) % 4096;
+    start = off;
+    if (rx)
+        off = put_segment(f, off, id, PCACHE_RX, PCACHE_SEGMENT_PAGE_ROUNDED, code);
+    st64(h + 208, off - start);
+    if (dr_flags & PCACHE_DPC_FLAG_MAP_RW_SEPARATE) {
+        uint64_t view_pad = (4096 - (off + 64) % 4096) % 4096;
+        st64(h + 216, view_pad);
+        off += view_pad;
+    }
+    memset(f + off, 0xcc, 64); /* DR's code cache */
+    st64(h + 184, 64);
+    off += 64;
+    memcpy(f + off, pattern(16, 41), 16); /* DR's stubs */
+    st64(h + 136, 16);
+    off += 16;
+    start = off;
+    if (rw)
+        off = put_segment(f, off, id, PCACHE_RW, 0, rwdata);
+    len = round8(off - start);
+    st64(h + 128, len);
+    off = start + len;
+    st64(h + 16, off + PCACHE_DPC_FOOTER_LEN - PCACHE_DPC_HEADER_LEN);
+    MD5Init(&ctx);
+    MD5Update(&ctx, f, off);
+    MD5Final(f + off, &ctx);
+    MD5Init(&ctx);
+    MD5Update(&ctx, f, PCACHE_DPC_HEADER_LEN);
+    MD5Final(f + off + PCACHE_DPC_MD5_LEN, &ctx);
+    st32(f + off + 2 * PCACHE_DPC_MD5_LEN, PCACHE_DPC_MAGIC);
+    off += PCACHE_DPC_FOOTER_LEN;
+    write_file(dir, "dpc", name, f, off);
+    write_file(dir, "inspect", name, f, off);
+    free(f);
 }
 
 /* Writers never write a segment without sections; readers accept one. */
@@ -156,6 +259,8 @@ static void file(const char *dir, const char *name, const pcache_identity *id, c
     if (pcache_file_write_sink(b, &sink, NULL) != PCACHE_OK || bs.used != size)
         die(name, "file write");
     write_file(dir, "file_memory", name, out, size);
+    if (strcmp(name, "example_7_6") == 0 || strcmp(name, "unknown_skippable") == 0)
+        write_file(dir, "inspect", name, out, size);
     free(out);
     for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
         free_all(keep[c]);
@@ -225,5 +330,9 @@ int main(int argc, char **argv)
     file(dir, "many_sections", &id, (const sec *[]){many, NULL, few}, 0);
     file(dir, "unknown_skippable", &id, (const sec *[]){unknown, critical, NULL}, 0);
     file(dir, "module_key_rx_only", &module, (const sec *[]){NULL, data, NULL}, 0);
+
+    dpc(dir, "ro_rx_rw_segments.dpc", &id, 1, 1, 1, 0);
+    dpc(dir, "two_ro_segments_rw_separate.dpc", &crc, 2, 0, 0, PCACHE_DPC_FLAG_MAP_RW_SEPARATE);
+    dpc(dir, "no_segments.dpc", &id, 0, 0, 0, PCACHE_DPC_FLAG_SUPPORT_TRACES);
     return 0;
 }
