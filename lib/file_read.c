@@ -59,11 +59,22 @@ pcache_status pcache_image_open_memory(pcache_image *img, const void *base, uint
     if (!is_pow2_u64(page) || page < PAGE_SIZE_MIN || page > PAGE_SIZE_MAX)
         return ffail(rep, PCACHE_E_FILE_HEADER, FH_PAGE_SIZE, 0, 0, 0,
                      "page size is not a power of two in [4096, 2^30]");
-    if (p[FH_RESERVED0] != 0 || ld32(p + FH_FLAGS) != 0)
-        return ffail(rep, PCACHE_E_FILE_HEADER, FH_FLAGS, 0, 0, 0, "unknown flags or reserved byte set");
-    if (ld16(p + FH_MINOR) <= PCACHE_FORMAT_MINOR && !all_zero(p + FH_RESERVED, FH_RESERVED_SIZE))
-        return ffail(rep, PCACHE_E_PADDING, FH_RESERVED + first_nonzero(p + FH_RESERVED, FH_RESERVED_SIZE), 0,
-                     0, 0, "reserved header byte is not zero");
+    if (ld32(p + FH_FLAGS) != 0)
+        return ffail(rep, PCACHE_E_FILE_HEADER, FH_FLAGS, 1, 0, ld32(p + FH_FLAGS), "unknown file flags set");
+    /* A newer minor version may give meaning to reserved bytes. */
+    if (ld16(p + FH_MINOR) <= PCACHE_FORMAT_MINOR) {
+        if (p[FH_RESERVED0] != 0)
+            return ffail(rep, PCACHE_E_FILE_HEADER, FH_RESERVED0, 1, 0, p[FH_RESERVED0],
+                         "reserved header byte is not zero");
+        if (!all_zero(p + FH_RESERVED, FH_RESERVED_SIZE)) {
+            uint64_t k = FH_RESERVED + first_nonzero(p + FH_RESERVED, FH_RESERVED_SIZE);
+            return ffail(rep, PCACHE_E_FILE_HEADER, k, 1, 0, p[k], "reserved header byte is not zero");
+        }
+    }
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+        if (ld64(p + FH_SEGMENTS + 16 * c + 8) == 0 && ld64(p + FH_SEGMENTS + 16 * c) != 0)
+            return report_fail(rep, PCACHE_E_FILE_HEADER, c, NULL, FH_SEGMENTS + 16 * c, 1, 0,
+                               ld64(p + FH_SEGMENTS + 16 * c), "file: offset of an absent segment is not zero");
     fsize = ld64(p + FH_FILE_SIZE);
     if (fsize != size)
         return ffail(rep, size < fsize ? PCACHE_E_TRUNCATED : PCACHE_E_FILE_SIZE, FH_FILE_SIZE, 1, fsize, size,
