@@ -328,7 +328,7 @@ int main(int argc, char **argv)
     file(dir, "all_classes_crc32_rx_rounded", &crc, (const sec *[]){code_table, code, zero_sizes},
          PCACHE_SEGMENT_PAGE_ROUNDED);
     file(dir, "many_sections", &id, (const sec *[]){many, NULL, few}, 0);
-    file(dir, "unknown_skippable", &id, (const sec *[]){unknown, critical, NULL}, 0);
+    file(dir, "unknown_skippable", &id, (const sec *[]){unknown, code, NULL}, 0);
     file(dir, "module_key_rx_only", &module, (const sec *[]){NULL, data, NULL}, 0);
 
     dpc(dir, "ro_rx_rw_segments.dpc", &id, 1, 1, 1, 0);
