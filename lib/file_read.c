@@ -190,11 +190,11 @@ pcache_status pcache_image_read_path(pcache_image *img, const char *path, const 
         goto io_error;
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
-        return report_fail(rep, PCACHE_E_IO, -1, NULL, 0, 0, 0, 0, "'%s' is not a regular file", path);
+        return report_fail(rep, PCACHE_E_IO, -1, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0, "'%s' is not a regular file", path);
     }
     if ((uint64_t)sb.st_size > SIZE_MAX - 4096) {
         close(fd);
-        return report_fail(rep, PCACHE_E_IO, -1, NULL, 0, 0, 0, 0, "'%s' is too large to read", path);
+        return report_fail(rep, PCACHE_E_IO, -1, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0, "'%s' is too large to read", path);
     }
     cap = (size_t)sb.st_size;
     /* page-aligned so that section views are aligned as declared */
@@ -229,7 +229,7 @@ io_error:
     if (fd >= 0)
         close(fd);
     free(buf);
-    report_fail(rep, PCACHE_E_IO, -1, NULL, 0, 0, 0, 0, "reading '%s': %s", path, strerror(e));
+    report_fail(rep, PCACHE_E_IO, -1, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0, "reading '%s': %s", path, strerror(e));
     if (rep)
         rep->sys_errno = e;
     return PCACHE_E_IO;

@@ -42,7 +42,9 @@ pcache_status report_fail(pcache_report *rep, pcache_status st, int cls,
     if (section && *section && len < sizeof rep->message)
         len += (size_t)snprintf(rep->message + len, sizeof rep->message - len, "section '%s': ",
                                 rep->section);
-    if (len < sizeof rep->message)
+    if (len < sizeof rep->message && offset == PCACHE_REPORT_NO_OFFSET)
+        len += (size_t)snprintf(rep->message + len, sizeof rep->message - len, "%s", what);
+    else if (len < sizeof rep->message)
         len += (size_t)snprintf(rep->message + len, sizeof rep->message - len,
                                 "%s at offset %llu (0x%llx)", what, (unsigned long long)offset,
                                 (unsigned long long)offset);

@@ -241,6 +241,8 @@ PCACHE_API pcache_sink pcache_sink_fd(int *ctx_fd);
 /* ------------------------------------------------------------------ */
 
 #define PCACHE_REPORT_NO_CLASS (-1)
+/* report.offset when the problem has no byte offset (a failed open, say) */
+#define PCACHE_REPORT_NO_OFFSET UINT64_MAX
 
 /* Where and what, for a failed read. */
 typedef struct pcache_report {
