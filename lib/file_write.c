@@ -1,14 +1,12 @@
 /* Writing a standalone pcache file: header, page-aligned segments, footer
  * last.  (Atomic replacement and durability are the file I/O layer's.) */
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "builder.h"
 #include "bytes.h"
 #include "format.h"
 #include "layout.h"
+#include "pcache/file.h"
 #include "report.h"
 
 /* Sizes every class as it will sit in the file.  A segment's layout
@@ -116,44 +114,12 @@ sink_failed:
     return PCACHE_E_SINK;
 }
 
+/* The simple entry point keeps its contract (mode 0644 & ~umask) and
+ * gains the file layer's: the target is replaced atomically, never
+ * truncated and rewritten in place. */
 pcache_status pcache_file_write_path(pcache_builder *b, const char *path, pcache_report *rep)
 {
-    pcache_sink sink;
-    pcache_status st;
-    int fd;
-
-    report_clear(rep);
-    if (!b || !path)
-        return PCACHE_E_INVALID_ARGUMENT;
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int e = errno;
-        report_fail(rep, PCACHE_E_IO, -1, NULL, 0, 0, 0, 0, "cannot create '%s': %s", path, strerror(e));
-        if (rep)
-            rep->sys_errno = e;
-        return PCACHE_E_IO;
-    }
-    sink = pcache_sink_fd(&fd);
-    st = pcache_file_write_sink(b, &sink, NULL);
-    if (st != PCACHE_OK) {
-        if (rep)
-            *rep = b->report;
-        if (st == PCACHE_E_SINK) {
-            report_fail(rep, PCACHE_E_IO, -1, NULL, 0, 0, 0, 0, "writing '%s': %s", path,
-                        strerror(b->report.sys_errno));
-            if (rep)
-                rep->sys_errno = b->report.sys_errno;
-            st = PCACHE_E_IO;
-        }
-        close(fd);
-        return st;
-    }
-    if (close(fd) != 0) {
-        int e = errno;
-        report_fail(rep, PCACHE_E_IO, -1, NULL, 0, 0, 0, 0, "closing '%s': %s", path, strerror(e));
-        if (rep)
-            rep->sys_errno = e;
-        return PCACHE_E_IO;
-    }
-    return PCACHE_OK;
+    pcache_save_options opt = {0};
+    opt.mode = 0644;
+    return pcache_file_save(b, path, &opt, rep);
 }

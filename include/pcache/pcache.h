@@ -488,9 +488,9 @@ PCACHE_API pcache_status pcache_file_write_sink(pcache_builder *b,
 /* The exact size pcache_file_write_sink() will write. */
 PCACHE_API pcache_status pcache_file_size(pcache_builder *b, uint64_t *file_size);
 
-/* Writes the file at path (created or truncated, mode 0644 & ~umask).
- * Atomic replacement is the job of the file I/O layer, see pcache/file.h
- * when present. */
+/* Writes the file at path, mode 0644 & ~umask, replacing any file there
+ * atomically: pcache_file_save() (pcache/file.h) with default options but
+ * that mode, with its guarantees and error codes. */
 PCACHE_API pcache_status pcache_file_write_path(pcache_builder *b, const char *path,
                                                 pcache_report *report);
 
