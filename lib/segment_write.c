@@ -433,7 +433,10 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
             w->remaining = s->size;
             w->attempted = 0;
             rc = s->produce(s->ctx, w);
-            if (w->err == PCACHE_E_PERSIST_SIZE || (!w->err && w->attempted != s->size)) {
+            /* A producer that gives up has written less than promised:
+             * its failure is the cause to report, unless it gave up
+             * because it had written too much. */
+            if (w->err == PCACHE_E_PERSIST_SIZE || (!w->err && rc == 0 && w->attempted != s->size)) {
                 st = report_fail(&b->report, PCACHE_E_PERSIST_SIZE, cls, s->name, s->offset, 1, s->size,
                                  w->attempted, "producer wrote other than the promised section size");
                 break;
