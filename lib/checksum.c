@@ -1,5 +1,6 @@
 /* XXH3-64 and zlib CRC-32 behind one interface.  Streaming is what lets
- * persist hash section bytes in the same pass that writes them. */
+ * persist hash section bytes in the same pass that writes them.  XXH3 runs
+ * on the widest code path the CPU has (checksum_xxh3_dispatch.c). */
 #include "checksum.h"
 
 #include <limits.h>
@@ -26,7 +27,7 @@ uint64_t pcache_checksum(pcache_checksum_algorithm algo, const void *data, size_
 {
     switch (algo) {
     case PCACHE_CHECKSUM_XXH3_64:
-        return XXH3_64bits(data, size);
+        return checksum_xxh3_ops_best()->oneshot(data, size);
     case PCACHE_CHECKSUM_CRC32:
         return crc32_update((uint32_t)crc32(0, Z_NULL, 0), data, size);
     }
@@ -49,8 +50,10 @@ void checksum_reset(checksum_state *st, pcache_checksum_algorithm algo)
     st->algo = algo;
     if (algo == PCACHE_CHECKSUM_CRC32)
         st->crc = (uint32_t)crc32(0, Z_NULL, 0);
-    else
-        XXH3_64bits_reset(&st->xxh);
+    else {
+        st->xxh3 = checksum_xxh3_ops_best();
+        st->xxh3->reset(&st->xxh);
+    }
 }
 
 void checksum_update(checksum_state *st, const void *data, size_t size)
@@ -60,12 +63,12 @@ void checksum_update(checksum_state *st, const void *data, size_t size)
     if (st->algo == PCACHE_CHECKSUM_CRC32)
         st->crc = crc32_update(st->crc, data, size);
     else
-        XXH3_64bits_update(&st->xxh, data, size);
+        st->xxh3->update(&st->xxh, data, size);
 }
 
 uint64_t checksum_digest(const checksum_state *st)
 {
     if (st->algo == PCACHE_CHECKSUM_CRC32)
         return st->crc;
-    return XXH3_64bits_digest(&st->xxh);
+    return st->xxh3->digest(&st->xxh);
 }

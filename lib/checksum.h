@@ -7,13 +7,13 @@
 
 #include "pcache/pcache.h"
 
-#define XXH_STATIC_LINKING_ONLY
-#include <xxhash.h>
+#include "checksum_xxh3.h"
 
 typedef struct checksum_state {
     pcache_checksum_algorithm algo;
     uint32_t crc;
-    XXH3_state_t xxh; /* 64-byte aligned by its declaration */
+    const checksum_xxh3_ops *xxh3; /* the path chosen at reset, kept to the digest */
+    XXH3_state_t xxh;              /* 64-byte aligned by its declaration */
 } checksum_state;
 
 int checksum_algorithm_known(unsigned algo);
