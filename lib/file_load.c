@@ -154,9 +154,11 @@ pcache_status pcache_file_open(pcache_file *f, const char *path, const pcache_op
         name_path(rep, path);
         goto fail;
     }
-    if (o.flags & PCACHE_OPEN_COPY_ON_WRITE)
-        for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
-            f->image.seg[c].writable = f->image.present[c];
+    /* Mutable views follow the mapping's protection, not exp->writable: a
+     * pointer into a PROT_READ mapping must never be handed out as
+     * writable. */
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+        f->image.seg[c].writable = (o.flags & PCACHE_OPEN_COPY_ON_WRITE) && f->image.present[c];
     f->map = map;
     f->map_size = size;
     f->copy_on_write = (o.flags & PCACHE_OPEN_COPY_ON_WRITE) != 0;

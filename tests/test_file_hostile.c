@@ -324,6 +324,7 @@ static void test_views_and_copy_on_write(void **state)
     char why[256];
 
     ft_expect(&exp);
+    exp.writable = 1; /* ignored: the mapping decides */
     ft_faults_init(&calls);
     o.ops = &calls.ops;
     assert_int_equal(pcache_file_open(&f, fx->path, &o, &exp, &rep), PCACHE_OK);
