@@ -195,6 +195,40 @@ static void test_write_path_is_atomic(void **state)
     assert_int_equal(ft_count_tmp(fx->dir), 0);
 }
 
+/* The order that atomicity and durability rest on: every write, then the
+ * temporary's fsync, then the rename, then the directory's fsync. */
+static void test_call_order(void **state)
+{
+    fixture *fx = *state;
+    ft_faults f;
+    pcache_save_options opt = {0};
+    pcache_report rep;
+    unsigned long i = 0, n;
+
+    ft_faults_init(&f);
+    opt.ops = &f.ops;
+    assert_int_equal(pcache_file_save(fx->new_img.b, fx->path, &opt, &rep), PCACHE_OK);
+    n = f.calls;
+    assert_true(n < FT_LOG_MAX);
+    assert_int_equal(f.log[i++], FT_OPENAT); /* the directory */
+    assert_int_equal(f.log[i++], FT_OPENAT); /* the temporary */
+    while (i < n && f.log[i] == FT_WRITE)
+        i++;
+    assert_int_equal(i, 2 + f.per_op[FT_WRITE]);
+    assert_int_equal(n - i, 5);
+    assert_int_equal(f.log[i++], FT_FSYNC);    /* the temporary's bytes ... */
+    assert_int_equal(f.log[i++], FT_CLOSE);
+    assert_int_equal(f.log[i++], FT_RENAMEAT); /* ... before its name */
+    assert_int_equal(f.log[i++], FT_FSYNC);    /* the directory */
+    assert_int_equal(f.log[i++], FT_CLOSE);
+    {
+        /* and every byte written is the file */
+        struct stat sb;
+        assert_int_equal(stat(fx->path, &sb), 0);
+        assert_int_equal((uint64_t)sb.st_size, f.written);
+    }
+}
+
 /* ---- every failing call, one by one ---- */
 
 typedef struct fault_case {
@@ -437,7 +471,7 @@ static void test_real_disk_full(void **state)
         uint32_t tag;
         char why[256];
 
-        if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
             mount("tmpfs", mnt, "tmpfs", 0, "size=64k,mode=0700") != 0)
             _exit(CHILD_SKIP);
         ft_join(path, mnt, "img.pcache");
@@ -484,6 +518,20 @@ static void test_file_size_limit(void **state)
             CHILD_CHECK(sigpending(&pend) == 0 && !sigismember(&pend, SIGXFSZ));
             CHILD_CHECK(ft_load_tag(fx->path, &tag, why) == PCACHE_OK && tag == OLD_TAG);
             CHILD_CHECK(ft_count_tmp(fx->dir) == 0);
+        }
+        {
+            /* a SIGXFSZ pending before the save is not the save's to take */
+            sigset_t set;
+            struct timespec zero = {0, 0};
+            signal(SIGXFSZ, SIG_DFL);
+            sigemptyset(&set);
+            sigaddset(&set, SIGXFSZ);
+            CHILD_CHECK(sigprocmask(SIG_BLOCK, &set, NULL) == 0);
+            CHILD_CHECK(raise(SIGXFSZ) == 0);
+            CHILD_CHECK(pcache_file_save(fx->new_img.b, fx->path, NULL, &rep) == PCACHE_E_FILE_TOO_LARGE);
+            CHILD_CHECK(sigpending(&pend) == 0 && sigismember(&pend, SIGXFSZ));
+            CHILD_CHECK(sigtimedwait(&set, NULL, &zero) == SIGXFSZ);
+            CHILD_CHECK(sigpending(&pend) == 0 && !sigismember(&pend, SIGXFSZ));
         }
         _exit(0);
     }
@@ -765,6 +813,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_save_refuses_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_replaces_symlink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_path_is_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_fault_has_its_code, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transient_faults_are_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directory_fsync_failure, setup, teardown),
