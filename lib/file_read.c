@@ -81,7 +81,10 @@ pcache_status pcache_image_open_memory(pcache_image *img, const void *base, uint
                      "file size (header, actual)");
     for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
         seg_size[c] = ld64(p + FH_SEGMENTS + 16 * c + 8);
-    if (layout_file(seg_size, page, &fl) != PCACHE_OK || fl.file_size != size)
+    if (layout_file(seg_size, page, &fl) != PCACHE_OK)
+        return ffail(rep, PCACHE_E_FILE_LAYOUT, FH_SEGMENTS, 0, 0, 0,
+                     "segment sizes laid out end past 2^64");
+    if (fl.file_size != size)
         return ffail(rep, PCACHE_E_FILE_LAYOUT, FH_SEGMENTS, 1, size, fl.file_size,
                      "segment sizes do not add up to the file size");
     for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
