@@ -68,7 +68,7 @@ void test_resign_segment(uint8_t *seg);
 /* Only the header checksum. */
 void test_resign_header(uint8_t *seg);
 /* A standalone file's header checksum, the footer's copy of it and the
- * footer checksum (the footer found through the header's file size). */
+ * footer checksum (the footer taken to be the last 32 of size bytes). */
 void test_resign_file(uint8_t *file, uint64_t size);
 
 /* Asserts that a failed read's report is complete: it carries status st,
