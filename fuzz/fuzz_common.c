@@ -1,6 +1,7 @@
 /* Shared by the fuzz targets: see fuzz_common.h. */
 #include "fuzz_common.h"
 
+#include <md5.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "bytes.h"
 #include "format.h"
+#include "pcache/dpc.h"
 
 const char *const fuzz_known_names[] = {"a", "b", "r", "code", "data", "table", "s0", "s1", "s2"};
 const size_t fuzz_known_name_count = sizeof fuzz_known_names / sizeof fuzz_known_names[0];
@@ -81,6 +83,22 @@ void fuzz_fix_file(uint8_t *buf, size_t n)
         st64be(f + FF_HEADER_CHECKSUM, hsum);
         st64be(f + FF_FOOTER_CHECKSUM, pcache_checksum(algo, f, FF_FOOTER_CHECKSUM));
     }
+}
+
+void fuzz_fix_dpc(uint8_t *buf, size_t n)
+{
+    MD5_CTX ctx;
+    for (size_t k = 0; k + SEG_MAGIC_SIZE <= n; k++)
+        if (memcmp(buf + k, SEG_MAGIC, SEG_MAGIC_SIZE) == 0)
+            fuzz_fix_segment(buf + k, n - k);
+    if (n < PCACHE_DPC_HEADER_LEN + PCACHE_DPC_FOOTER_LEN)
+        return;
+    MD5Init(&ctx);
+    MD5Update(&ctx, buf, n - PCACHE_DPC_FOOTER_LEN);
+    MD5Final(buf + n - PCACHE_DPC_FOOTER_LEN, &ctx);
+    MD5Init(&ctx);
+    MD5Update(&ctx, buf, PCACHE_DPC_HEADER_LEN);
+    MD5Final(buf + n - PCACHE_DPC_FOOTER_LEN + PCACHE_DPC_MD5_LEN, &ctx);
 }
 
 uint8_t *fuzz_place(const uint8_t *data, size_t n, uint64_t phase, void **block)

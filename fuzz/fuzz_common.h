@@ -43,6 +43,10 @@ void fuzz_fix_segment(uint8_t *buf, size_t n);
  * n, the footer at the header's file_size, the header checksum. */
 void fuzz_fix_file(uint8_t *buf, size_t n);
 
+/* The same for a DynamoRIO .dpc file: every pcache segment found by its
+ * magic, then DR's two MD5 digests in the footer at the end of buf. */
+void fuzz_fix_dpc(uint8_t *buf, size_t n);
+
 /* A heap copy of data[0, n) whose first byte sits at an address congruent
  * to phase modulo 4096 and whose allocation ends exactly after byte n-1,
  * so that AddressSanitizer catches a read past the input.  Free with

@@ -7,7 +7,6 @@
  * file, the regions must tile it, and every segment found valid is walked
  * and read.
  */
-#include <md5.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,22 +16,6 @@
 #include "pcache/dpc.h"
 
 #define FOUND_CAP 4
-
-static void fix_dpc(uint8_t *buf, size_t n)
-{
-    MD5_CTX ctx;
-    for (size_t k = 0; k + SEG_MAGIC_SIZE <= n; k++)
-        if (memcmp(buf + k, SEG_MAGIC, SEG_MAGIC_SIZE) == 0)
-            fuzz_fix_segment(buf + k, n - k);
-    if (n < PCACHE_DPC_HEADER_LEN + PCACHE_DPC_FOOTER_LEN)
-        return;
-    MD5Init(&ctx);
-    MD5Update(&ctx, buf, n - PCACHE_DPC_FOOTER_LEN);
-    MD5Final(buf + n - PCACHE_DPC_FOOTER_LEN, &ctx);
-    MD5Init(&ctx);
-    MD5Update(&ctx, buf, PCACHE_DPC_HEADER_LEN);
-    MD5Final(buf + n - PCACHE_DPC_FOOTER_LEN + PCACHE_DPC_MD5_LEN, &ctx);
-}
 
 static void check_span(const pcache_dpc *d, const uint8_t *p, uint64_t len, const char *what)
 {
@@ -128,7 +111,7 @@ int fuzz_dpc(const uint8_t *data, size_t size)
     uint8_t *fixed = fuzz_place(data, size, 0, &fixed_block);
 
     parse(buf, size);
-    fix_dpc(fixed, size);
+    fuzz_fix_dpc(fixed, size);
     if (memcmp(buf, fixed, size) != 0)
         parse(fixed, size);
     free(block);

@@ -9,6 +9,8 @@
  * The tool prints to stdout and stderr: run with -close_fd_mask=3 to keep
  * the terminal quiet (libFuzzer keeps its own and the sanitizers' reports).
  *
+ * Each input is run as it is and with its checksums repaired.
+ *
  * Oracle: "verify" exits 0 exactly when the library accepts the same bytes
  * (pcache_image_open_memory with no expectation), else 1; no subcommand
  * exits with anything but 0, 1 or 2.
@@ -51,12 +53,10 @@ static int run(const char *a1, const char *a2, const char *a3)
     return rc;
 }
 
-int fuzz_inspect(const uint8_t *data, size_t size)
+static void inspect_all(const uint8_t *buf, size_t size)
 {
     static const char *const subcommands[] = {"info", "dpc", "sections", "relocs"};
-    const char *path = input_path(data, size);
-    void *block;
-    uint8_t *buf = fuzz_place(data, size, 0, &block);
+    const char *path = input_path(buf, size);
     pcache_image img;
     int valid = pcache_image_open_memory(&img, buf, size, NULL, NULL) == PCACHE_OK;
     int rc = run("verify", path, NULL);
@@ -68,7 +68,25 @@ int fuzz_inspect(const uint8_t *data, size_t size)
         run(subcommands[i], path, NULL);
         run(subcommands[i], "--json", path);
     }
+}
+
+/* As it is, then with its checksums repaired (as a .dpc file when it
+ * starts with DR's magic, else as a pcache file). */
+int fuzz_inspect(const uint8_t *data, size_t size)
+{
+    void *block, *fixed_block;
+    uint8_t *buf = fuzz_place(data, size, 0, &block);
+    uint8_t *fixed = fuzz_place(data, size, 0, &fixed_block);
+
+    inspect_all(buf, size);
+    if (size >= 4 && memcmp(fixed, "RIO$", 4) == 0)
+        fuzz_fix_dpc(fixed, size);
+    else
+        fuzz_fix_file(fixed, size);
+    if (memcmp(buf, fixed, size) != 0)
+        inspect_all(fixed, size);
     free(block);
+    free(fixed_block);
     return 0;
 }
 
