@@ -4,6 +4,7 @@
 
 #include "layout.h"
 #include "pcache/pcache.h"
+#include "pcache/reloc.h"
 
 typedef struct section_src {
     char name[PCACHE_SECTION_NAME_MAX + 1];
@@ -18,6 +19,34 @@ typedef struct section_src {
     uint64_t checksum; /* of the bytes written by the last persist */
 } section_src;
 
+/* A declared patch site (pcache/reloc.h), names resolved to indices. */
+typedef struct patch_src {
+    pcache_reloc_kind kind;
+    pcache_target_kind target_kind;
+    pcache_class cls, target_class;
+    uint32_t site_index;   /* client section index in cls */
+    uint32_t target_index; /* client section index in target_class, or builder anchor slot */
+    int32_t pc_offset;
+    uint64_t site_offset, target_offset;
+    int64_t addend;
+} patch_src;
+
+/* An anchor a patch uses or the caller defined. */
+typedef struct anchor_src {
+    char name[PCACHE_ANCHOR_NAME_MAX + 1];
+    uint64_t address; /* at persist time */
+    int defined;
+} anchor_src;
+
+/* A site of one class as the writer emits it, sorted by (section, offset). */
+typedef struct reloc_site {
+    uint32_t section;
+    uint8_t width;
+    uint8_t bytes[8]; /* the field's bytes, filled at persist */
+    uint64_t offset;
+    size_t patch;     /* index in the builder's patches */
+} reloc_site;
+
 typedef struct class_state {
     section_src *sec;
     uint32_t n, cap;
@@ -25,15 +54,37 @@ typedef struct class_state {
     int sized;          /* layout valid for file_offs */
     uint64_t file_offs;
     layout_result lay;
+    /* relocations (reloc_write.c): library sections appended after the
+     * client's at size time, and the class's sites */
+    uint32_t lib;          /* how many of sec[] are library sections (at the end) */
+    reloc_site *sites;
+    size_t nsites;
+    uint8_t *relocs;       /* ".relocs" bytes, filled at persist */
+    uint64_t nrelocs;
+    uint8_t *anchor_table; /* ".anchors" bytes, filled at persist */
+    uint32_t nanchor_entries;
 } class_state;
 
 struct pcache_builder {
     pcache_identity id;
     class_state cls[PCACHE_CLASS_COUNT];
     pcache_report report;
+    patch_src *patches;
+    size_t npatches, patch_cap;
+    anchor_src anchors[PCACHE_MAX_ANCHORS];
+    uint32_t nanchors;
 };
 
 int section_name_valid(const char *name, size_t *len_out);
 pcache_status builder_layout(pcache_builder *b, pcache_class cls, uint64_t file_offs);
+
+/* reloc_write.c: at size, appends the class's ".relocs"/".anchors"
+ * sections (after dropping earlier ones) and checks its sites; at persist,
+ * computes every site's bytes and the tables' contents.  *sites is sorted
+ * by (section, offset). */
+pcache_status reloc_size_class(pcache_builder *b, pcache_class cls);
+pcache_status reloc_persist_class(pcache_builder *b, pcache_class cls, const reloc_site **sites,
+                                  size_t *nsites);
+void reloc_builder_free(pcache_builder *b);
 
 #endif

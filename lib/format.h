@@ -91,4 +91,26 @@
 #define PAGE_SIZE_MIN 4096u
 #define PAGE_SIZE_MAX (1u << 30)
 
+/* ---- relocation record (PCACHE_RELOC_RECORD_SIZE = 48 bytes, in ".relocs") ---- */
+#define RELOCS_SECTION_NAME ".relocs"
+#define ANCHORS_SECTION_NAME ".anchors"
+#define RELOCS_ALIGN 8u
+#define RR_KIND 0           /* u8 1 rel8, 2 rel32, 3 abs32, 4 abs64 */
+#define RR_TARGET_KIND 1    /* u8 1 section, 2 anchor */
+#define RR_SITE_SECTION 2   /* u16 section index in this segment */
+#define RR_PC_OFFSET 4      /* u32, two's complement i32; 0 for absolute kinds */
+#define RR_SITE_OFFSET 8    /* u64 offset of the field in its section */
+#define RR_TARGET_INDEX 16  /* u16 section index in the target class, or anchor index */
+#define RR_TARGET_CLASS 18  /* u8 class code 1..3 (section), 0 (anchor) */
+#define RR_RESERVED 19      /* 5 bytes zero */
+#define RR_RESERVED_SIZE 5
+#define RR_TARGET_OFFSET 24 /* u64 offset in the target section, or from the anchor */
+#define RR_TARGET_BASE 32   /* u64 file offset of the target section; 0 for anchors */
+#define RR_ADDEND 40        /* u64, two's complement i64 */
+
+/* ---- anchor entry (PCACHE_ANCHOR_ENTRY_SIZE = 40 bytes, in ".anchors") ---- */
+#define AE_NAME 0           /* 32 bytes, NUL-terminated, zero-padded */
+#define AE_NAME_SIZE 32
+#define AE_ADDRESS 32       /* u64 address at persist time */
+
 #endif

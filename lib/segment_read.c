@@ -7,6 +7,7 @@
 #include "checksum.h"
 #include "format.h"
 #include "layout.h"
+#include "reloc_table.h"
 #include "report.h"
 
 /* Readers compare in this order; each step trusts only what earlier steps
@@ -47,8 +48,16 @@ static int section_name_known(const pcache_segment *seg, const char *name)
     return 0;
 }
 
+/* The library's own types are known whatever names the client lists. */
+static int library_type(uint16_t type)
+{
+    return type == PCACHE_TYPE_RELOCS || type == PCACHE_TYPE_ANCHORS;
+}
+
 static int entry_known(const pcache_segment *seg, const uint8_t *e)
 {
+    if ((ld16(e + SE_FLAGS) & ~SECTION_FLAGS_KNOWN) == 0 && library_type(ld16(e + SE_TYPE)))
+        return 1;
     return ld16(e + SE_TYPE) == PCACHE_TYPE_DATA && (ld16(e + SE_FLAGS) & ~SECTION_FLAGS_KNOWN) == 0 &&
            section_name_known(seg, (const char *)e + SE_NAME);
 }
@@ -257,8 +266,8 @@ static pcache_status check_table(pcache_segment *seg, pcache_report *rep)
                           align, "alignment is not a power of two no larger than the page size");
         /* A section this reader does not know (a newer writer's type or
          * flag, compression say) may legitimately load to another size. */
-        if (ld16(e + SE_TYPE) == PCACHE_TYPE_DATA && !(ld16(e + SE_FLAGS) & ~SECTION_FLAGS_KNOWN) &&
-            ld64(e + SE_SIZE) != stored)
+        if ((ld16(e + SE_TYPE) == PCACHE_TYPE_DATA || library_type(ld16(e + SE_TYPE))) &&
+            !(ld16(e + SE_FLAGS) & ~SECTION_FLAGS_KNOWN) && ld64(e + SE_SIZE) != stored)
             return fail_v(rep, PCACHE_E_SECTION_TABLE, cls, name, eoff + SE_SIZE, stored, ld64(e + SE_SIZE),
                           "loaded size differs from stored size in an uncompressed section");
         if (align_up_u64(abs, align, &abs) || abs - F != ld64(e + SE_OFFSET))
@@ -393,6 +402,12 @@ pcache_status pcache_resurrect(pcache_segment *seg, pcache_class cls, const uint
     /* 7. the bytes */
     if (exp->validation == PCACHE_VALIDATE_FULL && (st = verify_full(seg, rep)) != PCACHE_OK)
         goto failed;
+    /* 8. relocation tables: a malformed one never reaches pcache_reloc_apply */
+    {
+        reloc_tables t;
+        if ((st = reloc_tables_check(seg, &t, rep)) != PCACHE_OK)
+            goto failed;
+    }
 
     *map = h + size;
     return PCACHE_OK;

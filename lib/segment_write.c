@@ -24,6 +24,10 @@ struct pcache_writer {
     checksum_state *hash;  /* current section's checksum, or NULL */
     int sink_errno;
     pcache_status err;
+    /* patch sites of the current section not yet fully emitted, and how
+     * far into the section emission is (reloc_write.c computed the bytes) */
+    const reloc_site *site, *site_end;
+    uint64_t sec_pos;
     size_t staged;
     uint8_t stage[STAGE_SIZE];
 };
@@ -82,6 +86,7 @@ void pcache_builder_free(pcache_builder *b)
         return;
     for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
         free(b->cls[c].sec);
+    reloc_builder_free(b);
     free(b);
 }
 
@@ -99,7 +104,7 @@ uint32_t pcache_builder_section_count(const pcache_builder *b, pcache_class cls)
 {
     if (!b || (unsigned)cls >= PCACHE_CLASS_COUNT)
         return 0;
-    return b->cls[cls].n;
+    return b->cls[cls].n - b->cls[cls].lib;
 }
 
 static pcache_status add_section(pcache_builder *b, pcache_class cls, const char *name,
@@ -122,10 +127,19 @@ static pcache_status add_section(pcache_builder *b, pcache_class cls, const char
         return report_fail(&b->report, PCACHE_E_SECTION_NAME, cls, NULL, 0, 0, 0, 0,
                            "section name must be 1 to %u printable ASCII bytes without spaces",
                            PCACHE_SECTION_NAME_MAX);
+    if (name[0] == '.')
+        return report_fail(&b->report, PCACHE_E_SECTION_NAME, cls, name, 0, 0, 0, 0,
+                           "section names starting with '.' are reserved for the library");
+    if (type == PCACHE_TYPE_RELOCS || type == PCACHE_TYPE_ANCHORS)
+        return report_fail(&b->report, PCACHE_E_INVALID_ARGUMENT, cls, name, 0, 0, 0, 0,
+                           "section type %u is the library's (relocations)", type);
     if (!is_pow2_u64(align) || align > b->id.page_size)
         return report_fail(&b->report, PCACHE_E_ALIGNMENT, cls, name, 0, 1, b->id.page_size, align,
                            "alignment must be a power of two no larger than the page size");
     cs = &b->cls[cls];
+    /* The library's sections are appended again by the next size(). */
+    cs->n -= cs->lib;
+    cs->lib = 0;
     for (uint32_t i = 0; i < cs->n; i++)
         if (strcmp(cs->sec[i].name, name) == 0)
             return report_fail(&b->report, PCACHE_E_DUPLICATE_SECTION, cls, name, 0, 0, 0, 0,
@@ -193,6 +207,8 @@ pcache_status builder_layout(pcache_builder *b, pcache_class cls, uint64_t file_
     uint32_t bad = 0;
 
     cs->sized = 0;
+    if ((st = reloc_size_class(b, cls)) != PCACHE_OK)
+        return st;
     if (cs->n == 0) {
         memset(&cs->lay, 0, sizeof cs->lay);
         cs->file_offs = file_offs;
@@ -362,6 +378,38 @@ static int emit_zeros(pcache_writer *w, uint64_t n)
     return 0;
 }
 
+/* Emits section bytes, replacing each patch site's field by the bytes
+ * computed for it, so that the client's memory is never modified.  A
+ * field may straddle two calls: emission resumes inside it. */
+static int emit_section(pcache_writer *w, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len > 0 && w->site != w->site_end) {
+        const reloc_site *s = w->site;
+        size_t k;
+        if (w->sec_pos < s->offset) {
+            k = s->offset - w->sec_pos < len ? (size_t)(s->offset - w->sec_pos) : len;
+            if (emit(w, p, k))
+                return -1;
+        } else {
+            uint64_t in = w->sec_pos - s->offset;
+            k = s->width - in < len ? (size_t)(s->width - in) : len;
+            if (emit(w, s->bytes + in, k))
+                return -1;
+            if (in + k == s->width)
+                w->site++;
+        }
+        p += k;
+        len -= k;
+        w->sec_pos += k;
+    }
+    if (len > 0) {
+        w->sec_pos += len;
+        return emit(w, p, len);
+    }
+    return 0;
+}
+
 pcache_status pcache_writer_write(pcache_writer *w, const void *buf, size_t len)
 {
     if (!w || (!buf && len))
@@ -374,7 +422,7 @@ pcache_status pcache_writer_write(pcache_writer *w, const void *buf, size_t len)
         return w->err;
     }
     w->remaining -= len;
-    return emit(w, buf, len) ? w->err : PCACHE_OK;
+    return emit_section(w, buf, len) ? w->err : PCACHE_OK;
 }
 
 pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const pcache_sink *sink)
@@ -385,6 +433,8 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
     uint8_t buf[SEG_HEADER_SIZE];
     pcache_status st = PCACHE_OK;
     uint64_t table_sum;
+    const reloc_site *sites = NULL;
+    size_t nsites = 0;
 
     if (!b || (unsigned)cls >= PCACHE_CLASS_COUNT || !sink || !sink->write)
         return PCACHE_E_INVALID_ARGUMENT;
@@ -395,6 +445,10 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
                            "persist called before size for this class");
     if (cs->n == 0)
         return PCACHE_OK;
+    /* Every site's bytes are computed before the first byte is written, so
+     * that a reference that does not reach fails the persist cleanly. */
+    if ((st = reloc_persist_class(b, cls, &sites, &nsites)) != PCACHE_OK)
+        return st;
 
     /* The writer holds an 8 KiB stage and a hash state: keep them off the
      * stack, which is small in DynamoRIO's client threads. */
@@ -428,6 +482,12 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
         emit_zeros(w, s->offset - w->total);
         checksum_reset(hash, b->id.checksum);
         w->hash = hash;
+        while (nsites > 0 && sites->section < i)
+            sites++, nsites--;
+        w->site = w->site_end = sites;
+        while (w->site_end != sites + nsites && w->site_end->section == i)
+            w->site_end++;
+        w->sec_pos = 0;
         if (s->produce) {
             int rc;
             w->remaining = s->size;
@@ -448,9 +508,10 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
             }
             w->remaining = 0;
         } else {
-            emit(w, s->data, s->size);
+            emit_section(w, s->data, s->size);
         }
         w->hash = NULL;
+        w->site = w->site_end = NULL;
         s->checksum = checksum_digest(hash);
     }
     if (st == PCACHE_OK && !w->err) {

@@ -1,0 +1,227 @@
+/*
+ * libpcache — patch sites and relocations.
+ *
+ * Code persisted in one class refers to data in another, and to addresses
+ * outside the image (the app module, the client library).  A *patch site*
+ * is a field in a section whose value is such a reference.  The builder
+ * resolves at persist time what does not depend on where things are loaded
+ * (relative references between sections of the image: the image is mapped
+ * contiguously, file offset 0 at the image base), and stores everything
+ * else as *relocation records* in the segment that holds the sites, applied
+ * after resurrect by pcache_reloc_apply().  docs/FORMAT.md, section 9,
+ * specifies the records byte by byte.
+ *
+ * Arithmetic on addresses is modulo 2^64, as the processor's; a value is
+ * then checked against the range of its field, never truncated.
+ */
+#ifndef PCACHE_RELOC_H
+#define PCACHE_RELOC_H
+
+#include "pcache/pcache.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Library-owned section types (the section table's `type` field). */
+#define PCACHE_TYPE_RELOCS  2u  /* ".relocs": relocation records */
+#define PCACHE_TYPE_ANCHORS 3u  /* ".anchors": anchors the records use */
+
+#define PCACHE_RELOC_RECORD_SIZE 48u /* bytes per record in ".relocs" */
+#define PCACHE_ANCHOR_ENTRY_SIZE 40u /* bytes per entry in ".anchors" */
+#define PCACHE_ANCHOR_NAME_MAX   31u /* bytes, excluding the NUL */
+#define PCACHE_MAX_ANCHORS       64u /* per builder, and per segment */
+
+/* Built-in anchors.  "module" is the app module's base: its persist-time
+ * address is the identity's module_base (the identity must carry a module
+ * key).  "client" is the client library's base, set like any other anchor
+ * with pcache_builder_set_anchor(). */
+#define PCACHE_ANCHOR_MODULE "module"
+#define PCACHE_ANCHOR_CLIENT "client"
+
+typedef enum pcache_reloc_kind {
+    PCACHE_RELOC_REL8 = 1,  /* 1-byte signed displacement, [-128, 127] */
+    PCACHE_RELOC_REL32 = 2, /* 4-byte signed displacement, [-2^31, 2^31 - 1] */
+    PCACHE_RELOC_ABS32 = 3, /* 4-byte address, [0, 2^32 - 1] */
+    PCACHE_RELOC_ABS64 = 4  /* 8-byte address */
+} pcache_reloc_kind;
+
+typedef enum pcache_target_kind {
+    PCACHE_TARGET_SECTION = 1, /* a section of the same image, plus an offset */
+    PCACHE_TARGET_ANCHOR = 2   /* a named external address, plus an offset */
+} pcache_target_kind;
+
+/* Bytes of a field of this kind (1, 4 or 8), or 0 for an unknown kind. */
+PCACHE_API unsigned pcache_reloc_width(pcache_reloc_kind kind);
+/* "rel8", "rel32", "abs32", "abs64", or "unknown". */
+PCACHE_API const char *pcache_reloc_kind_name(pcache_reloc_kind kind);
+
+/* ------------------------------------------------------------------ */
+/* The displacement math                                               */
+/* ------------------------------------------------------------------ */
+
+/* Writes into field (width bytes, in byte order `order`) the value that
+ * makes a reference at field_address reach target:
+ *   relative kinds: target - (field_address + pc_offset), which must fit
+ *     the signed width; pc_offset says where the processor counts from
+ *     (x86: the end of the instruction, e.g. 4 for a rel32 that ends it,
+ *     4 + 1 when an imm8 follows it);
+ *   absolute kinds: target itself, which must fit the unsigned width;
+ *     pc_offset must be 0.
+ * Fails with PCACHE_E_RELOC_RANGE (report says value and range) and leaves
+ * the field untouched when the value does not fit; PCACHE_E_INVALID_ARGUMENT
+ * for an unknown kind or byte order, or a nonzero pc_offset on an absolute
+ * kind.  rep may be NULL.  This is what a DynamoRIO patch callback needs. */
+PCACHE_API pcache_status pcache_encode_reference(pcache_reloc_kind kind,
+                                                 pcache_byte_order order,
+                                                 uint8_t *field,
+                                                 uint64_t field_address,
+                                                 int32_t pc_offset,
+                                                 uint64_t target,
+                                                 pcache_report *rep);
+
+/* The inverse: the address the field at field_address refers to. */
+PCACHE_API pcache_status pcache_decode_reference(pcache_reloc_kind kind,
+                                                 pcache_byte_order order,
+                                                 const uint8_t *field,
+                                                 uint64_t field_address,
+                                                 int32_t pc_offset,
+                                                 uint64_t *target);
+
+/* ------------------------------------------------------------------ */
+/* Declaring patch sites (builder)                                     */
+/* ------------------------------------------------------------------ */
+
+/* A reference to be made correct wherever the image is loaded. */
+typedef struct pcache_patch {
+    /* the site: the field at `offset` in section `section` of class `cls` */
+    pcache_class cls;
+    const char *section;
+    uint64_t offset;
+    pcache_reloc_kind kind;
+    int32_t pc_offset;            /* relative kinds only; 0 for absolute ones */
+    /* the target */
+    pcache_target_kind target_kind;
+    pcache_class target_class;    /* PCACHE_TARGET_SECTION */
+    const char *target_section;   /* PCACHE_TARGET_SECTION */
+    const char *anchor;           /* PCACHE_TARGET_ANCHOR */
+    uint64_t target_offset;       /* into the section (<= its size), or from the anchor */
+    int64_t addend;               /* added to the target address */
+} pcache_patch;
+
+/* Declares a patch site (strings are copied).  The site's section and a
+ * target section must already have been added, by name in their class;
+ * the field must lie wholly inside its section and a target offset must be
+ * at most its section's size, else PCACHE_E_RELOC_TARGET.  An anchor name
+ * is 1..31 printable bytes without spaces.  Must precede
+ * pcache_builder_size() of the site's class (it changes that segment's
+ * size: adding a patch invalidates the class's size).  Sites that overlap
+ * are refused by pcache_builder_size() (PCACHE_E_RELOC_OVERLAP, the report
+ * names both). */
+PCACHE_API pcache_status pcache_builder_add_patch(pcache_builder *b,
+                                                  const pcache_patch *p);
+
+/* Defines (or redefines) an anchor and its address at persist time: the
+ * values written into the image are computed with it, and it is stored
+ * with the records.  "client" is the client library's base; "module" is
+ * not set here (it is the identity's module_base).  An anchor a patch uses
+ * must be defined before pcache_builder_size() of the patch's class
+ * (PCACHE_E_ANCHOR).  At most PCACHE_MAX_ANCHORS. */
+PCACHE_API pcache_status pcache_builder_set_anchor(pcache_builder *b, const char *name,
+                                                   uint64_t address);
+
+/* Number of patches declared. */
+PCACHE_API uint64_t pcache_builder_patch_count(const pcache_builder *b);
+
+/* ------------------------------------------------------------------ */
+/* Applying relocations (loader)                                       */
+/* ------------------------------------------------------------------ */
+
+/* Returns 0 and the current address of anchor `name` in *address, or
+ * nonzero if it cannot be resolved.  persisted is the address it had when
+ * the image was written. */
+typedef int (*pcache_anchor_resolver)(void *ctx, const char *name, uint64_t persisted,
+                                      uint64_t *address);
+
+/* Applies the relocation records of seg to dst.
+ *
+ * dst: a writable copy of the segment's bytes (seg->size bytes, laid out
+ * as at seg->base), or seg->base itself when that mapping is writable.
+ * image_base: the address at which file offset 0 of the image is when the
+ * code runs; the segment runs at image_base + seg->file_offset.
+ * resolve(ctx, ...) gives the current address of each anchor the segment
+ * lists (failure: PCACHE_E_ANCHOR, naming it; resolve may be NULL when the
+ * segment uses no anchor).
+ *
+ * For each record, the value for the current addresses is computed and
+ * checked against its field's range before any byte is written: on any
+ * failure (PCACHE_E_RELOC_RANGE naming the site, PCACHE_E_ANCHOR, a
+ * malformed table, a section checksum) dst is left untouched.
+ *
+ * Order: patched sections no longer match their stored checksums, so they
+ * are verified first.  Under PCACHE_VALIDATE_FULL resurrect did it; under
+ * PCACHE_VALIDATE_LAZY this call verifies every section holding a site
+ * (at seg->base) before writing, and marks it verified; under
+ * PCACHE_VALIDATE_HEADER nothing is verified, as the caller chose.  Apply
+ * once per fresh copy: applying again to the same bytes is harmless (the
+ * same values are written), but a new resurrect of patched bytes fails
+ * their checksums.  A segment without records: PCACHE_OK, nothing done. */
+PCACHE_API pcache_status pcache_reloc_apply(pcache_segment *seg, void *dst,
+                                            uint64_t image_base,
+                                            pcache_anchor_resolver resolve, void *ctx,
+                                            pcache_report *rep);
+
+/* Checks every record of seg whose target is a section of another class
+ * against that class's segment (segs[class], NULL when the image has none):
+ * the section exists, holds the target offset, and sits at the file offset
+ * the record states.  Targets in seg's own class are checked by resurrect.
+ * A loader that holds all of an image's segments calls this once per
+ * segment; PCACHE_E_RELOC_TARGET on a mismatch. */
+PCACHE_API pcache_status pcache_reloc_check_targets(const pcache_segment *seg,
+                                                    const pcache_segment *const segs[PCACHE_CLASS_COUNT],
+                                                    pcache_report *rep);
+
+/* ------------------------------------------------------------------ */
+/* Reading records (tools)                                             */
+/* ------------------------------------------------------------------ */
+
+/* One relocation record, decoded.  Strings point into the segment. */
+typedef struct pcache_reloc {
+    pcache_reloc_kind kind;
+    pcache_target_kind target_kind;
+    int32_t pc_offset;
+    uint32_t site_index;          /* section index in this segment */
+    const char *site_section;
+    uint64_t site_offset;         /* in that section */
+    /* PCACHE_TARGET_SECTION */
+    pcache_class target_class;
+    uint32_t target_index;        /* section index in the target class's segment */
+    const char *target_section;   /* NULL when in another class's segment */
+    uint64_t target_base;         /* file offset of the target section */
+    /* PCACHE_TARGET_ANCHOR */
+    uint32_t anchor_index;        /* in this segment's ".anchors" */
+    const char *anchor;
+    uint64_t anchor_persisted;    /* its address at persist time */
+    uint64_t target_offset;
+    int64_t addend;
+} pcache_reloc;
+
+/* Number of relocation records in a resurrected segment (0 when none). */
+PCACHE_API uint64_t pcache_segment_reloc_count(const pcache_segment *seg);
+
+/* Record index (0 .. count-1), in stored order: by site section, then
+ * site offset.  PCACHE_E_NOT_FOUND past the count. */
+PCACHE_API pcache_status pcache_segment_reloc(const pcache_segment *seg, uint64_t index,
+                                              pcache_reloc *out);
+
+/* Number of anchors the segment's records use, and anchor index's name
+ * (points into the segment) and persist-time address. */
+PCACHE_API uint32_t pcache_segment_anchor_count(const pcache_segment *seg);
+PCACHE_API pcache_status pcache_segment_anchor(const pcache_segment *seg, uint32_t index,
+                                               const char **name, uint64_t *persisted);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PCACHE_RELOC_H */
