@@ -10,6 +10,7 @@
 #include "bytes.h"
 #include "format.h"
 #include "pcache/dpc.h"
+#include "pcache/reloc.h"
 
 const char *const fuzz_known_names[] = {"a", "b", "r", "code", "data", "table", "s0", "s1", "s2"};
 const size_t fuzz_known_name_count = sizeof fuzz_known_names / sizeof fuzz_known_names[0];
@@ -186,6 +187,10 @@ static int rebuildable(const pcache_segment *seg)
     for (uint32_t i = 0; i < seg->section_count; i++) {
         const uint8_t *e = seg->base + SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * i;
         if ((ld16(e + SE_FLAGS) & ~SECTION_FLAGS_KNOWN) || ld64(e + SE_SIZE) != ld64(e + SE_STORED_SIZE))
+            return 0;
+        /* The library writes its relocation sections itself, from patch
+         * sites, and reserves names starting with '.' for them. */
+        if (ld16(e + SE_TYPE) == PCACHE_TYPE_RELOCS || ld16(e + SE_TYPE) == PCACHE_TYPE_ANCHORS || e[SE_NAME] == '.')
             return 0;
     }
     return 1;

@@ -66,7 +66,8 @@ void fuzz_walk_segment(pcache_segment *seg, int touch);
 
 /* The format is canonical: a segment accepted at full validation, if the
  * builder can express it (minor 0, no reserved section flag, loaded size
- * equal to stored size, at least one section), must be byte-identical to
+ * equal to stored size, at least one section, no relocation section nor
+ * name starting with '.', which are the library's), must be byte-identical to
  * what the builder writes for the same identity, sections and offset. */
 void fuzz_check_rebuild(const pcache_segment *seg);
 

@@ -274,8 +274,8 @@ int main(int argc, char **argv)
     static const sec code[] = {{"code", 0, 64, 16, 0}, END};
     static const sec code_table[] = {{"code", 0, 100, 64, 0}, {"table", 0, 24, 8, 0}, END};
     static const sec zero_sizes[] = {{"s0", 0, 0, 8, 0}, {"s1", 0, 0, 1, 0}, {"data", 0, 8, 8, 0}, END};
-    static const sec unknown[] = {{"a", 0, 16, 8, 0}, {"ext", 2, 12, 4, SKIP}, {"future", 0, 5, 1, SKIP}, END};
-    static const sec critical[] = {{"a", 0, 16, 8, 0}, {"needed", 3, 4, 4, 0}, END};
+    static const sec unknown[] = {{"a", 0, 16, 8, 0}, {"ext", 0x7777, 12, 4, SKIP}, {"future", 0, 5, 1, SKIP}, END};
+    static const sec critical[] = {{"a", 0, 16, 8, 0}, {"needed", 0x7778, 4, 4, 0}, END};
     static const sec data[] = {{"data", 0, 32, 8, 0}, END};
     static const sec big_align[] = {{"code", 0, 256, 4096, 0}, END};
     static const sec page64k[] = {{"a", 0, 40, 4096, 0}, {"b", 0, 3, 2, 0}, END};
