@@ -64,18 +64,24 @@ pcache_status pcache_reloc_apply(pcache_segment *seg, void *dst, uint64_t image_
     a.image_base = image_base;
     a.anchor = anchor;
 
-    /* Pass 1: verify what will be patched, compute and check every value. */
-    for (uint64_t i = 0; i < t.nrelocs; i++) {
-        pcache_reloc r;
-        uint64_t off, target, v;
-        reloc_record_read(seg, &t, i, &r);
-        /* Records are sorted by site section: each is verified once. */
-        if (seg->validation == PCACHE_VALIDATE_LAZY && r.site_index != checked) {
+    /* Patched bytes no longer match their checksums: verify first.
+     * Records are sorted by site section, so each is verified once. */
+    if (seg->validation == PCACHE_VALIDATE_LAZY)
+        for (uint64_t i = 0; i < t.nrelocs; i++) {
+            pcache_reloc r;
             pcache_view view;
+            reloc_record_read(seg, &t, i, &r);
+            if (r.site_index == checked)
+                continue;
             if ((st = pcache_segment_section(seg, r.site_index, &view, rep)) != PCACHE_OK)
                 return st;
             checked = r.site_index;
         }
+    /* Pass 1: compute and check every value. */
+    for (uint64_t i = 0; i < t.nrelocs; i++) {
+        pcache_reloc r;
+        uint64_t off, target, v;
+        reloc_record_read(seg, &t, i, &r);
         v = record_value(&a, &r, &off, &target);
         if (!patch_fits(r.kind, v)) {
             char vt[32];
