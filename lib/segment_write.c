@@ -485,7 +485,9 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
         while (nsites > 0 && sites->section < i)
             sites++, nsites--;
         w->site = w->site_end = sites;
-        while (w->site_end != sites + nsites && w->site_end->section == i)
+        /* counted, not compared with sites + nsites: sites is NULL when
+         * the class has no patch, and NULL + 0 is undefined */
+        for (size_t k = 0; k < nsites && sites[k].section == i; k++)
             w->site_end++;
         w->sec_pos = 0;
         if (s->produce) {
