@@ -10,6 +10,7 @@
 int fuzz_segment_known(const uint8_t *data, size_t size);
 int fuzz_segment_unknown(const uint8_t *data, size_t size);
 int fuzz_file_memory(const uint8_t *data, size_t size);
+int fuzz_reloc(const uint8_t *data, size_t size);
 int fuzz_dpc(const uint8_t *data, size_t size);
 int fuzz_inspect(const uint8_t *data, size_t size);
 

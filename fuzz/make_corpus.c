@@ -22,6 +22,7 @@
 #include "format.h"
 #include "fuzz_common.h"
 #include "pcache/dpc.h"
+#include "pcache/reloc.h"
 
 typedef struct sec {
     const char *name;
@@ -267,6 +268,72 @@ static void file(const char *dir, const char *name, const pcache_identity *id, c
     pcache_builder_free(b);
 }
 
+/* A standalone file whose rx and rw segments carry relocation records of
+ * every kind, to sections of their own and other classes and to the
+ * "module" and "client" anchors; written to file_memory, and each of those
+ * segments, followed by the reloc target's control bytes (image base,
+ * anchor shift, refusal byte), to reloc. */
+static void relocated(const char *dir, const pcache_identity *id)
+{
+    static const sec ro[] = {{"table", 0, 64, 8, 0}, END};
+    static const sec rx[] = {{"code", 0, 64, 16, 0}, {"code2", 0, 32, 16, 0}, END};
+    static const sec rw[] = {{"data", 0, 32, 8, 0}, END};
+    const pcache_patch patches[] = {
+        {PCACHE_RX, "code", 0, PCACHE_RELOC_REL32, 4, PCACHE_TARGET_SECTION, PCACHE_RO, "table", NULL, 8, 0},
+        {PCACHE_RX, "code", 8, PCACHE_RELOC_ABS64, 0, PCACHE_TARGET_ANCHOR, 0, NULL, "module", 0x1234, 0},
+        {PCACHE_RX, "code", 16, PCACHE_RELOC_ABS32, 0, PCACHE_TARGET_ANCHOR, 0, NULL, "client", 0x10, -4},
+        {PCACHE_RX, "code", 24, PCACHE_RELOC_REL8, 1, PCACHE_TARGET_SECTION, PCACHE_RX, "code", NULL, 40, 0},
+        {PCACHE_RX, "code", 32, PCACHE_RELOC_REL32, 5, PCACHE_TARGET_SECTION, PCACHE_RW, "data", NULL, 0, 0},
+        {PCACHE_RX, "code2", 4, PCACHE_RELOC_REL32, 4, PCACHE_TARGET_SECTION, PCACHE_RX, "code", NULL, 0, 16},
+        {PCACHE_RW, "data", 0, PCACHE_RELOC_ABS64, 0, PCACHE_TARGET_SECTION, PCACHE_RO, "table", NULL, 32, 0},
+        {PCACHE_RW, "data", 8, PCACHE_RELOC_ABS64, 0, PCACHE_TARGET_ANCHOR, 0, NULL, "client", 0, 8},
+    };
+    uint8_t control[17] = {0};
+    uint8_t *keep[3][1100] = {{0}};
+    pcache_builder *b;
+    pcache_buffer_sink bs;
+    pcache_sink sink;
+    uint64_t size = 0;
+    uint8_t *out, *seed;
+    pcache_image img;
+
+    if (pcache_builder_new(&b, id) != PCACHE_OK)
+        die("relocated", "identity");
+    add(b, PCACHE_RO, ro, keep[0]);
+    add(b, PCACHE_RX, rx, keep[1]);
+    add(b, PCACHE_RW, rw, keep[2]);
+    if (pcache_builder_set_anchor(b, "client", 0x10000000) != PCACHE_OK)
+        die("relocated", "anchor");
+    for (size_t i = 0; i < sizeof patches / sizeof patches[0]; i++) {
+        pcache_status st = pcache_builder_add_patch(b, &patches[i]);
+        if (st != PCACHE_OK)
+            die("relocated patch", pcache_builder_report(b)->message);
+    }
+    if (pcache_file_size(b, &size) != PCACHE_OK)
+        die("relocated", pcache_builder_report(b)->message);
+    out = malloc(size);
+    sink = pcache_sink_buffer(&bs, out, size);
+    if (pcache_file_write_sink(b, &sink, NULL) != PCACHE_OK || bs.used != size)
+        die("relocated", "file write");
+    write_file(dir, "file_memory", "relocations", out, size);
+    if (pcache_image_open_memory(&img, out, size, NULL, NULL) != PCACHE_OK)
+        die("relocated", "reopen");
+    st64(control, 0x7f1200000000ull);
+    st64(control + 8, 0x1000);
+    for (int c = PCACHE_RX; c <= PCACHE_RW; c++) {
+        uint64_t n = img.seg_size[c];
+        seed = malloc(n + sizeof control);
+        memcpy(seed, out + img.offset[c], n);
+        memcpy(seed + n, control, sizeof control);
+        write_file(dir, "reloc", c == PCACHE_RX ? "rx_every_kind" : "rw_abs64", seed, n + sizeof control);
+        free(seed);
+    }
+    free(out);
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+        free_all(keep[c]);
+    pcache_builder_free(b);
+}
+
 int main(int argc, char **argv)
 {
     static const sec example_ro[] = {{"a", 0, 10, 1, 0}, {"b", 0, 20, 16, 0}, END};
@@ -282,7 +349,7 @@ int main(int argc, char **argv)
     static sec many[41], few[11];
     static char names[41][8];
     const char *dir;
-    pcache_identity id, crc, module, p64k;
+    pcache_identity id, crc, module, module_le, p64k;
 
     if (argc != 2) {
         fprintf(stderr, "usage: make_corpus OUTDIR\n");
@@ -306,6 +373,8 @@ int main(int argc, char **argv)
     module.arch = 183;
     module.client_version = 0xfffffffe;
     pcache_identity_set_module(&module, 0x7f0000400000ull, 0x21000, pattern(20, 9), 20);
+    module_le = id;
+    pcache_identity_set_module(&module_le, 0x555555554000ull, 0x30000, pattern(16, 10), 16);
     p64k = id;
     p64k.page_size = 65536;
 
@@ -330,6 +399,8 @@ int main(int argc, char **argv)
     file(dir, "many_sections", &id, (const sec *[]){many, NULL, few}, 0);
     file(dir, "unknown_skippable", &id, (const sec *[]){unknown, code, NULL}, 0);
     file(dir, "module_key_rx_only", &module, (const sec *[]){NULL, data, NULL}, 0);
+
+    relocated(dir, &module_le);
 
     dpc(dir, "ro_rx_rw_segments.dpc", &id, 1, 1, 1, 0);
     dpc(dir, "two_ro_segments_rw_separate.dpc", &crc, 2, 0, 0, PCACHE_DPC_FLAG_MAP_RW_SEPARATE);

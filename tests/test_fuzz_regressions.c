@@ -29,6 +29,7 @@
 #include "fuzz_targets.h"
 #include "pcache/dpc.h"
 #include "pcache/pcache.h"
+#include "pcache/reloc.h"
 
 #ifndef PCACHE_FUZZ_DIR
 #error "PCACHE_FUZZ_DIR must name the source tree's fuzz/ directory"
@@ -137,6 +138,26 @@ static int valid_segment(const uint8_t *data, size_t size)
     return ok;
 }
 
+/* A segment with relocation records, then the reloc target's control bytes. */
+static int valid_reloc_seed(const uint8_t *data, size_t size)
+{
+    pcache_expect exp;
+    pcache_segment seg;
+    uint8_t *copy = malloc(size + 1);
+    const uint8_t *map;
+    int ok = 0;
+
+    pcache_expect_init(&exp, NULL);
+    memcpy(copy, data, size);
+    for (int c = 0; c < PCACHE_CLASS_COUNT && !ok; c++) {
+        map = copy;
+        ok = pcache_resurrect(&seg, (pcache_class)c, &map, size, &exp, NULL) == PCACHE_OK &&
+             pcache_segment_reloc_count(&seg) > 0;
+    }
+    free(copy);
+    return ok;
+}
+
 static int valid_file(const uint8_t *data, size_t size)
 {
     pcache_image img;
@@ -176,6 +197,12 @@ static void test_file_memory(void **state)
     replay("file_memory", fuzz_file_memory, valid_file, NULL);
 }
 
+static void test_reloc(void **state)
+{
+    (void)state;
+    replay("reloc", fuzz_reloc, valid_reloc_seed, NULL);
+}
+
 static void test_dpc(void **state)
 {
     (void)state;
@@ -194,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_segment_known),
         cmocka_unit_test(test_segment_unknown),
         cmocka_unit_test(test_file_memory),
+        cmocka_unit_test(test_reloc),
         cmocka_unit_test(test_dpc),
         cmocka_unit_test(test_inspect),
     };

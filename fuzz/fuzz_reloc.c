@@ -1,0 +1,192 @@
+/*
+ * Target: relocation records (pcache/reloc.h): reading them, and applying
+ * them into a copy of the segment with pcache_reloc_apply().
+ *
+ * The input is a segment, resurrected with its length known (as it is and
+ * with its checksums repaired), followed by control bytes the reader never
+ * sees as part of the segment: the image base (u64), an anchor shift (u64)
+ * and a byte whose low 3 bits make the resolver refuse some anchors.  The
+ * resolver moves each anchor by the shift plus a function of its name, so
+ * fuzzed inputs choose where everything is loaded.
+ *
+ * Oracles: a failed apply leaves the copy untouched (all or nothing); a
+ * successful one changes no byte outside the records' fields, each field
+ * decodes (pcache_decode_reference) to the target the record describes,
+ * computed here independently, and applying again changes nothing; every
+ * record and anchor read back lies inside the segment.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "format.h"
+#include "fuzz_common.h"
+#include "pcache/reloc.h"
+
+typedef struct control {
+    uint64_t image_base, shift;
+    uint8_t refuse; /* anchors whose name hash mod 8 is below this are refused */
+} control;
+
+static uint64_t name_hash(const char *name)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    while (*name)
+        h = (h ^ (uint8_t)*name++) * 0x100000001b3ull;
+    return h;
+}
+
+static int resolve(void *ctx, const char *name, uint64_t persisted, uint64_t *address)
+{
+    const control *c = ctx;
+    if (strnlen(name, PCACHE_ANCHOR_NAME_MAX + 1) > PCACHE_ANCHOR_NAME_MAX)
+        fuzz_fail("resolver given an unterminated anchor name");
+    if (name_hash(name) % 8 < c->refuse)
+        return 1;
+    *address = persisted + c->shift + (name_hash(name) & 0xfff000);
+    return 0;
+}
+
+/* The address record r must reach, from its own fields. */
+static uint64_t expected_target(const pcache_reloc *r, const control *c)
+{
+    uint64_t base = c->image_base + r->target_base, anchor;
+    if (r->target_kind == PCACHE_TARGET_ANCHOR) {
+        if (resolve((void *)c, r->anchor, r->anchor_persisted, &anchor) != 0)
+            fuzz_fail("apply succeeded although anchor '%s' was refused", r->anchor);
+        base = anchor;
+    }
+    return base + r->target_offset + (uint64_t)r->addend;
+}
+
+static void check_applied(pcache_segment *seg, const uint8_t *orig, const uint8_t *dst, const control *c)
+{
+    uint64_t n = pcache_segment_reloc_count(seg);
+    uint8_t *site = calloc(1, seg->size + 1);
+
+    for (uint64_t i = 0; i < n; i++) {
+        pcache_reloc r;
+        pcache_view v;
+        uint64_t target, field;
+        unsigned width;
+        if (pcache_segment_reloc(seg, i, &r) != PCACHE_OK || pcache_segment_section(seg, r.site_index, &v, NULL))
+            fuzz_fail("record %llu unreadable after a successful apply", (unsigned long long)i);
+        width = pcache_reloc_width(r.kind);
+        if (width == 0 || r.site_offset > v.size || width > v.size - r.site_offset)
+            fuzz_fail("record %llu: %u-byte field at +%llu outside its %llu-byte section", (unsigned long long)i,
+                      width, (unsigned long long)r.site_offset, (unsigned long long)v.size);
+        field = v.offset + r.site_offset;
+        for (unsigned k = 0; k < width; k++)
+            site[field + k] = 1;
+        if (pcache_decode_reference(r.kind, (pcache_byte_order)seg->identity.byte_order, dst + field,
+                                    c->image_base + seg->file_offset + field, r.pc_offset, &target) != PCACHE_OK ||
+            target != expected_target(&r, c))
+            fuzz_fail("record %llu (%s): field decodes to 0x%llx, expected 0x%llx", (unsigned long long)i,
+                      pcache_reloc_kind_name(r.kind), (unsigned long long)target,
+                      (unsigned long long)expected_target(&r, c));
+    }
+    for (uint64_t k = 0; k < seg->size; k++)
+        if (!site[k] && dst[k] != orig[k])
+            fuzz_fail("apply changed byte %llu, outside every record's field", (unsigned long long)k);
+    free(site);
+}
+
+static void apply_one(pcache_segment *seg, const control *c)
+{
+    uint8_t *dst = malloc(seg->size + 1), *again = malloc(seg->size + 1);
+    const pcache_segment *segs[PCACHE_CLASS_COUNT] = {NULL};
+    pcache_report rep;
+    pcache_status st;
+
+    memcpy(dst, seg->base, seg->size);
+    st = pcache_reloc_apply(seg, dst, c->image_base, resolve, (void *)c, &rep);
+    if (st != PCACHE_OK) {
+        fuzz_check_failure(st, &rep, "pcache_reloc_apply");
+        if (memcmp(dst, seg->base, seg->size) != 0)
+            fuzz_fail("pcache_reloc_apply failed (%s) but wrote to the copy", pcache_status_name(st));
+    } else {
+        if (seg->validation == PCACHE_VALIDATE_FULL)
+            check_applied(seg, seg->base, dst, c);
+        memcpy(again, dst, seg->size);
+        if (pcache_reloc_apply(seg, again, c->image_base, resolve, (void *)c, NULL) != PCACHE_OK ||
+            memcmp(again, dst, seg->size) != 0)
+            fuzz_fail("applying the records a second time changed the result");
+    }
+    segs[seg->cls] = seg;
+    st = pcache_reloc_check_targets(seg, segs, &rep);
+    if (st != PCACHE_OK)
+        fuzz_check_failure(st, &rep, "pcache_reloc_check_targets");
+    free(dst);
+    free(again);
+}
+
+static void read_records(const pcache_segment *seg)
+{
+    uint64_t n = pcache_segment_reloc_count(seg);
+    const uint8_t *end = seg->base + seg->size;
+    pcache_reloc r;
+    const char *name;
+    uint64_t persisted;
+
+    for (uint64_t i = 0; i < n; i++) {
+        if (pcache_segment_reloc(seg, i, &r) != PCACHE_OK)
+            fuzz_fail("record %llu of %llu unreadable", (unsigned long long)i, (unsigned long long)n);
+        if ((const uint8_t *)r.site_section < seg->base || (const uint8_t *)r.site_section >= end ||
+            r.site_index >= seg->section_count ||
+            (r.target_section && ((const uint8_t *)r.target_section < seg->base ||
+                                  (const uint8_t *)r.target_section >= end)) ||
+            (r.anchor && ((const uint8_t *)r.anchor < seg->base || (const uint8_t *)r.anchor >= end)))
+            fuzz_fail("record %llu points outside the segment", (unsigned long long)i);
+    }
+    if (pcache_segment_reloc(seg, n, &r) != PCACHE_E_NOT_FOUND)
+        fuzz_fail("a record past the count");
+    for (uint32_t j = 0; j < pcache_segment_anchor_count(seg); j++)
+        if (pcache_segment_anchor(seg, j, &name, &persisted) != PCACHE_OK || (const uint8_t *)name < seg->base ||
+            (const uint8_t *)name >= end)
+            fuzz_fail("anchor %u unreadable or outside the segment", j);
+}
+
+static void run(const uint8_t *buf, size_t n)
+{
+    for (int cls = 0; cls < PCACHE_CLASS_COUNT; cls++)
+        for (int v = PCACHE_VALIDATE_HEADER; v <= PCACHE_VALIDATE_FULL; v++) {
+            const uint8_t *map = buf;
+            uint8_t tail[17] = {0};
+            pcache_segment seg;
+            pcache_expect exp;
+            pcache_report rep;
+            control c;
+            pcache_status st;
+
+            pcache_expect_init(&exp, NULL);
+            exp.validation = (pcache_validation)v;
+            if ((st = pcache_resurrect(&seg, (pcache_class)cls, &map, n, &exp, &rep)) != PCACHE_OK) {
+                fuzz_check_failure(st, &rep, "pcache_resurrect");
+                continue;
+            }
+            memcpy(tail, buf + seg.size, n - seg.size < sizeof tail ? n - seg.size : sizeof tail);
+            c.image_base = ld64(tail);
+            c.shift = ld64(tail + 8);
+            c.refuse = tail[16] & 7;
+            read_records(&seg);
+            apply_one(&seg, &c);
+        }
+}
+
+int fuzz_reloc(const uint8_t *data, size_t size)
+{
+    uint64_t phase = size >= SH_FILE_OFFSET + 8 ? ld64(data + SH_FILE_OFFSET) : 0;
+    void *block, *fixed_block;
+    uint8_t *buf = fuzz_place(data, size, phase, &block);
+    uint8_t *fixed = fuzz_place(data, size, phase, &fixed_block);
+
+    run(buf, size);
+    fuzz_fix_segment(fixed, size);
+    if (memcmp(buf, fixed, size) != 0)
+        run(fixed, size);
+    free(block);
+    free(fixed_block);
+    return 0;
+}
+
+FUZZ_ENTRY(fuzz_reloc)
