@@ -12,8 +12,10 @@
  * Each input is run as it is and with its checksums repaired.
  *
  * Oracle: "verify" exits 0 exactly when the library accepts the same bytes
- * (pcache_image_open_memory with no expectation), else 1; no subcommand
- * exits with anything but 0, 1 or 2.
+ * (pcache_image_open_memory with no expectation; or, for bytes that start
+ * with DR's magic, pcache_dpc_parse and a valid segment at every segment
+ * magic pcache_dpc_find_segments finds), else 1; no subcommand exits with
+ * anything but 0, 1 or 2.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
+#include "pcache/dpc.h"
 
 int pcache_inspect_main(int argc, char **argv);
 
@@ -53,12 +56,34 @@ static int run(const char *a1, const char *a2, const char *a3)
     return rc;
 }
 
+/* What pcache-inspect verify accepts as a .dpc file. */
+static int dpc_valid(const uint8_t *buf, size_t size)
+{
+    pcache_dpc d;
+    pcache_dpc_found *found;
+    size_t count = 0;
+    int ok;
+
+    if (size < 4 || memcmp(buf, "RIO$", 4) != 0 || pcache_dpc_parse(&d, buf, size, NULL) != PCACHE_OK ||
+        pcache_dpc_find_segments(&d, NULL, 0, &count, NULL) != PCACHE_OK)
+        return 0;
+    if (count == 0)
+        return 1;
+    if (!(found = calloc(count, sizeof *found)))
+        fuzz_fail("out of memory");
+    ok = pcache_dpc_find_segments(&d, found, count, &count, NULL) == PCACHE_OK;
+    for (size_t i = 0; i < count && ok; i++)
+        ok = found[i].status == PCACHE_OK;
+    free(found);
+    return ok;
+}
+
 static void inspect_all(const uint8_t *buf, size_t size)
 {
     static const char *const subcommands[] = {"info", "dpc", "sections", "relocs"};
     const char *path = input_path(buf, size);
     pcache_image img;
-    int valid = pcache_image_open_memory(&img, buf, size, NULL, NULL) == PCACHE_OK;
+    int valid = pcache_image_open_memory(&img, buf, size, NULL, NULL) == PCACHE_OK || dpc_valid(buf, size);
     int rc = run("verify", path, NULL);
 
     if (rc != (valid ? 0 : 1))

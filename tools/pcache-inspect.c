@@ -1,50 +1,107 @@
-/* pcache-inspect: checks and describes pcache files.  One function per
- * subcommand, found through a table, so that a subcommand is added by
- * writing its function and one table row.  Only the public API is used. */
-#include <errno.h>
+/* pcache-inspect: checks, describes and extracts pcache files and
+ * DynamoRIO .dpc files.  One function per subcommand, found through the
+ * table below, so that a subcommand is added by writing its function and
+ * one table row; this file holds only the command line.  Only the public
+ * API is used.  main() keeps no state between calls: the fuzz target calls
+ * it again and again in one process. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "pcache/pcache.h"
+#include "args.h"
+#include "inspect.h"
 
-#define PROG "pcache-inspect"
-
-enum { EXIT_VALID = 0, EXIT_INVALID = 1, EXIT_USAGE = 2 };
+/* Options a subcommand takes besides --json and --help. */
+enum {
+    OPT_RANGE = 1u << 0,   /* --offset, --length */
+    OPT_OUTPUT = 1u << 1,  /* -o, --output */
+    OPT_MAP = 1u << 2,     /* --map-address, --anchor */
+};
 
 typedef struct command {
     const char *name;
-    const char *args;
+    const char *args;      /* positional arguments */
+    int nargs;
+    unsigned options;
     const char *summary;
-    /* argv[0] is the subcommand's name; returns the exit status */
-    int (*run)(const struct command *cmd, int argc, char **argv);
+    const char *details;   /* for COMMAND --help */
+    int (*run)(const inspect_args *a);
 } command;
 
-static int cmd_verify(const command *cmd, int argc, char **argv);
-static int cmd_info(const command *cmd, int argc, char **argv);
-
 static const command commands[] = {
-    {"verify", "FILE", "check every byte of FILE; exit 0 if valid, 1 if not", cmd_verify},
-    {"info", "FILE", "describe FILE: header, each segment's identity, each section", cmd_info},
+    {"verify", "FILE", 1, 0, "check every byte of FILE; list every problem found",
+     "Exit 0 if FILE is valid.  Otherwise every problem is listed, not only the\n"
+     "first: each segment is checked on its own (located through the file header\n"
+     "even when that header's checksum is bad), and within a segment each\n"
+     "section's checksum and each padding gap.  For a .dpc file: DR's layout,\n"
+     "both MD5 digests, and every pcache segment in the client slots.\n",
+     cmd_verify},
+    {"info", "FILE", 1, 0, "describe FILE: headers, identity, segments, sections, relocation counts",
+     "For a .dpc file also DR's header (every length field), the option string,\n"
+     "DR's client list, the client slots, the regions, and the footer's MD5\n"
+     "digests, stored and computed.\n",
+     cmd_info},
+    {"sections", "FILE", 1, 0, "list the sections (and a .dpc file's client slots) by qualified name",
+     "Each section is named CLASS:NAME (e.g. ro:table), or CLASS@OFFSET:NAME when\n"
+     "a .dpc file holds several segments of a class; a .dpc file's raw client\n"
+     "slots are dr:ro, dr:rx and dr:rw.\n",
+     cmd_sections},
+    {"dump", "FILE SECTION", 2, OPT_RANGE, "show a section's bytes in hex and ASCII",
+     "SECTION is NAME, CLASS:NAME (needed when NAME is in several classes),\n"
+     "CLASS@OFFSET:NAME, or in a .dpc file dr:ro, dr:rx or dr:rw.  Offsets in the\n"
+     "dump are from the section's start.\n",
+     cmd_dump},
+    {"extract", "FILE SECTION", 2, OPT_RANGE | OPT_OUTPUT, "write a section's raw bytes to OUT or stdout",
+     "SECTION as for dump.  With --json (which needs -o), what was written is\n"
+     "described on stdout.\n",
+     cmd_extract},
+    {"relocs", "FILE", 1, OPT_MAP, "list relocation records and anchors; what they resolve to",
+     "With --map-address ADDR (the address file offset 0 is mapped at), each\n"
+     "record's patched field and target are computed by the library\n"
+     "(pcache_reloc_apply on a copy); anchors take their --anchor NAME=ADDR\n"
+     "value, else their persist-time address.  Exit 1 if the records cannot be\n"
+     "applied at that address.\n",
+     cmd_relocs},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
 static void print_usage(FILE *out)
 {
-    fprintf(out, "Usage: %s COMMAND [ARG]...\n"
-                 "Checks and describes standalone pcache files.\n\nCommands:\n", PROG);
+    fprintf(out, "Usage: %s [--json] COMMAND [OPTION]... FILE [SECTION]\n"
+                 "Checks, describes and extracts standalone pcache files and DynamoRIO .dpc\n"
+                 "files (told apart by their magic).\n\nCommands:\n",
+            PROG);
     for (size_t i = 0; i < COMMAND_COUNT; i++)
-        fprintf(out, "  %-7s %-6s %s\n", commands[i].name, commands[i].args, commands[i].summary);
+        fprintf(out, "  %-8s %-13s %s\n", commands[i].name, commands[i].args, commands[i].summary);
     fprintf(out, "\nOptions:\n"
-                 "  -h, --help     show this help (COMMAND --help: that command's)\n"
-                 "  --version      show the library version\n"
-                 "\nExit status: 0 valid (or done); 1 the file is invalid, with the reason\n"
-                 "on stderr; 2 usage or I/O error.\n");
+                 "  --json               machine-readable output (docs/INSPECT-JSON.md), any command\n"
+                 "  -h, --help           show this help (COMMAND --help: that command's)\n"
+                 "  --version            show the library version\n"
+                 "\nNumbers are decimal or 0x-prefixed hexadecimal.\n"
+                 "Exit status: 0 valid (or done); 1 the file is invalid, with the reasons on\n"
+                 "stderr; 2 usage or I/O error.\n");
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void print_command_help(const command *c)
+{
+    printf("Usage: %s %s [--json]%s%s%s %s\n%s.\n\n%s", PROG, c->name,
+           (c->options & OPT_RANGE) ? " [--offset N] [--length N]" : "", (c->options & OPT_OUTPUT) ? " [-o OUT]" : "",
+           (c->options & OPT_MAP) ? " [--map-address ADDR [--anchor NAME=ADDR]...]" : "", c->args, c->summary,
+           c->details);
+    printf("\nOptions:\n  --json               machine-readable output (docs/INSPECT-JSON.md)\n");
+    if (c->options & OPT_RANGE)
+        printf("  --offset N           start N bytes into the section (default 0)\n"
+               "  --length N           N bytes (default: to the section's end)\n");
+    if (c->options & OPT_OUTPUT)
+        printf("  -o, --output OUT     write to OUT instead of stdout\n");
+    if (c->options & OPT_MAP)
+        printf("  --map-address ADDR   resolve as if file offset 0 were at ADDR\n"
+               "  --anchor NAME=ADDR   anchor NAME is at ADDR (repeatable)\n");
+    printf("  -h, --help           show this help\n"
+           "\nExit status: 0 valid (or done); 1 the file is invalid; 2 usage or I/O error.\n");
+}
 
-static int usage_error(const char *fmt, ...)
+int inspect_usage_error(const char *fmt, ...)
 {
     va_list ap;
     fputs(PROG ": ", stderr);
@@ -55,241 +112,155 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-/* The common argument shape "COMMAND FILE".  Returns -1 to go on, else the
- * exit status. */
-static int one_file_argument(const command *cmd, int argc, char **argv, const char **path)
+/* --name=value or --name value.  Returns the value, or NULL (usage error
+ * printed) when it is missing. */
+static const char *option_value(const command *c, const char *opt, int argc, char **argv, int *i)
 {
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        printf("Usage: %s %s %s\n%s\n", PROG, cmd->name, cmd->args, cmd->summary);
-        return EXIT_VALID;
+    const char *eq = strchr(opt, '=');
+    if (eq && opt[1] == '-')
+        return eq + 1;
+    if (*i + 1 >= argc) {
+        inspect_usage_error("%s: option '%s' needs a value", c->name, opt);
+        return NULL;
     }
-    if (argc != 2)
-        return usage_error("%s: expected %s, got %d arguments", cmd->name, cmd->args, argc - 1);
-    if (argv[1][0] == '-' && argv[1][1])
-        return usage_error("%s: unknown option '%s'", cmd->name, argv[1]);
-    *path = argv[1];
+    return argv[++*i];
+}
+
+static int option_is(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || (arg[n] == '=' && name[1] == '-'));
+}
+
+static int parse_number_option(const command *c, const char *opt, const char *v, uint64_t *out)
+{
+    if (parse_uint(v, UINT64_MAX, out) != 0)
+        return inspect_usage_error("%s: %s '%s' is not a number (decimal, or hexadecimal with 0x)", c->name, opt, v);
     return -1;
 }
 
-/* Opens and fully validates path.  Returns EXIT_VALID with *img open, or
- * prints why not and returns EXIT_INVALID (the bytes are not a valid file)
- * or EXIT_USAGE (the file could not be read). */
-static int open_image(const char *path, pcache_image *img)
+static int parse_anchor(const command *c, inspect_args *a, const char *v)
 {
-    pcache_report rep;
-    pcache_status st = pcache_image_read_path(img, path, NULL, &rep);
-    const char *why = rep.message[0] ? rep.message : pcache_strerror(st);
+    const char *eq = strchr(v, '=');
+    size_t len = eq ? (size_t)(eq - v) : 0;
+    anchor_arg *an;
 
-    if (st == PCACHE_OK)
-        return EXIT_VALID;
-    if (st == PCACHE_E_IO && rep.sys_errno) {
-        fprintf(stderr, "%s: cannot read '%s': %s\n", PROG, path, strerror(rep.sys_errno));
-        return EXIT_USAGE;
+    if (!eq || len == 0 || len >= sizeof an->name)
+        return inspect_usage_error("%s: --anchor '%s': expected NAME=ADDR, NAME 1 to 31 bytes", c->name, v);
+    for (size_t i = 0; i < len; i++)
+        if (v[i] < 0x21 || v[i] > 0x7e)
+            return inspect_usage_error("%s: --anchor '%s': an anchor name is printable ASCII without spaces", c->name,
+                                       v);
+    if (a->anchor_count == INSPECT_MAX_ANCHOR_ARGS)
+        return inspect_usage_error("%s: more than %u --anchor options", c->name, INSPECT_MAX_ANCHOR_ARGS);
+    an = &a->anchor[a->anchor_count];
+    memcpy(an->name, v, len);
+    an->name[len] = '\0';
+    for (size_t i = 0; i < a->anchor_count; i++)
+        if (strcmp(a->anchor[i].name, an->name) == 0)
+            return inspect_usage_error("%s: --anchor %s given twice", c->name, an->name);
+    if (parse_uint(eq + 1, UINT64_MAX, &an->address) != 0)
+        return inspect_usage_error("%s: --anchor '%s': '%s' is not an address", c->name, v, eq + 1);
+    a->anchor_count++;
+    return -1;
+}
+
+/* Fills *a from argv (argv[0] is the command's name).  Returns -1 to run
+ * the command, else the exit status. */
+static int parse_command_line(const command *c, int argc, char **argv, inspect_args *a)
+{
+    const char *pos[2];
+    int npos = 0, only_positional = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *v;
+        int rc = -1;
+
+        if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+            if (npos < 2)
+                pos[npos] = arg;
+            npos++;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_positional = 1;
+        } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            print_command_help(c);
+            return EXIT_VALID;
+        } else if (strcmp(arg, "--json") == 0) {
+            a->json = 1;
+        } else if ((c->options & OPT_RANGE) && option_is(arg, "--offset")) {
+            if (!(v = option_value(c, arg, argc, argv, &i)))
+                return EXIT_USAGE;
+            rc = parse_number_option(c, "--offset", v, &a->offset);
+            a->has_offset = 1;
+        } else if ((c->options & OPT_RANGE) && option_is(arg, "--length")) {
+            if (!(v = option_value(c, arg, argc, argv, &i)))
+                return EXIT_USAGE;
+            rc = parse_number_option(c, "--length", v, &a->length);
+            a->has_length = 1;
+        } else if ((c->options & OPT_OUTPUT) && (strcmp(arg, "-o") == 0 || option_is(arg, "--output"))) {
+            if (!(v = option_value(c, arg, argc, argv, &i)))
+                return EXIT_USAGE;
+            a->output = v;
+        } else if ((c->options & OPT_MAP) && option_is(arg, "--map-address")) {
+            if (!(v = option_value(c, arg, argc, argv, &i)))
+                return EXIT_USAGE;
+            rc = parse_number_option(c, "--map-address", v, &a->map_address);
+            a->has_map_address = 1;
+        } else if ((c->options & OPT_MAP) && option_is(arg, "--anchor")) {
+            if (!(v = option_value(c, arg, argc, argv, &i)))
+                return EXIT_USAGE;
+            rc = parse_anchor(c, a, v);
+        } else {
+            return inspect_usage_error("%s: unknown option '%s'", c->name, arg);
+        }
+        if (rc >= 0)
+            return rc;
     }
-    if (st == PCACHE_E_IO || st == PCACHE_E_NO_MEMORY || st == PCACHE_E_INVALID_ARGUMENT) {
-        fprintf(stderr, "%s: %s\n", PROG, why);
-        return EXIT_USAGE;
-    }
-    fprintf(stderr, "%s: '%s' is invalid: %s [%s]\n", PROG, path, why, pcache_status_name(st));
-    return EXIT_INVALID;
-}
-
-static uint32_t total_sections(const pcache_image *img)
-{
-    uint32_t n = 0;
-    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
-        if (img->present[c])
-            n += img->seg[c].section_count;
-    return n;
-}
-
-static int cmd_verify(const command *cmd, int argc, char **argv)
-{
-    const char *path;
-    pcache_image img;
-    uint32_t n;
-    int rc = one_file_argument(cmd, argc, argv, &path);
-
-    if (rc >= 0)
-        return rc;
-    if ((rc = open_image(path, &img)) != EXIT_VALID)
-        return rc;
-    n = total_sections(&img);
-    printf("'%s' is valid: format %u.%u, %llu bytes, %u section%s\n", path, img.format_major,
-           img.format_minor, (unsigned long long)img.size, n, n == 1 ? "" : "s");
-    pcache_image_close(&img);
-    return EXIT_VALID;
-}
-
-/* ---- info ---- */
-
-static const char *arch_name(uint16_t arch)
-{
-    switch (arch) {
-    case 3: return "i386";
-    case 21: return "ppc64";
-    case 40: return "arm";
-    case 62: return "x86-64";
-    case 183: return "aarch64";
-    case 243: return "riscv";
-    default: return "unknown";
-    }
-}
-
-static const char *byte_order_name(uint8_t order)
-{
-    return order == PCACHE_LITTLE_ENDIAN ? "little-endian"
-           : order == PCACHE_BIG_ENDIAN  ? "big-endian"
-                                         : "unknown";
-}
-
-static void print_hex(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        printf("%02x", p[i]);
-}
-
-/* CRC-32 values are 32 bits wide; show them so. */
-static void print_checksum(pcache_checksum_algorithm algo, uint64_t v)
-{
-    printf(algo == PCACHE_CHECKSUM_CRC32 ? "0x%08llx" : "0x%016llx", (unsigned long long)v);
-}
-
-static void print_field_u64(const char *key, uint64_t v)
-{
-    printf("  %-16s %llu (0x%llx)\n", key, (unsigned long long)v, (unsigned long long)v);
-}
-
-static void print_file_header(const char *path, const pcache_image *img)
-{
-    printf("file '%s'\n", path);
-    printf("  %-16s %u.%u\n", "format", img->format_major, img->format_minor);
-    printf("  %-16s %u\n", "page size", img->page_size);
-    printf("  %-16s %s\n", "checksum", pcache_checksum_name(img->checksum));
-    printf("  %-16s ", "image id");
-    print_hex(img->image_id, sizeof img->image_id);
-    printf("\n");
-    print_field_u64("file size", img->size);
-    printf("  %-16s %u\n", "sections", total_sections(img));
-}
-
-static void print_identity(const pcache_identity *id)
-{
-    printf("  %-16s %s\n", "client", id->client_name);
-    printf("  %-16s %u\n", "client version", id->client_version);
-    printf("  %-16s %s\n", "byte order", byte_order_name(id->byte_order));
-    printf("  %-16s %u\n", "pointer size", id->pointer_size);
-    printf("  %-16s %u (%s)\n", "arch", id->arch, arch_name(id->arch));
-    printf("  %-16s %u\n", "page size", id->page_size);
-    printf("  %-16s 0x%llx\n", "module base", (unsigned long long)id->module_base);
-    print_field_u64("module size", id->module_size);
-    printf("  %-16s ", "module digest");
-    if (id->module_digest_len)
-        print_hex(id->module_digest, id->module_digest_len);
-    else
-        printf("none");
-    printf("\n");
-}
-
-static void print_section_flags(const pcache_view *v)
-{
-    const char *sep = "";
-    if (v->flags == 0 && v->known) {
-        printf("none");
-        return;
-    }
-    if (v->flags & PCACHE_SECTION_SKIPPABLE) {
-        printf("skippable");
-        sep = ",";
-    }
-    if (v->flags & ~PCACHE_SECTION_SKIPPABLE) {
-        printf("%s0x%x", sep, v->flags & ~PCACHE_SECTION_SKIPPABLE);
-        sep = ",";
-    }
-    if (!v->known)
-        printf("%sunknown", sep);
-}
-
-/* Returns EXIT_VALID, or EXIT_INVALID if a section cannot be listed (not
- * expected after full validation, but not assumed). */
-static int print_section(pcache_segment *seg, uint64_t seg_file_offset, uint32_t i)
-{
-    pcache_report rep;
-    pcache_view v;
-    uint64_t sum;
-    pcache_status st = pcache_segment_section(seg, i, &v, &rep);
-
-    if (st == PCACHE_OK)
-        st = pcache_segment_section_checksum(seg, i, &sum);
-    if (st != PCACHE_OK) {
-        fprintf(stderr, "%s: section %u: %s\n", PROG, i, rep.message[0] ? rep.message : pcache_strerror(st));
-        return EXIT_INVALID;
-    }
-    printf("  section %u: name=%s type=", i, v.name);
-    if (v.type == PCACHE_TYPE_DATA)
-        printf("data");
-    else
-        printf("%u", v.type);
-    printf(" flags=");
-    print_section_flags(&v);
-    printf(" align=%u segment_offset=0x%llx file_offset=0x%llx size=%llu checksum=", v.alignment,
-           (unsigned long long)v.offset, (unsigned long long)(seg_file_offset + v.offset),
-           (unsigned long long)v.size);
-    print_checksum(seg->identity.checksum, sum);
-    printf("\n");
-    return EXIT_VALID;
-}
-
-static int print_segment(pcache_image *img, pcache_class cls)
-{
-    pcache_segment *seg = pcache_image_segment(img, cls);
-    int rc = EXIT_VALID;
-
-    printf("segment %s\n", pcache_class_name(cls));
-    print_field_u64("offset", img->offset[cls]);
-    print_field_u64("size", img->seg_size[cls]);
-    printf("  %-16s %s\n", "flags", (seg->flags & PCACHE_SEGMENT_PAGE_ROUNDED) ? "page-rounded" : "none");
-    printf("  %-16s %u.%u\n", "format", seg->format_major, seg->format_minor);
-    print_identity(&seg->identity);
-    printf("  %-16s %u\n", "sections", seg->section_count);
-    for (uint32_t i = 0; i < seg->section_count && rc == EXIT_VALID; i++)
-        rc = print_section(seg, img->offset[cls], i);
-    return rc;
-}
-
-static int cmd_info(const command *cmd, int argc, char **argv)
-{
-    const char *path;
-    pcache_image img;
-    int rc = one_file_argument(cmd, argc, argv, &path);
-
-    if (rc >= 0)
-        return rc;
-    if ((rc = open_image(path, &img)) != EXIT_VALID)
-        return rc;
-    print_file_header(path, &img);
-    for (int c = 0; c < PCACHE_CLASS_COUNT && rc == EXIT_VALID; c++)
-        if (img.present[c])
-            rc = print_segment(&img, (pcache_class)c);
-    pcache_image_close(&img);
-    return rc;
+    if (npos != c->nargs)
+        return inspect_usage_error("%s: expected %s, got %d argument%s", c->name, c->args, npos, npos == 1 ? "" : "s");
+    if (a->anchor_count && !a->has_map_address)
+        return inspect_usage_error("%s: --anchor needs --map-address", c->name);
+    if (a->output && a->output[0] == '\0')
+        return inspect_usage_error("%s: -o needs a file name", c->name);
+    a->path = pos[0];
+    a->section = c->nargs > 1 ? pos[1] : NULL;
+    return -1;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return usage_error("no command given");
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        print_usage(stdout);
-        return EXIT_VALID;
+    inspect_args a;
+    int first = 1, rc;
+
+    memset(&a, 0, sizeof a);
+    clearerr(stdout);
+    /* options before the command: --json, --help, --version */
+    for (; first < argc && argv[first][0] == '-'; first++) {
+        if (strcmp(argv[first], "-h") == 0 || strcmp(argv[first], "--help") == 0) {
+            print_usage(stdout);
+            return finish_output(EXIT_VALID);
+        }
+        if (strcmp(argv[first], "--version") == 0) {
+            printf("%s (libpcache %s, format %d.%d, DynamoRIO .dpc version %u)\n", PROG, PCACHE_VERSION_STRING,
+                   PCACHE_FORMAT_MAJOR, PCACHE_FORMAT_MINOR, PCACHE_DPC_VERSION);
+            return finish_output(EXIT_VALID);
+        }
+        if (strcmp(argv[first], "--json") == 0) {
+            a.json = 1;
+            continue;
+        }
+        return inspect_usage_error("unknown option '%s'", argv[first]);
     }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("%s (libpcache %s, format %d.%d)\n", PROG, PCACHE_VERSION_STRING, PCACHE_FORMAT_MAJOR,
-               PCACHE_FORMAT_MINOR);
-        return EXIT_VALID;
-    }
+    if (first >= argc)
+        return inspect_usage_error("no command given");
     for (size_t i = 0; i < COMMAND_COUNT; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(&commands[i], argc - 1, argv + 1);
-    return usage_error("unknown command '%s'", argv[1]);
+        if (strcmp(argv[first], commands[i].name) == 0) {
+            rc = parse_command_line(&commands[i], argc - first, argv + first, &a);
+            if (rc >= 0)
+                return rc == EXIT_VALID ? finish_output(rc) : rc;
+            return commands[i].run(&a);
+        }
+    return inspect_usage_error("unknown command '%s'", argv[first]);
 }

@@ -1,0 +1,179 @@
+/* dump and extract: a section's bytes, as hex or raw. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "inspect.h"
+
+/* Opens path and finds the section a->section names.  Returns EXIT_VALID
+ * with *f loaded, or the exit status (and *f freed). */
+static int open_section(const inspect_args *a, const char *command, inspect_file *f, section_ref *s)
+{
+    int rc = inspect_file_load(f, a->path);
+
+    if (rc == EXIT_VALID && !inspect_file_valid(f))
+        rc = finish_output(report_invalid(f, command, a->json));
+    if (rc == EXIT_VALID)
+        rc = inspect_find_section(f, a->section, s);
+    if (rc != EXIT_VALID)
+        inspect_file_free(f);
+    return rc;
+}
+
+/* The byte range --offset and --length select, checked against the
+ * section.  Returns EXIT_VALID or EXIT_USAGE (with a message). */
+static int select_range(const inspect_args *a, const section_ref *s, uint64_t *off, uint64_t *len)
+{
+    uint64_t size = s->view.size;
+
+    *off = a->has_offset ? a->offset : 0;
+    if (*off > size)
+        return inspect_usage_error("--offset %llu (0x%llx) is past the end of %s, which has %llu bytes",
+                                   (unsigned long long)*off, (unsigned long long)*off, s->qualified,
+                                   (unsigned long long)size);
+    *len = size - *off;
+    if (a->has_length) {
+        if (a->length > *len)
+            return inspect_usage_error("--length %llu from offset %llu runs past the end of %s, which has %llu "
+                                       "bytes: at most %llu bytes are left there",
+                                       (unsigned long long)a->length, (unsigned long long)*off, s->qualified,
+                                       (unsigned long long)size, (unsigned long long)*len);
+        *len = a->length;
+    }
+    return EXIT_VALID;
+}
+
+static void emit_section_ref(emitter *e, const section_ref *s)
+{
+    emit_begin(e, "section", EMIT_BLOCK, NULL);
+    emit_str(e, "qualified_name", NULL, s->qualified);
+    if (s->owner) {
+        emit_str(e, "name", NULL, s->view.name);
+        emit_str(e, "class", NULL, pcache_class_name(s->owner->seg.cls));
+        emit_offset(e, "segment_file_offset", NULL, s->owner->file_offset);
+        emit_null(e, "dr_slot");
+    } else {
+        emit_null(e, "name");
+        emit_str(e, "class", NULL, pcache_class_name((pcache_class)s->dr_slot));
+        emit_null(e, "segment_file_offset");
+        emit_str(e, "dr_slot", NULL, pcache_class_name((pcache_class)s->dr_slot));
+    }
+    emit_offset(e, "file_offset", NULL, s->file_offset);
+    emit_size(e, "size", NULL, s->view.size);
+    emit_end(e);
+}
+
+/* xxd/hexdump -C style: offset, 16 bytes in two groups, ASCII. */
+static void hex_lines(FILE *fp, const uint8_t *p, uint64_t off, uint64_t len)
+{
+    for (uint64_t line = 0; line < len; line += 16) {
+        uint64_t n = len - line < 16 ? len - line : 16;
+        fprintf(fp, "%08llx  ", (unsigned long long)(off + line));
+        for (uint64_t i = 0; i < 16; i++) {
+            if (i < n)
+                fprintf(fp, "%02x ", p[line + i]);
+            else
+                fputs("   ", fp);
+            if (i == 7)
+                fputc(' ', fp);
+        }
+        fputs(" |", fp);
+        for (uint64_t i = 0; i < n; i++)
+            fputc(p[line + i] >= 0x20 && p[line + i] < 0x7f ? p[line + i] : '.', fp);
+        fputs("|\n", fp);
+    }
+}
+
+int cmd_dump(const inspect_args *a)
+{
+    inspect_file f;
+    section_ref s;
+    emitter e;
+    uint64_t off, len;
+    int rc = open_section(a, "dump", &f, &s);
+
+    if (rc != EXIT_VALID)
+        return rc;
+    if ((rc = select_range(a, &s, &off, &len)) != EXIT_VALID) {
+        inspect_file_free(&f);
+        return rc;
+    }
+    emit_init(&e, stdout, a->json);
+    if (a->json) {
+        emit_document_begin(&e, &f, "dump", NULL);
+        emit_section_ref(&e, &s);
+        emit_offset(&e, "offset", NULL, off);
+        emit_size(&e, "length", NULL, len);
+        emit_hexbytes(&e, "hex", NULL, (const uint8_t *)s.view.data + off, (size_t)len);
+        emit_end(&e);
+    } else {
+        printf("%s: %llu bytes at file offset 0x%llx; bytes [0x%llx, 0x%llx)\n", s.qualified,
+               (unsigned long long)s.view.size, (unsigned long long)s.file_offset, (unsigned long long)off,
+               (unsigned long long)(off + len));
+        hex_lines(stdout, (const uint8_t *)s.view.data + off, off, len);
+    }
+    inspect_file_free(&f);
+    return finish_output(EXIT_VALID);
+}
+
+static int write_all(FILE *fp, const uint8_t *p, uint64_t len)
+{
+    while (len) {
+        size_t chunk = len > (1u << 20) ? (1u << 20) : (size_t)len;
+        if (fwrite(p, 1, chunk, fp) != chunk)
+            return -1;
+        p += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+int cmd_extract(const inspect_args *a)
+{
+    inspect_file f;
+    section_ref s;
+    emitter e;
+    uint64_t off, len;
+    int rc;
+
+    /* JSON and raw bytes cannot share stdout */
+    if (a->json && !a->output)
+        return inspect_usage_error("extract: --json describes what was written, and needs -o OUT");
+    if ((rc = open_section(a, "extract", &f, &s)) != EXIT_VALID)
+        return rc;
+    if ((rc = select_range(a, &s, &off, &len)) != EXIT_VALID) {
+        inspect_file_free(&f);
+        return rc;
+    }
+    if (a->output) {
+        FILE *out = fopen(a->output, "wb");
+        int failed = !out || write_all(out, (const uint8_t *)s.view.data + off, len) != 0;
+        int err = errno;
+        if (out && fclose(out) != 0 && !failed) {
+            failed = 1;
+            err = errno;
+        }
+        if (failed) {
+            fprintf(stderr, "%s: cannot write '%s': %s\n", PROG, a->output, strerror(err));
+            inspect_file_free(&f);
+            return EXIT_USAGE;
+        }
+        emit_init(&e, stdout, a->json);
+        if (a->json) {
+            emit_document_begin(&e, &f, "extract", NULL);
+            emit_section_ref(&e, &s);
+            emit_offset(&e, "offset", NULL, off);
+            emit_size(&e, "length", NULL, len);
+            emit_str(&e, "output", NULL, a->output);
+            emit_end(&e);
+        } else {
+            printf("wrote %llu bytes of %s to '%s'\n", (unsigned long long)len, s.qualified, a->output);
+        }
+    } else if (write_all(stdout, (const uint8_t *)s.view.data + off, len) != 0) {
+        fprintf(stderr, "%s: cannot write the output: %s\n", PROG, strerror(errno));
+        inspect_file_free(&f);
+        return EXIT_USAGE;
+    }
+    inspect_file_free(&f);
+    return finish_output(EXIT_VALID);
+}

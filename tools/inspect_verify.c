@@ -1,0 +1,512 @@
+/* Every problem of a file the library refused, not only the first.
+ *
+ * The library stops at the first failure, which is right for a loader but
+ * not for a person repairing a file.  So a refused file is looked at again
+ * part by part, each part checked on its own: the file header's fields one
+ * by one, the footer, each segment located through the file header (even
+ * when the header's checksum is bad, as long as its offsets are plausible),
+ * and inside each segment whose header and table hold, every section's
+ * checksum (lazy validation, then pcache_segment_section() for each
+ * index), every trailer raw checksum and every padding gap.  The library
+ * does the checking wherever it can; this file reads the few header fields
+ * it needs to locate things by the offsets docs/FORMAT.md gives. */
+#include <stdio.h>
+#include <string.h>
+
+#include "inspect.h"
+
+/* docs/FORMAT.md 7.2 and 7.3: the standalone file header and footer. */
+enum {
+    FH_SIZE = 128,
+    FH_MAJOR = 8,
+    FH_MINOR = 10,
+    FH_HEADER_SIZE = 12,
+    FH_CHECKSUM = 14,
+    FH_RESERVED0 = 15,
+    FH_PAGE_SIZE = 16,
+    FH_FLAGS = 20,
+    FH_FILE_SIZE = 24,
+    FH_IMAGE_ID = 32,
+    FH_SEGMENTS = 48, /* ro, rx, rw: u64 offset, u64 size */
+    FH_RESERVED = 96,
+    FH_RESERVED_SIZE = 24,
+    FH_HEADER_CHECKSUM = 120,
+    FF_SIZE = 32,
+    FF_FILE_SIZE = 8,
+    FF_HEADER_CHECKSUM = 16,
+    FF_FOOTER_CHECKSUM = 24,
+};
+static const uint8_t file_magic[8] = {0x89, 'P', 'C', 'F', 'I', 'L', 'E', '\n'};
+static const uint8_t footer_magic[8] = {0x89, 'P', 'C', 'E', 'N', 'D', '\r', '\n'};
+
+/* docs/FORMAT.md 3.1, 3.2, 3.5: a segment's header, table entry and
+ * trailer entry sizes, and where its header keeps the trailer offset. */
+enum { SEG_HEADER = 256, SEG_ENTRY = 64, SEG_TRAILER_ENTRY = 16, SH_TRAILER_OFFSET = 48, ST_RAW = 8 };
+
+#define PAGE_MIN 4096u
+#define PAGE_MAX (1u << 30)
+
+static uint64_t ld_le(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = n; i-- > 0;)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static uint64_t ld64be(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static int page_size_valid(uint64_t p)
+{
+    return p >= PAGE_MIN && p <= PAGE_MAX && (p & (p - 1)) == 0;
+}
+
+/* Reports [from, to) of a segment (seg_file_offset) or of the file
+ * (NO_OFFSET) if any byte there is not zero: where the first is, and how
+ * many there are. */
+static void check_zero(problems *ps, const uint8_t *base, uint64_t from, uint64_t to, int cls, const char *section,
+                       uint64_t seg_file_offset, const char *what)
+{
+    uint64_t first = to, nonzero = 0;
+    for (uint64_t i = from; i < to; i++)
+        if (base[i]) {
+            if (first == to)
+                first = i;
+            nonzero++;
+        }
+    if (nonzero)
+        problems_add(ps, PCACHE_E_PADDING, cls, section, seg_file_offset, first, 1, 0, base[first],
+                     "%s (%llu nonzero byte%s in [0x%llx, 0x%llx))", what, (unsigned long long)nonzero,
+                     nonzero == 1 ? "" : "s", (unsigned long long)from, (unsigned long long)to);
+}
+
+/* ---- one segment ---- */
+
+/* Checks a segment with whatever of it can be checked.  identity (may be
+ * NULL): what the file expects of it, compared once its structure holds.
+ * Returns 1 with *seg filled when its header and table are valid. */
+static int verify_segment(problems *ps, const uint8_t *base, uint64_t available, pcache_class cls,
+                          uint64_t file_offset, const pcache_expect *identity, pcache_segment *seg,
+                          uint64_t *sections_checked)
+{
+    pcache_expect exp;
+    pcache_report rep;
+    pcache_segment lazy;
+    const uint8_t *map = base;
+    uint64_t toff, cursor;
+    uint32_t n;
+    int use_lazy;
+    char reported[PCACHE_SECTION_NAME_MAX + 1] = "";
+
+    /* No identity yet: the structure first.  Lazily validated, the library
+     * checks each section when it is looked up; validated at header level
+     * the segment gives views of sections that fail their checksums, for
+     * the padding checks around them. */
+    memset(&exp, 0, sizeof exp);
+    exp.validation = PCACHE_VALIDATE_LAZY;
+    use_lazy = pcache_resurrect(&lazy, cls, &map, available, &exp, &rep) == PCACHE_OK;
+    if (!use_lazy && rep.status == PCACHE_E_SECTION_CHECKSUM) {
+        /* a relocation table is checksummed during resurrect */
+        problems_add_report(ps, &rep, file_offset);
+        snprintf(reported, sizeof reported, "%s", rep.section);
+    }
+    exp.validation = PCACHE_VALIDATE_HEADER;
+    map = base;
+    if (pcache_resurrect(seg, cls, &map, available, &exp, &rep) != PCACHE_OK) {
+        if (!problems_have(ps, rep.status, rep.cls))
+            problems_add_report(ps, &rep, file_offset);
+        return 0;
+    }
+
+    n = seg->section_count;
+    cursor = SEG_HEADER + (uint64_t)SEG_ENTRY * n;
+    toff = ld_le(base + SH_TRAILER_OFFSET, 8); /* resurrect checked it is canonical */
+    for (uint32_t i = 0; i < n; i++) {
+        pcache_view v;
+        if (pcache_segment_section(seg, i, &v, &rep) != PCACHE_OK) {
+            problems_add_report(ps, &rep, file_offset); /* not expected at header level */
+            continue;
+        }
+        if (use_lazy) {
+            pcache_view checked;
+            if (pcache_segment_section(&lazy, i, &checked, &rep) != PCACHE_OK)
+                problems_add_report(ps, &rep, file_offset);
+        } else if (strcmp(reported, v.name) != 0) {
+            uint64_t stored, got = pcache_checksum(seg->identity.checksum, v.data, (size_t)v.size);
+            if (pcache_segment_section_checksum(seg, i, &stored) == PCACHE_OK && stored != got)
+                problems_add(ps, PCACHE_E_SECTION_CHECKSUM, (int)cls, v.name, file_offset, v.offset, 1, stored, got,
+                             "section checksum mismatch");
+        }
+        (*sections_checked)++;
+        check_zero(ps, base, cursor, v.offset, (int)cls, v.name, file_offset, "padding before the section is not zero");
+        cursor = v.offset + v.size;
+    }
+    check_zero(ps, base, cursor, toff, (int)cls, NULL, file_offset,
+               "padding before the checksum trailer is not zero");
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t at = toff + (uint64_t)SEG_TRAILER_ENTRY * i + ST_RAW;
+        uint64_t raw = ld64be(base + at);
+        pcache_view v;
+        if (raw && pcache_segment_section(seg, i, &v, NULL) == PCACHE_OK)
+            problems_add(ps, PCACHE_E_PADDING, (int)cls, v.name, file_offset, at, 1, 0, raw,
+                         "trailer raw checksum of an uncompressed section must be zero");
+    }
+    check_zero(ps, base, toff + (uint64_t)SEG_TRAILER_ENTRY * n, seg->size, (int)cls, NULL, file_offset,
+               "padding after the checksum trailer is not zero");
+
+    if (identity) {
+        pcache_segment again;
+        exp = *identity;
+        exp.validation = PCACHE_VALIDATE_HEADER;
+        map = base;
+        if (pcache_resurrect(&again, cls, &map, available, &exp, &rep) != PCACHE_OK && !problems_have(ps, rep.status, rep.cls))
+            problems_add_report(ps, &rep, file_offset);
+    }
+    return 1;
+}
+
+/* ---- a standalone file ---- */
+
+/* docs/FORMAT.md 7.1: where the segments and the footer must be.
+ * Returns 0 when the computation overflows (no placement matches). */
+static int canonical_placement(const uint64_t size[PCACHE_CLASS_COUNT], uint64_t page,
+                               uint64_t offset[PCACHE_CLASS_COUNT], uint64_t *file_size)
+{
+    uint64_t cursor = page;
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        offset[c] = 0;
+        if (!size[c])
+            continue;
+        if (cursor > UINT64_MAX - (page - 1))
+            return 0;
+        offset[c] = (cursor + page - 1) & ~(page - 1);
+        if (offset[c] > UINT64_MAX - size[c])
+            return 0;
+        cursor = offset[c] + size[c];
+    }
+    if (cursor > UINT64_MAX - FF_SIZE)
+        return 0;
+    *file_size = cursor + FF_SIZE;
+    return 1;
+}
+
+static void verify_footer(problems *ps, const uint8_t *p, uint64_t size, int algo_known)
+{
+    const uint64_t at = size - FF_SIZE;
+    const uint8_t *f = p + at;
+
+    if (memcmp(f, footer_magic, sizeof footer_magic) != 0) {
+        problems_add(ps, PCACHE_E_FILE_FOOTER, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, at, 0, 0, 0,
+                     "file: footer magic missing in the last %u bytes", FF_SIZE);
+        return;
+    }
+    if (algo_known) {
+        uint64_t want = ld64be(f + FF_FOOTER_CHECKSUM);
+        uint64_t got = pcache_checksum((pcache_checksum_algorithm)p[FH_CHECKSUM], f, FF_FOOTER_CHECKSUM);
+        if (want != got)
+            problems_add(ps, PCACHE_E_FILE_FOOTER, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, at + FF_FOOTER_CHECKSUM, 1,
+                         want, got, "file: footer checksum (stored, computed)");
+    }
+    if (ld_le(f + FF_FILE_SIZE, 8) != size)
+        problems_add(ps, PCACHE_E_FILE_FOOTER, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, at + FF_FILE_SIZE, 1, size,
+                     ld_le(f + FF_FILE_SIZE, 8), "file: footer file size (actual, footer)");
+    if (ld64be(f + FF_HEADER_CHECKSUM) != ld64be(p + FH_HEADER_CHECKSUM))
+        problems_add(ps, PCACHE_E_FILE_FOOTER, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, at + FF_HEADER_CHECKSUM, 1,
+                     ld64be(p + FH_HEADER_CHECKSUM), ld64be(f + FF_HEADER_CHECKSUM),
+                     "file: footer's copy of the header checksum (header, footer)");
+}
+
+static void verify_standalone(const inspect_file *f, problems *ps, uint64_t *checked)
+{
+    static const char *const field_of[PCACHE_CLASS_COUNT] = {"ro", "rx", "rw"};
+    const uint8_t *p = f->data;
+    const uint64_t size = f->size;
+    uint64_t seg_off[PCACHE_CLASS_COUNT], seg_size[PCACHE_CLASS_COUNT], canon[PCACHE_CLASS_COUNT];
+    uint64_t page, fsize, canon_size = 0;
+    int header_ok = 1, algo_known, layout_ok;
+    pcache_expect identity;
+    pcache_segment seg;
+    int have_first = 0;
+
+    if (size < sizeof file_magic) {
+        problems_add(ps, PCACHE_E_TRUNCATED, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, 0, 1, FH_SIZE, size,
+                     "file: too short for a header");
+        return;
+    }
+    if (size < FH_SIZE) {
+        problems_add(ps, PCACHE_E_TRUNCATED, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, 0, 1, FH_SIZE, size,
+                     "file: too short for a header");
+        return;
+    }
+    /* a later major version may mean anything by every later byte */
+    if (ld_le(p + FH_MAJOR, 2) != PCACHE_FORMAT_MAJOR) {
+        problems_add(ps, PCACHE_E_FORMAT_VERSION, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, FH_MAJOR, 1,
+                     PCACHE_FORMAT_MAJOR, ld_le(p + FH_MAJOR, 2), "file: format major version");
+        return;
+    }
+    algo_known = p[FH_CHECKSUM] == PCACHE_CHECKSUM_XXH3_64 || p[FH_CHECKSUM] == PCACHE_CHECKSUM_CRC32;
+    if (!algo_known) {
+        problems_add(ps, PCACHE_E_CHECKSUM_ALGORITHM, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, FH_CHECKSUM, 1,
+                     PCACHE_CHECKSUM_XXH3_64, p[FH_CHECKSUM], "file: unknown checksum algorithm code");
+        header_ok = 0;
+    } else {
+        uint64_t want = ld64be(p + FH_HEADER_CHECKSUM);
+        uint64_t got = pcache_checksum((pcache_checksum_algorithm)p[FH_CHECKSUM], p, FH_HEADER_CHECKSUM);
+        if (want != got) {
+            problems_add(ps, PCACHE_E_FILE_HEADER_CHECKSUM, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET,
+                         FH_HEADER_CHECKSUM, 1, want, got,
+                         "file: header checksum (stored, computed)");
+            header_ok = 0;
+        }
+    }
+
+    /* every header field on its own */
+    if (ld_le(p + FH_HEADER_SIZE, 2) != FH_SIZE)
+        problems_add(ps, PCACHE_E_FILE_HEADER, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, FH_HEADER_SIZE, 1, FH_SIZE,
+                     ld_le(p + FH_HEADER_SIZE, 2), "file: header size");
+    page = ld_le(p + FH_PAGE_SIZE, 4);
+    if (!page_size_valid(page))
+        problems_add(ps, PCACHE_E_FILE_HEADER, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, FH_PAGE_SIZE, 0, 0, 0,
+                     "file: page size %llu is not a power of two in [4096, 2^30]", (unsigned long long)page);
+    if (ld_le(p + FH_FLAGS, 4) != 0)
+        problems_add(ps, PCACHE_E_FILE_HEADER, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, FH_FLAGS, 1, 0,
+                     ld_le(p + FH_FLAGS, 4), "file: unknown file flags set");
+    if (ld_le(p + FH_MINOR, 2) <= PCACHE_FORMAT_MINOR) {
+        if (p[FH_RESERVED0])
+            problems_add(ps, PCACHE_E_FILE_HEADER, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, FH_RESERVED0, 1, 0,
+                         p[FH_RESERVED0], "file: reserved header byte is not zero");
+        for (unsigned i = 0; i < FH_RESERVED_SIZE; i++)
+            if (p[FH_RESERVED + i]) {
+                problems_add(ps, PCACHE_E_FILE_HEADER, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, FH_RESERVED + i, 1,
+                             0, p[FH_RESERVED + i], "file: reserved header byte is not zero");
+                break;
+            }
+    }
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        seg_off[c] = ld_le(p + FH_SEGMENTS + 16 * c, 8);
+        seg_size[c] = ld_le(p + FH_SEGMENTS + 16 * c + 8, 8);
+        if (!seg_size[c] && seg_off[c])
+            problems_add(ps, PCACHE_E_FILE_HEADER, c, NULL, NO_OFFSET, FH_SEGMENTS + 16 * c, 1, 0, seg_off[c],
+                         "file: %s_offset of an absent segment is not zero", field_of[c]);
+    }
+    fsize = ld_le(p + FH_FILE_SIZE, 8);
+    if (fsize != size)
+        problems_add(ps, size < fsize ? PCACHE_E_TRUNCATED : PCACHE_E_FILE_SIZE, PCACHE_REPORT_NO_CLASS, NULL,
+                     NO_OFFSET, FH_FILE_SIZE, 1, fsize, size, "file: file size (header, actual)");
+    layout_ok = page_size_valid(page) && canonical_placement(seg_size, page, canon, &canon_size);
+    if (!layout_ok || canon_size != fsize) {
+        problems_add(ps, PCACHE_E_FILE_LAYOUT, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, FH_SEGMENTS, 1, fsize,
+                     canon_size, "file: segment sizes do not add up to the header's file size");
+        layout_ok = 0;
+    } else {
+        for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+            if (seg_off[c] != canon[c]) {
+                problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, NO_OFFSET, FH_SEGMENTS + 16 * c, 1, canon[c],
+                             seg_off[c], "file: %s_offset is not the canonical one", field_of[c]);
+                layout_ok = 0;
+            }
+    }
+    if (size >= FH_SIZE + FF_SIZE)
+        verify_footer(ps, p, size, algo_known);
+
+    /* the segments, each on its own */
+    memset(&identity, 0, sizeof identity);
+    if (header_ok) {
+        memcpy(identity.identity.image_id, p + FH_IMAGE_ID, PCACHE_IMAGE_ID_SIZE);
+        identity.identity.checksum = (pcache_checksum_algorithm)p[FH_CHECKSUM];
+        identity.identity.page_size = (uint32_t)page;
+        identity.check = PCACHE_CHECK_IMAGE_ID | PCACHE_CHECK_CHECKSUM_ALGO | PCACHE_CHECK_PAGE_SIZE;
+    }
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        if (!seg_size[c])
+            continue;
+        if (seg_off[c] < FH_SIZE || seg_off[c] >= size) {
+            problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, NO_OFFSET, FH_SEGMENTS + 16 * c, 0, 0, 0,
+                         "file: cannot look at the %s segment: its offset 0x%llx is not inside the file past "
+                         "the header",
+                         field_of[c], (unsigned long long)seg_off[c]);
+            continue;
+        }
+        if (!verify_segment(ps, p + seg_off[c], size - seg_off[c], (pcache_class)c, seg_off[c],
+                            identity.check ? &identity : NULL, &seg, checked))
+            continue;
+        if (seg.file_offset != seg_off[c] || seg.size != seg_size[c]) {
+            problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, NO_OFFSET, seg_off[c], 1, seg_off[c], seg.file_offset,
+                         "file: segment's own file offset (expected its place in the file) or size (%llu, the "
+                         "file header says %llu) disagrees with the file header",
+                         (unsigned long long)seg.size, (unsigned long long)seg_size[c]);
+        }
+        /* later segments must share the first one's identity */
+        if (!have_first) {
+            uint8_t id[PCACHE_IMAGE_ID_SIZE];
+            memcpy(id, identity.identity.image_id, sizeof id);
+            identity.identity = seg.identity;
+            if (header_ok)
+                memcpy(identity.identity.image_id, id, sizeof id);
+            identity.check |= (PCACHE_CHECK_DEFAULT & ~PCACHE_CHECK_ALIGNMENT) | PCACHE_CHECK_MODULE_BASE;
+            have_first = 1;
+        }
+    }
+
+    /* padding, where the layout says what is padding */
+    if (layout_ok && fsize == size) {
+        uint64_t cursor = FH_SIZE;
+        check_zero(ps, p, cursor, page, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET,
+                   "file: padding after the file header is not zero");
+        cursor = page;
+        for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+            if (!seg_size[c])
+                continue;
+            check_zero(ps, p, cursor, seg_off[c], PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET,
+                       "file: padding between segments is not zero");
+            cursor = seg_off[c] + seg_size[c];
+        }
+        check_zero(ps, p, cursor, size - FF_SIZE, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET,
+                   "file: padding before the footer is not zero");
+    }
+}
+
+/* ---- a DynamoRIO file ---- */
+
+static void md5_hex(const uint8_t *md5, char out[2 * PCACHE_DPC_MD5_LEN + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < PCACHE_DPC_MD5_LEN; i++) {
+        out[2 * i] = digits[md5[i] >> 4];
+        out[2 * i + 1] = digits[md5[i] & 15];
+    }
+    out[2 * PCACHE_DPC_MD5_LEN] = '\0';
+}
+
+static void verify_dpc(const inspect_file *f, problems *ps, uint64_t *checked)
+{
+    const pcache_dpc *d = &f->dpc;
+
+    if (f->dpc_status != PCACHE_OK && f->dpc_status != PCACHE_E_DPC_DIGEST)
+        problems_add_report(ps, &f->dpc_report, NO_OFFSET);
+    if (d->have_digests) {
+        uint64_t foot = d->region[PCACHE_DPC_R_FOOTER].offset;
+        char stored[33], computed[33];
+        if (!d->header_md5_matches) {
+            md5_hex(d->stored_header_md5, stored);
+            md5_hex(d->computed_header_md5, computed);
+            problems_add(ps, PCACHE_E_DPC_DIGEST, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, foot + PCACHE_DPC_MD5_LEN, 0,
+                         0, 0, "footer: MD5 of the header (bytes [0, %llu)) does not match: stored %s, computed %s",
+                         (unsigned long long)d->header.header_len, stored, computed);
+        }
+        if (!d->file_md5_matches) {
+            md5_hex(d->stored_file_md5, stored);
+            md5_hex(d->computed_file_md5, computed);
+            problems_add(ps, PCACHE_E_DPC_DIGEST, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, foot, 0, 0, 0,
+                         "footer: MD5 of the whole file before the footer (bytes [0, %llu)) does not match: "
+                         "stored %s, computed %s",
+                         (unsigned long long)foot, stored, computed);
+        }
+    }
+    for (size_t i = 0; i < f->seg_count; i++) {
+        const found_segment *fs = &f->segs[i];
+        const pcache_dpc_span *slot = &d->client_data[fs->slot];
+        const uint8_t *base = f->data + fs->file_offset;
+        uint64_t available = slot->offset + slot->size - fs->file_offset;
+        size_t before = ps->count;
+        pcache_class cls = (pcache_class)fs->slot;
+        pcache_segment seg;
+
+        if (fs->status == PCACHE_OK) {
+            *checked += fs->seg.section_count;
+            continue;
+        }
+        /* the class the segment states, as pcache_dpc_find_segments() does */
+        if (available > 16 && base[16] >= 1 && base[16] <= PCACHE_CLASS_COUNT)
+            cls = (pcache_class)(base[16] - 1);
+        verify_segment(ps, base, available, cls, fs->file_offset, NULL, &seg, checked);
+        if (ps->count == before)
+            problems_add_report(ps, &fs->report, fs->file_offset);
+    }
+}
+
+void verify_find_problems(const inspect_file *f, problems *ps, uint64_t *sections_checked)
+{
+    *sections_checked = 0;
+    if (inspect_file_valid(f)) {
+        *sections_checked = inspect_section_count(f);
+        return;
+    }
+    if (f->kind == KIND_PCACHE)
+        verify_standalone(f, ps, sections_checked);
+    else if (f->kind == KIND_DPC)
+        verify_dpc(f, ps, sections_checked);
+    /* whatever the parts say, the library's own finding is listed */
+    if (ps->count == 0 || !problems_have(ps, f->verdict.status, f->verdict.cls))
+        problems_prepend(ps, &f->verdict);
+}
+
+/* ---- the subcommand ---- */
+
+static void print_valid(const inspect_file *f)
+{
+    uint64_t n = inspect_section_count(f);
+    if (f->kind == KIND_PCACHE) {
+        printf("'%s' is valid: format %u.%u, %llu bytes, %llu section%s\n", f->path, f->img.format_major,
+               f->img.format_minor, (unsigned long long)f->size, (unsigned long long)n, n == 1 ? "" : "s");
+        return;
+    }
+    printf("'%s' is valid: DynamoRIO .dpc file version %u, %llu bytes, header and file MD5 match, %zu pcache "
+           "segment%s, %llu section%s\n",
+           f->path, f->dpc.header.version, (unsigned long long)f->size, f->seg_count, f->seg_count == 1 ? "" : "s",
+           (unsigned long long)n, n == 1 ? "" : "s");
+}
+
+static void print_problems(const inspect_file *f, const problems *ps)
+{
+    if (ps->count == 1 && !ps->dropped) {
+        fprintf(stderr, "%s: '%s' is invalid: %s [%s]\n", PROG, f->path, ps->v[0].message,
+                pcache_status_name(ps->v[0].status));
+        return;
+    }
+    fprintf(stderr, "%s: '%s' is invalid: %zu problems:\n", PROG, f->path, ps->count + ps->dropped);
+    for (size_t i = 0; i < ps->count; i++)
+        fprintf(stderr, "  %s [%s]\n", ps->v[i].message, pcache_status_name(ps->v[i].status));
+    if (ps->dropped)
+        fprintf(stderr, "  ... and %zu more, not listed: out of memory\n", ps->dropped);
+}
+
+int cmd_verify(const inspect_args *a)
+{
+    inspect_file f;
+    problems ps = {0};
+    uint64_t checked;
+    int rc = inspect_file_load(&f, a->path), valid;
+
+    if (rc != EXIT_VALID) {
+        inspect_file_free(&f);
+        return rc;
+    }
+    verify_find_problems(&f, &ps, &checked);
+    valid = ps.count == 0 && ps.dropped == 0;
+    if (a->json) {
+        emitter e;
+        emit_init(&e, stdout, 1);
+        emit_document_begin(&e, &f, "verify", NULL);
+        emit_uint(&e, "sections_checked", NULL, checked);
+        emit_uint(&e, "problem_count", NULL, ps.count + ps.dropped);
+        emit_begin_list(&e, "problems");
+        for (size_t i = 0; i < ps.count; i++)
+            emit_problem(&e, &ps.v[i]);
+        emit_end_list(&e);
+        emit_end(&e);
+    } else if (valid) {
+        print_valid(&f);
+    }
+    if (!valid)
+        print_problems(&f, &ps);
+    problems_free(&ps);
+    inspect_file_free(&f);
+    return finish_output(valid ? EXIT_VALID : EXIT_INVALID);
+}
