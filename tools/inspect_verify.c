@@ -17,6 +17,7 @@
 
 /* docs/FORMAT.md 7.2 and 7.3: the standalone file header and footer. */
 enum {
+    FH_MAGIC_SIZE = 8,
     FH_SIZE = 128,
     FH_MAJOR = 8,
     FH_MINOR = 10,
@@ -36,7 +37,6 @@ enum {
     FF_HEADER_CHECKSUM = 16,
     FF_FOOTER_CHECKSUM = 24,
 };
-static const uint8_t file_magic[8] = {0x89, 'P', 'C', 'F', 'I', 'L', 'E', '\n'};
 static const uint8_t footer_magic[8] = {0x89, 'P', 'C', 'E', 'N', 'D', '\r', '\n'};
 
 /* docs/FORMAT.md 3.1, 3.2, 3.5: a segment's header, table entry and
@@ -234,7 +234,7 @@ static void verify_standalone(const inspect_file *f, problems *ps, uint64_t *che
     pcache_segment seg;
     int have_first = 0;
 
-    if (size < sizeof file_magic) {
+    if (size < FH_MAGIC_SIZE) {
         problems_add(ps, PCACHE_E_TRUNCATED, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, 0, 1, FH_SIZE, size,
                      "file: too short for a header");
         return;
