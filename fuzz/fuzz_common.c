@@ -15,14 +15,21 @@
 const char *const fuzz_known_names[] = {"a", "b", "r", "code", "data", "table", "s0", "s1", "s2"};
 const size_t fuzz_known_name_count = sizeof fuzz_known_names / sizeof fuzz_known_names[0];
 
+/* Where the sanitizers report (libFuzzer points it at its own copy of
+ * stderr when -close_fd_mask closes the target's); absent without them. */
+void __sanitizer_report_error_summary(const char *error_summary) __attribute__((weak));
+
 void fuzz_fail(const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
-    fputs("pcache fuzz: contract broken: ", stderr);
+    int n = snprintf(msg, sizeof msg, "pcache fuzz: contract broken: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "%s\n", msg);
+    if (__sanitizer_report_error_summary)
+        __sanitizer_report_error_summary(msg);
     abort();
 }
 

@@ -25,7 +25,12 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build" -j2
 
-targets=${FUZZ_TARGETS:-$(cd "$build/fuzz" && for f in fuzz_*; do [ -x "$f" ] && [ -f "$f" ] && echo "${f#fuzz_}"; done)}
+all_targets() {
+    for f in "$build"/fuzz/fuzz_*; do
+        if [ -f "$f" ] && [ -x "$f" ]; then basename "$f" | sed 's/^fuzz_//'; fi
+    done
+}
+targets=${FUZZ_TARGETS:-$(all_targets)}
 [ -n "$targets" ] || { log "no fuzz targets were built"; exit 1; }
 
 # Make every sanitizer finding fatal; keep ASan's quarantine small, since
@@ -84,5 +89,5 @@ for t in $targets; do
     grep -E '^#[0-9]+.*DONE' "$artifacts/fuzz.log" | tail -n 1 | sed "s/^/  $t: /"
 done
 
-[ $status -eq 0 ] && log "no findings in: $targets"
+[ $status -eq 0 ] && log "no findings in:" $targets
 exit $status
