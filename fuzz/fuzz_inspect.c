@@ -1,23 +1,20 @@
 /*
  * Target: pcache-inspect's whole path, from reading a file to printing
- * every field, on arbitrary bytes: tools/pcache-inspect.c is compiled into
- * this target with its main() renamed pcache_inspect_main, and each input
- * is written to a memory file that every subcommand is run on, --json
- * variants included (a subcommand or option the tool does not have exits
- * with 2 and costs nothing).
+ * every field, text and --json: tools/pcache-inspect.c and its parts are
+ * compiled into this target with main() renamed pcache_inspect_main, and
+ * each input, as it is and with its checksums repaired, is written to a
+ * memory file that every subcommand runs on (verify, info, sections, dump
+ * and extract of sections the seeds have, relocs with and without a map
+ * address).  The tool's stdout goes to /dev/null; its stderr stays (run
+ * with -close_fd_mask=2 to silence it: libFuzzer and the sanitizers keep
+ * their own reports).
  *
- * The tool prints to stdout and stderr: run with -close_fd_mask=3 to keep
- * the terminal quiet (libFuzzer keeps its own and the sanitizers' reports).
- *
- * Each input is run as it is and with its checksums repaired.
- *
- * Oracle: "verify" exits 0 exactly when the library accepts the same bytes
- * (pcache_image_open_memory with no expectation; or, for bytes that start
- * with DR's magic, pcache_dpc_parse and a valid segment at every segment
- * magic pcache_dpc_find_segments finds), else 1; no subcommand exits with
- * anything but 0, 1 or 2.
+ * Oracle: for a pcache file, "verify" exits 0 exactly when the library
+ * accepts it (pcache_image_open_memory, no expectation), else 1; for a
+ * .dpc file the library refuses, 1; no run exits other than 0, 1 or 2.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,55 +41,60 @@ static const char *input_path(const uint8_t *data, size_t size)
     return path;
 }
 
-static int run(const char *a1, const char *a2, const char *a3)
+/* Runs the tool with its stdout on /dev/null (a closed stdout would make
+ * it exit 2 for an output error), its stderr as it is. */
+static int run(const char *const *args)
 {
-    char *argv[5] = {"pcache-inspect", (char *)a1, (char *)a2, (char *)a3, NULL};
-    int argc = a3 ? 4 : a2 ? 3 : 2, rc;
+    static int quiet = -1;
+    char *argv[12] = {"pcache-inspect"};
+    int argc = 1, saved, rc;
+
+    for (; args[argc - 1] && argc < 11; argc++)
+        argv[argc] = (char *)args[argc - 1];
+    argv[argc] = NULL;
+    if (quiet < 0 && (quiet = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+        fuzz_fail("cannot open /dev/null");
+    fflush(stdout);
+    saved = dup(STDOUT_FILENO);
+    dup2(quiet, STDOUT_FILENO);
     rc = pcache_inspect_main(argc, argv);
     fflush(stdout);
     fflush(stderr);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
     if (rc < 0 || rc > 2)
-        fuzz_fail("pcache-inspect %s %s exited with %d", a1, a2 ? a2 : "", rc);
+        fuzz_fail("pcache-inspect %s exited with %d", args[0], rc);
     return rc;
-}
-
-/* What pcache-inspect verify accepts as a .dpc file. */
-static int dpc_valid(const uint8_t *buf, size_t size)
-{
-    pcache_dpc d;
-    pcache_dpc_found *found;
-    size_t count = 0;
-    int ok;
-
-    if (size < 4 || memcmp(buf, "RIO$", 4) != 0 || pcache_dpc_parse(&d, buf, size, NULL) != PCACHE_OK ||
-        pcache_dpc_find_segments(&d, NULL, 0, &count, NULL) != PCACHE_OK)
-        return 0;
-    if (count == 0)
-        return 1;
-    if (!(found = calloc(count, sizeof *found)))
-        fuzz_fail("out of memory");
-    ok = pcache_dpc_find_segments(&d, found, count, &count, NULL) == PCACHE_OK;
-    for (size_t i = 0; i < count && ok; i++)
-        ok = found[i].status == PCACHE_OK;
-    free(found);
-    return ok;
 }
 
 static void inspect_all(const uint8_t *buf, size_t size)
 {
-    static const char *const subcommands[] = {"info", "dpc", "sections", "relocs"};
     const char *path = input_path(buf, size);
+    const char *const verify[] = {"verify", path, NULL};
+    const char *const others[][9] = {
+        {"--json", "verify", path, NULL},
+        {"info", path, NULL},
+        {"--json", "info", path, NULL},
+        {"sections", path, NULL},
+        {"sections", "--json", path, NULL},
+        {"dump", path, "ro:a", NULL},
+        {"dump", "--json", path, "dr:ro", "--offset", "3", "--length", "40", NULL},
+        {"extract", path, "code", NULL},
+        {"relocs", path, NULL},
+        {"relocs", "--json", "--map-address", "0x7f1200000000", "--anchor", "client=0x20000000", path, NULL},
+    };
+    int dpc = size >= 4 && memcmp(buf, "RIO$", 4) == 0;
     pcache_image img;
-    int valid = pcache_image_open_memory(&img, buf, size, NULL, NULL) == PCACHE_OK || dpc_valid(buf, size);
-    int rc = run("verify", path, NULL);
+    pcache_dpc d;
+    int valid = pcache_image_open_memory(&img, buf, size, NULL, NULL) == PCACHE_OK;
+    int rc = run(verify);
 
-    if (rc != (valid ? 0 : 1))
+    if (!dpc && rc != (valid ? 0 : 1))
         fuzz_fail("pcache-inspect verify exits %d on a file the library %s", rc, valid ? "accepts" : "refuses");
-    run("verify", "--json", path);
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++) {
-        run(subcommands[i], path, NULL);
-        run(subcommands[i], "--json", path);
-    }
+    if (dpc && pcache_dpc_parse(&d, buf, size, NULL) != PCACHE_OK && rc != 1)
+        fuzz_fail("pcache-inspect verify exits %d on a .dpc file the library refuses", rc);
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        run(others[i]);
 }
 
 /* As it is, then with its checksums repaired (as a .dpc file when it

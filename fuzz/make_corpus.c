@@ -316,6 +316,7 @@ static void relocated(const char *dir, const pcache_identity *id)
     if (pcache_file_write_sink(b, &sink, NULL) != PCACHE_OK || bs.used != size)
         die("relocated", "file write");
     write_file(dir, "file_memory", "relocations", out, size);
+    write_file(dir, "inspect", "relocations", out, size);
     if (pcache_image_open_memory(&img, out, size, NULL, NULL) != PCACHE_OK)
         die("relocated", "reopen");
     st64(control, 0x7f1200000000ull);

@@ -64,7 +64,7 @@ for t in $targets; do
     done
     if [ $# -gt 0 ]; then
         log "$t: replaying $# committed inputs"
-        if ! "$exe" -close_fd_mask=3 -timeout=25 -artifact_prefix="$artifacts/" "$@" >"$artifacts/replay.log" 2>&1; then
+        if ! "$exe" -close_fd_mask=2 -timeout=25 -artifact_prefix="$artifacts/" "$@" >"$artifacts/replay.log" 2>&1; then
             cat "$artifacts/replay.log"
             log "FINDING: $t fails on a committed input (see above); artifacts in $artifacts"
             status=1
@@ -74,7 +74,7 @@ for t in $targets; do
 
     # 2. Fuzz.  New inputs go to the work corpus; the committed one is read only.
     log "$t: fuzzing for ${seconds}s"
-    if ! "$exe" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -close_fd_mask=3 \
+    if ! "$exe" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -close_fd_mask=2 \
             -dict="$src/fuzz/pcache.dict" -print_final_stats=1 -artifact_prefix="$artifacts/" \
             "$corpus" "$src/fuzz/corpus/$t" >"$artifacts/fuzz.log" 2>&1; then
         tail -n 80 "$artifacts/fuzz.log"
