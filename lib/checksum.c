@@ -1,9 +1,11 @@
-/* XXH3-64 and zlib CRC-32 behind one interface.  Streaming is what lets
- * persist hash section bytes in the same pass that writes them.  XXH3 runs
- * on the widest code path the CPU has (checksum_xxh3_dispatch.c). */
+/* XXH3-64 and zlib CRC-32 behind one interface.  Streaming, and streaming
+ * while copying, is what lets persist hash section bytes in the same pass
+ * that writes them.  XXH3 runs on the code path checksum_xxh3_dispatch.c
+ * picks for the CPU. */
 #include "checksum.h"
 
 #include <limits.h>
+#include <string.h>
 #include <zlib.h>
 
 int checksum_algorithm_known(unsigned algo)
@@ -51,7 +53,7 @@ void checksum_reset(checksum_state *st, pcache_checksum_algorithm algo)
     if (algo == PCACHE_CHECKSUM_CRC32)
         st->crc = (uint32_t)crc32(0, Z_NULL, 0);
     else {
-        st->xxh3 = checksum_xxh3_ops_best();
+        st->xxh3 = checksum_xxh3_ops_streaming();
         st->xxh3->reset(&st->xxh);
     }
 }
@@ -64,6 +66,18 @@ void checksum_update(checksum_state *st, const void *data, size_t size)
         st->crc = crc32_update(st->crc, data, size);
     else
         st->xxh3->update(&st->xxh, data, size);
+}
+
+void checksum_update_copy(checksum_state *st, void *dst, const void *data, size_t size)
+{
+    if (size == 0)
+        return;
+    if (st->algo == PCACHE_CHECKSUM_CRC32) {
+        st->crc = crc32_update(st->crc, data, size);
+        memcpy(dst, data, size);
+    } else {
+        st->xxh3->update_copy(&st->xxh, dst, data, size);
+    }
 }
 
 uint64_t checksum_digest(const checksum_state *st)

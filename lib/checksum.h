@@ -19,6 +19,9 @@ typedef struct checksum_state {
 int checksum_algorithm_known(unsigned algo);
 void checksum_reset(checksum_state *st, pcache_checksum_algorithm algo);
 void checksum_update(checksum_state *st, const void *data, size_t size);
+/* checksum_update(), also copying the bytes to dst (which must not overlap
+ * data), in the same pass where the algorithm allows (XXH3). */
+void checksum_update_copy(checksum_state *st, void *dst, const void *data, size_t size);
 uint64_t checksum_digest(const checksum_state *st);
 
 #endif

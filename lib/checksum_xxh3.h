@@ -34,6 +34,9 @@ typedef struct checksum_xxh3_ops {
     void (*reset)(XXH3_state_t *st);
     void (*update)(XXH3_state_t *st, const void *data, size_t size);
     uint64_t (*digest)(const XXH3_state_t *st);
+    /* update(), also copying the bytes to dst (not overlapping src) */
+    void (*update_copy)(XXH3_state_t *st, void *dst, const void *src, size_t size);
+    int fused_copy; /* update_copy copies in the hashing loop (else after it) */
 } checksum_xxh3_ops;
 
 /* The path compiled for this build's baseline flags (always present), and
@@ -51,9 +54,17 @@ const char *checksum_xxh3_path_name(checksum_xxh3_path path);
  * else NULL. */
 const checksum_xxh3_ops *checksum_xxh3_ops_for(checksum_xxh3_path path);
 
-/* The widest runnable path.  A pure function of CPUID (read through the
- * compiler's CPU model, initialised once by the runtime): no state of ours,
- * so it is safe from any thread and cheap enough to call per checksum. */
+/* The path for one-shot checksums: the widest runnable one.  A pure
+ * function of CPUID (read through the compiler's CPU model, initialised
+ * once by the runtime): no state of ours, so it is safe from any thread and
+ * cheap enough to call per checksum. */
 const checksum_xxh3_ops *checksum_xxh3_ops_best(void);
+
+/* The path for streaming states, which persist feeds through update_copy:
+ * AVX2 where the CPU has it, else the one-shot choice.  With the copy in
+ * the loop, AVX-512 gains nothing over AVX2, and it loses where the CPU
+ * splits 512-bit operations in two (Zen 4: docs/PERFORMANCE.md).  Equally a
+ * pure function of CPUID. */
+const checksum_xxh3_ops *checksum_xxh3_ops_streaming(void);
 
 #endif

@@ -62,3 +62,13 @@ const checksum_xxh3_ops *checksum_xxh3_ops_best(void)
 #endif
     return &checksum_xxh3_baseline_ops;
 }
+
+const checksum_xxh3_ops *checksum_xxh3_ops_streaming(void)
+{
+#if CHECKSUM_XXH3_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+        return &checksum_xxh3_avx2_ops;
+#endif
+    return checksum_xxh3_ops_best();
+}

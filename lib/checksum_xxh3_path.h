@@ -76,6 +76,118 @@ static uint64_t NAME(_digest)(const public_state *st)
     return XXH3_64bits_digest((const XXH3_state_t *)(const void *)st);
 }
 
+/* Copying while hashing.  Hashing is arithmetic and copying is loads and
+ * stores; in one loop the processor overlaps them, and the pair costs
+ * little more than the copy (docs/PERFORMANCE.md).  The loop below drives
+ * xxHash's own per-stripe kernels, XXH3_accumulate_512 and
+ * XXH3_scrambleAcc, on the caller's state exactly as XXH3_update() does for
+ * a long input: the state it leaves is the one XXH3_64bits_update() would
+ * have left, which tests/checksum_paths_test.c checks against libxxhash.
+ * Those kernels and the state's fields are xxHash's internals, so the
+ * fused loop is compiled only for the releases it was checked with; any
+ * other hashes, then copies. */
+#if XXH_VERSION_NUMBER >= 800 && XXH_VERSION_NUMBER <= 801
+#define CHECKSUM_XXH3_FUSED_COPY 1
+#else
+#define CHECKSUM_XXH3_FUSED_COPY 0
+#endif
+
+#if CHECKSUM_XXH3_FUSED_COPY
+/* One 64-byte stripe, copied in the widest registers the path has (a plain
+ * memcpy may be split into 16-byte moves by the generic tuning). */
+static inline void NAME(_copy_stripe)(uint8_t *XXH_RESTRICT dst, const uint8_t *XXH_RESTRICT src)
+{
+#if XXH_VECTOR == XXH_AVX512
+    _mm512_storeu_si512((void *)dst, _mm512_loadu_si512((const void *)src));
+#elif XXH_VECTOR == XXH_AVX2
+    _mm256_storeu_si256((__m256i *)(void *)dst, _mm256_loadu_si256((const __m256i *)(const void *)src));
+    _mm256_storeu_si256((__m256i *)(void *)(dst + 32), _mm256_loadu_si256((const __m256i *)(const void *)(src + 32)));
+#elif XXH_VECTOR == XXH_SSE2
+    for (int i = 0; i < 64; i += 16)
+        _mm_storeu_si128((__m128i *)(void *)(dst + i), _mm_loadu_si128((const __m128i *)(const void *)(src + i)));
+#else
+    memcpy(dst, src, XXH_STRIPE_LEN);
+#endif
+}
+
+/* Accumulates one stripe at stripe number *done of the current block,
+ * scrambling when the block is complete (as XXH3_consumeStripes does). */
+static inline void NAME(_stripe)(XXH3_state_t *st, xxh_u64 *acc, size_t *done, const xxh_u8 *secret,
+                                 const xxh_u8 *in)
+{
+    XXH3_accumulate_512(acc, in, secret + *done * XXH_SECRET_CONSUME_RATE);
+    if (++*done == st->nbStripesPerBlock) {
+        XXH3_scrambleAcc(acc, secret + st->secretLimit);
+        *done = 0;
+    }
+}
+#endif
+
+static void NAME(_update_copy)(public_state *pub, void *dst_, const void *src_, size_t len)
+{
+    XXH3_state_t *st = (XXH3_state_t *)(void *)pub;
+    uint8_t *XXH_RESTRICT dst = dst_;
+    const uint8_t *XXH_RESTRICT src = src_;
+#if CHECKSUM_XXH3_FUSED_COPY
+    const xxh_u8 *secret = st->extSecret == NULL ? st->customSecret : st->extSecret;
+    XXH_ALIGN(64) xxh_u64 acc[XXH_ACC_NB];
+    size_t done, stripes, tail;
+
+    /* Short inputs only fill the state's buffer: nothing to fuse. */
+    if (st->bufferedSize + len <= XXH3_INTERNALBUFFER_SIZE + XXH_STRIPE_LEN) {
+        NAME(_update)(pub, src, len);
+        memcpy(dst, src, len);
+        return;
+    }
+    /* Top the buffer up to full through xxHash itself (this only buffers),
+     * then consume it: what XXH3_update() does first with a long input. */
+    {
+        size_t fill = XXH3_INTERNALBUFFER_SIZE - st->bufferedSize;
+        NAME(_update)(pub, src, fill);
+        memcpy(dst, src, fill);
+        src += fill, dst += fill, len -= fill;
+    }
+    memcpy(acc, st->acc, sizeof acc); /* in registers, not in the state */
+    done = st->nbStripesSoFar;
+    for (size_t i = 0; i < XXH3_INTERNALBUFFER_SIZE / XXH_STRIPE_LEN; i++)
+        NAME(_stripe)(st, acc, &done, secret, st->buffer + i * XXH_STRIPE_LEN);
+    st->totalLen += len;
+
+    /* The fused loop, a block (or what is left of one) at a time.  It
+     * leaves 1 to 64 bytes for the buffer, as XXH3_update() does: the
+     * digest treats the last stripe apart. */
+    stripes = (len - 1) / XXH_STRIPE_LEN;
+    for (size_t i = 0; i < stripes;) {
+        size_t run = st->nbStripesPerBlock - done;
+        if (run > stripes - i)
+            run = stripes - i;
+        for (size_t j = 0; j < run; j++, i++) {
+            XXH3_accumulate_512(acc, src + i * XXH_STRIPE_LEN, secret + (done + j) * XXH_SECRET_CONSUME_RATE);
+            NAME(_copy_stripe)(dst + i * XXH_STRIPE_LEN, src + i * XXH_STRIPE_LEN);
+        }
+        done += run;
+        if (done == st->nbStripesPerBlock) {
+            XXH3_scrambleAcc(acc, secret + st->secretLimit);
+            done = 0;
+        }
+    }
+    memcpy(st->acc, acc, sizeof acc);
+    st->nbStripesSoFar = done;
+
+    /* The buffer: the stripe before the tail (the digest's last stripe
+     * may reach back into it), then the tail itself. */
+    src += stripes * XXH_STRIPE_LEN, dst += stripes * XXH_STRIPE_LEN;
+    tail = len - stripes * XXH_STRIPE_LEN;
+    memcpy(st->buffer + XXH3_INTERNALBUFFER_SIZE - XXH_STRIPE_LEN, src - XXH_STRIPE_LEN, XXH_STRIPE_LEN);
+    memcpy(st->buffer, src, tail);
+    st->bufferedSize = (XXH32_hash_t)tail;
+    memcpy(dst, src, tail);
+#else
+    NAME(_update)(pub, src, len);
+    memcpy(dst, src, len);
+#endif
+}
+
 #ifdef CHECKSUM_XXH3_TARGET_END
 CHECKSUM_XXH3_TARGET_END
 #endif
@@ -86,6 +198,8 @@ const checksum_xxh3_ops NAME(_ops) = {
     .reset = NAME(_reset),
     .update = NAME(_update),
     .digest = NAME(_digest),
+    .update_copy = NAME(_update_copy),
+    .fused_copy = CHECKSUM_XXH3_FUSED_COPY,
 };
 
 #endif

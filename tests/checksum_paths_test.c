@@ -2,7 +2,8 @@
  * Every XXH3 code path this CPU can run (lib/checksum_xxh3_*.c) against
  * the packaged libxxhash's XXH3_64bits(), the function docs/FORMAT.md
  * names: one-shot for every length 0..4096 and some large ones, from
- * unaligned starts, and streaming in random chunk sizes.  A path that is
+ * unaligned starts, and streaming in random chunk sizes, with and without
+ * copying the bytes on the way (update_copy).  A path that is
  * compiled but that the CPU cannot run is skipped (and named on stdout);
  * the scalar and SSE2 paths run on every x86-64 CPU, so they are always
  * checked there.
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "checksum.h"
 #include "checksum_xxh3.h"
@@ -62,12 +64,14 @@ static void paths_expected_on_this_cpu_are_present(void **state)
     printf("runnable XXH3 paths:");
     for (size_t i = 0; i < n; i++)
         printf(" %s", checksum_xxh3_path_name(paths[i]->path));
-    printf("; dispatched: %s\n", checksum_xxh3_path_name(best->path));
+    printf("; one-shot: %s, streaming: %s\n", checksum_xxh3_path_name(best->path),
+           checksum_xxh3_path_name(checksum_xxh3_ops_streaming()->path));
 
     assert_true(n >= 1);
     /* The dispatched path is one the CPU can run, and no runnable x86 path
      * is wider than it. */
     assert_ptr_equal(checksum_xxh3_ops_for(best->path), best);
+    assert_ptr_equal(checksum_xxh3_ops_for(checksum_xxh3_ops_streaming()->path), checksum_xxh3_ops_streaming());
 #if defined(__x86_64__)
     assert_non_null(checksum_xxh3_ops_for(CHECKSUM_XXH3_SCALAR));
     assert_non_null(checksum_xxh3_ops_for(CHECKSUM_XXH3_SSE2));
@@ -151,6 +155,44 @@ static void stream_in_chunks(const checksum_xxh3_ops *ops, const uint8_t *p, siz
     free(st);
 }
 
+/* The same through update_copy (mixed with plain updates, as persist mixes
+ * buffered and direct writes): the digest must not change, and every byte
+ * must arrive at its place in dst, nothing written past it. */
+static void stream_copy_in_chunks(const checksum_xxh3_ops *ops, const uint8_t *p, size_t len, uint64_t *rng,
+                                  size_t max_chunk)
+{
+    XXH3_state_t *st = aligned_alloc(64, (sizeof *st + 63) & ~(size_t)63);
+    uint8_t *dst = malloc(len + 2 * SLACK);
+    size_t done = 0;
+    assert_non_null(st);
+    assert_non_null(dst);
+    memset(dst, 0xA5, len + 2 * SLACK);
+    ops->reset(st);
+    while (done < len) {
+        size_t k = (size_t)(rng_next(rng) % (max_chunk + 1));
+        if (k > len - done)
+            k = len - done;
+        if (rng_next(rng) % 4 == 0) {
+            ops->update(st, p + done, k);
+            memcpy(dst + SLACK + done, p + done, k);
+        } else {
+            ops->update_copy(st, dst + SLACK + done, p + done, k);
+        }
+        done += k;
+    }
+    if (ops->digest(st) != XXH3_64bits(p, len))
+        fail_msg("path %s: digest of %zu bytes streamed with copies in chunks of up to %zu differs from libxxhash",
+                 checksum_xxh3_path_name(ops->path), len, max_chunk);
+    if (memcmp(dst + SLACK, p, len) != 0)
+        fail_msg("path %s: update_copy of %zu bytes in chunks of up to %zu copied wrong bytes",
+                 checksum_xxh3_path_name(ops->path), len, max_chunk);
+    for (size_t i = 0; i < SLACK; i++)
+        if (dst[i] != 0xA5 || dst[SLACK + len + i] != 0xA5)
+            fail_msg("path %s: update_copy wrote outside its destination", checksum_xxh3_path_name(ops->path));
+    free(dst);
+    free(st);
+}
+
 static void streaming_random_chunks(void **state)
 {
     const checksum_xxh3_ops *paths[CHECKSUM_XXH3_PATH_COUNT];
@@ -169,6 +211,29 @@ static void streaming_random_chunks(void **state)
         for (size_t rep = 0; rep < 4; rep++) {
             stream_in_chunks(paths[i], buf + rep, 100000 + rep * 13, &rng, 700, 0);
             stream_in_chunks(paths[i], buf + rep * 5, LARGE_SIZE - rep, &rng, 70000, 0);
+        }
+    }
+    free(buf);
+}
+
+static void streaming_copy_random_chunks(void **state)
+{
+    const checksum_xxh3_ops *paths[CHECKSUM_XXH3_PATH_COUNT];
+    size_t n = runnable_paths(paths);
+    uint8_t *buf = random_bytes(LARGE_SIZE + SLACK, 5);
+    uint64_t rng = 0xD1B54A32D192ED03ull;
+    static const size_t small[] = {0, 1, 64, 255, 256, 257, 320, 321, 1024, 1025, 4096};
+    (void)state;
+
+    for (size_t i = 0; i < n; i++) {
+        /* Around the buffer (256 bytes), the stripe (64) and the block
+         * (1024): chunks up to 400 bytes cross each boundary many ways. */
+        for (size_t k = 0; k < sizeof small / sizeof small[0]; k++)
+            for (size_t rep = 0; rep < 16; rep++)
+                stream_copy_in_chunks(paths[i], buf + rep * 3 % SLACK, small[k], &rng, 400);
+        for (size_t rep = 0; rep < 4; rep++) {
+            stream_copy_in_chunks(paths[i], buf + rep, 100000 + rep * 13, &rng, 3000);
+            stream_copy_in_chunks(paths[i], buf + rep * 5, LARGE_SIZE - rep, &rng, 140000);
         }
     }
     free(buf);
@@ -196,6 +261,36 @@ static void library_checksums_match_libxxhash(void **state)
     free(buf);
 }
 
+/* checksum_update_copy, both algorithms, against zlib and libxxhash. */
+static void library_update_copy_matches(void **state)
+{
+    uint8_t *buf = random_bytes(LARGE_SIZE, 6), *dst = malloc(LARGE_SIZE);
+    checksum_state *st = aligned_alloc(64, (sizeof *st + 63) & ~(size_t)63);
+    static const size_t lens[] = {0, 1, 300, 65536 + 3, LARGE_SIZE};
+    (void)state;
+
+    assert_non_null(st);
+    assert_non_null(dst);
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        size_t half = lens[k] / 3;
+        memset(dst, 0, LARGE_SIZE);
+        checksum_reset(st, PCACHE_CHECKSUM_XXH3_64);
+        checksum_update_copy(st, dst, buf, half);
+        checksum_update_copy(st, dst + half, buf + half, lens[k] - half);
+        assert_int_equal(checksum_digest(st), XXH3_64bits(buf, lens[k]));
+        assert_memory_equal(dst, buf, lens[k]);
+        memset(dst, 0, LARGE_SIZE);
+        checksum_reset(st, PCACHE_CHECKSUM_CRC32);
+        checksum_update_copy(st, dst, buf, half);
+        checksum_update_copy(st, dst + half, buf + half, lens[k] - half);
+        assert_int_equal(checksum_digest(st), crc32(crc32(0, Z_NULL, 0), buf, (uInt)lens[k]));
+        assert_memory_equal(dst, buf, lens[k]);
+    }
+    free(st);
+    free(dst);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,7 +298,9 @@ int main(void)
         cmocka_unit_test(oneshot_every_small_length),
         cmocka_unit_test(oneshot_large_lengths),
         cmocka_unit_test(streaming_random_chunks),
+        cmocka_unit_test(streaming_copy_random_chunks),
         cmocka_unit_test(library_checksums_match_libxxhash),
+        cmocka_unit_test(library_update_copy_matches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
