@@ -8,6 +8,7 @@
 #include "checksum.h"
 #include "format.h"
 #include "report.h"
+#include "sink.h"
 
 /* Writes are staged so that the header, table and small sections reach the
  * sink (possibly a system call per write) in few large pieces. */
@@ -339,6 +340,20 @@ static int emit(pcache_writer *w, const void *buf, size_t len)
         return -1;
     while (len > 0) {
         size_t n = len > CHUNK_SIZE ? CHUNK_SIZE : len;
+        /* Section bytes bound for memory: hash and copy them in one pass
+         * (checksum_update_copy), straight into the sink's buffer. */
+        if (w->hash && n > STAGE_SIZE / 2 && sink_is_buffer(w->sink)) {
+            uint8_t *direct;
+            if (stage_flush(w))
+                return -1;
+            if ((direct = sink_buffer_claim(w->sink, n)) != NULL) {
+                checksum_update_copy(w->hash, direct, p, n);
+                w->total += n;
+                p += n;
+                len -= n;
+                continue;
+            }
+        }
         if (w->hash)
             checksum_update(w->hash, p, n);
         if (w->staged + n <= STAGE_SIZE) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "pcache/pcache.h"
+#include "sink.h"
 
 static int buffer_write(void *ctx, const void *buf, size_t len)
 {
@@ -14,6 +15,22 @@ static int buffer_write(void *ctx, const void *buf, size_t len)
         memcpy(s->buf + s->used, buf, len);
     s->used += len;
     return 0;
+}
+
+int sink_is_buffer(const pcache_sink *sink)
+{
+    return sink->write == buffer_write;
+}
+
+uint8_t *sink_buffer_claim(const pcache_sink *sink, size_t len)
+{
+    pcache_buffer_sink *s = sink->ctx;
+    uint8_t *p;
+    if (!sink_is_buffer(sink) || len > s->capacity - s->used)
+        return NULL;
+    p = s->buf + s->used;
+    s->used += len;
+    return p;
 }
 
 pcache_sink pcache_sink_buffer(pcache_buffer_sink *state, void *buf, size_t capacity)
