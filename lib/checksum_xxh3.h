@@ -54,8 +54,8 @@ const char *checksum_xxh3_path_name(checksum_xxh3_path path);
  * else NULL. */
 const checksum_xxh3_ops *checksum_xxh3_ops_for(checksum_xxh3_path path);
 
-/* The path for one-shot checksums: the widest runnable one.  A pure
- * function of CPUID (read through the compiler's CPU model, initialised
+/* The path for one-shot checksums: the widest runnable one, except AVX2
+ * rather than AVX-512 on AMD processors.  A pure function of CPUID (read through the compiler's CPU model, initialised
  * once by the runtime): no state of ours, so it is safe from any thread and
  * cheap enough to call per checksum. */
 const checksum_xxh3_ops *checksum_xxh3_ops_best(void);

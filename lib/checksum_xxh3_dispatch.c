@@ -55,7 +55,10 @@ const checksum_xxh3_ops *checksum_xxh3_ops_best(void)
 {
 #if CHECKSUM_XXH3_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
+    /* AMD's AVX-512 (Zen 4) runs 512-bit operations as two halves: XXH3
+     * on it is no faster than AVX2 from cache and a third slower from
+     * memory (docs/PERFORMANCE.md).  Elsewhere, xxHash's own preference. */
+    if (__builtin_cpu_supports("avx512f") && !__builtin_cpu_is("amd"))
         return &checksum_xxh3_avx512_ops;
     if (__builtin_cpu_supports("avx2"))
         return &checksum_xxh3_avx2_ops;
