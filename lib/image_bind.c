@@ -1,0 +1,247 @@
+/* Binding an image whose segments a host handed back one at a time: the
+ * manifest says which segments there must be and where; they must agree
+ * with it and with each other; then private copies are made where data
+ * must be written and the relocation records are applied, all or nothing. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reloc_table.h"
+#include "report.h"
+#include "split.h"
+
+static void *default_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    return malloc(size);
+}
+
+static void default_free(void *ctx, void *mem, size_t size)
+{
+    (void)ctx;
+    (void)size;
+    free(mem);
+}
+
+/* 1 if the segment has a section whose name starts with the carried prefix. */
+static int holds_carried(const pcache_segment *seg)
+{
+    const size_t plen = strlen(PCACHE_CARRIED_PREFIX);
+    for (uint32_t i = 0; i < seg->section_count; i++)
+        if (strncmp((const char *)reloc_entry(seg, i) + SE_NAME, PCACHE_CARRIED_PREFIX, plen) == 0)
+            return 1;
+    return 0;
+}
+
+static pcache_status check_against_manifest(pcache_segment *const segs[PCACHE_CLASS_COUNT], const manifest *m,
+                                            pcache_report *rep)
+{
+    const pcache_segment *ro = segs[PCACHE_RO];
+
+    if ((m->flags & PCACHE_MANIFEST_RW_CARRIED) && m->size[PCACHE_RW])
+        return report_fail(rep, PCACHE_E_HEADER_FIELD, PCACHE_RO, PCACHE_MANIFEST_SECTION, PCACHE_REPORT_NO_OFFSET, 0,
+                           0, 0, "the manifest lists an rw segment although rw is carried in ro");
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        const pcache_segment *s = segs[c];
+        const char *cn = pcache_class_name((pcache_class)c);
+        if (!s != !m->size[c])
+            return report_fail(rep, PCACHE_E_FILE_LAYOUT, c, NULL, PCACHE_REPORT_NO_OFFSET, 1, m->size[c] != 0,
+                               s != NULL,
+                               "the manifest %s a %s segment, and one %s (1 = yes)", m->size[c] ? "lists" : "does not list",
+                               cn, s ? "arrived" : "did not arrive");
+        if (!s)
+            continue;
+        if (s->cls != (pcache_class)c)
+            return report_fail(rep, PCACHE_E_CLASS, c, NULL, PCACHE_REPORT_NO_OFFSET, 1, (uint64_t)c + 1,
+                               (uint64_t)s->cls + 1, "segment given as %s is of another class (class codes)", cn);
+        if (s->file_offset != m->file_offset[c])
+            return report_fail(rep, PCACHE_E_FILE_LAYOUT, c, NULL, PCACHE_REPORT_NO_OFFSET, 1, m->file_offset[c],
+                               s->file_offset, "file offset differs from the manifest's");
+        if (s->size != m->size[c])
+            return report_fail(rep, PCACHE_E_FILE_LAYOUT, c, NULL, PCACHE_REPORT_NO_OFFSET, 1, m->size[c], s->size,
+                               "segment size differs from the manifest's");
+        if (memcmp(s->identity.image_id, ro->identity.image_id, PCACHE_IMAGE_ID_SIZE) != 0)
+            return report_fail(rep, PCACHE_E_IMAGE_ID, c, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
+                               "image id differs from the ro segment's: a segment of another image");
+        if (strcmp(s->identity.client_name, ro->identity.client_name) != 0)
+            return report_fail(rep, PCACHE_E_CLIENT, c, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
+                               "client \"%s\" differs from the ro segment's \"%s\"", s->identity.client_name,
+                               ro->identity.client_name);
+        if (s->identity.client_version != ro->identity.client_version)
+            return report_fail(rep, PCACHE_E_CLIENT_VERSION, c, NULL, PCACHE_REPORT_NO_OFFSET, 1,
+                               ro->identity.client_version, s->identity.client_version,
+                               "client version differs from the ro segment's");
+    }
+    return PCACHE_OK;
+}
+
+/* A copy of seg at the same offset within a page as its file offset, so
+ * that its sections keep their alignment. */
+static pcache_status make_copy(pcache_bound_image *img, pcache_class c, pcache_alloc_fn alloc, void *actx,
+                               pcache_report *rep)
+{
+    const pcache_segment *s = img->seg[c];
+    uint64_t page = s->identity.page_size, need;
+    uintptr_t at;
+
+    if (s->size > SIZE_MAX - 2 * page)
+        return report_fail(rep, PCACHE_E_NO_MEMORY, c, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
+                           "segment too large to copy");
+    need = s->size + 2 * page; /* room to align, and to shift within a page */
+    img->block[c] = alloc(actx, (size_t)need);
+    if (!img->block[c])
+        return report_fail(rep, PCACHE_E_NO_MEMORY, c, NULL, PCACHE_REPORT_NO_OFFSET, 1, need, 0,
+                           "no memory for the private copy (bytes asked)");
+    img->block_size[c] = (size_t)need;
+    at = ((uintptr_t)img->block[c] + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+    at += (uintptr_t)(s->file_offset & (page - 1));
+    img->copy[c] = (uint8_t *)at;
+    memcpy(img->copy[c], s->base, (size_t)s->size);
+    return PCACHE_OK;
+}
+
+pcache_status pcache_bind(pcache_bound_image *img, pcache_segment *const segs[PCACHE_CLASS_COUNT],
+                          const pcache_bind_options *opt, pcache_report *rep)
+{
+    pcache_alloc_fn alloc = opt && opt->alloc ? opt->alloc : default_alloc;
+    pcache_anchor_resolver resolve = opt ? opt->resolve : NULL;
+    void *rctx = opt ? opt->resolve_ctx : NULL;
+    manifest m;
+    pcache_status st;
+    pcache_segment *ro;
+
+    report_clear(rep);
+    if (!img || !segs)
+        return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, PCACHE_REPORT_NO_CLASS, NULL, PCACHE_REPORT_NO_OFFSET, 0,
+                           0, 0, "invalid argument to pcache_bind");
+    memset(img, 0, sizeof *img);
+    img->free = opt && opt->alloc ? opt->free : default_free;
+    img->alloc_ctx = opt ? opt->alloc_ctx : NULL;
+    if (opt && !!opt->alloc != !!opt->free)
+        return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, PCACHE_REPORT_NO_CLASS, NULL, PCACHE_REPORT_NO_OFFSET, 0,
+                           0, 0, "pcache_bind: alloc and free go together");
+    ro = segs[PCACHE_RO];
+    if (!ro || !ro->base)
+        return report_fail(rep, PCACHE_E_NOT_FOUND, PCACHE_RO, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
+                           "no ro segment: the image's manifest lives there");
+    if ((st = manifest_read(ro, &m, rep)) != PCACHE_OK)
+        return st;
+    if ((st = check_against_manifest(segs, &m, rep)) != PCACHE_OK)
+        return st;
+
+    /* The host maps the file in one piece: every segment is at the same
+     * distance from its file offset. */
+    img->image_base = (uint64_t)(uintptr_t)ro->base - ro->file_offset;
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        uint64_t b;
+        if (!segs[c])
+            continue;
+        b = (uint64_t)(uintptr_t)segs[c]->base - segs[c]->file_offset;
+        if (b != img->image_base)
+            return report_fail(rep, PCACHE_E_FILE_LAYOUT, c, NULL, PCACHE_REPORT_NO_OFFSET, 1, img->image_base, b,
+                               "not mapped at the ro segment's image base (address minus file offset): "
+                               "the segments are not one mapping of one file");
+    }
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+        if (segs[c] &&
+            (st = pcache_reloc_check_targets(segs[c], (const pcache_segment *const *)segs, rep)) != PCACHE_OK)
+            return st;
+    if (segs[PCACHE_RX] && pcache_segment_reloc_count(segs[PCACHE_RX]) && !(opt && opt->rx_writable))
+        return report_fail(rep, PCACHE_E_ACCESS, PCACHE_RX, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
+                           "%" PRIu64 " relocation records must be applied where the rx segment is mapped, "
+                           "and that mapping is not writable",
+                           pcache_segment_reloc_count(segs[PCACHE_RX]));
+
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+        img->seg[c] = segs[c];
+    img->manifest_flags = m.flags;
+    st = PCACHE_OK;
+    if (holds_carried(ro) || pcache_segment_reloc_count(ro))
+        st = make_copy(img, PCACHE_RO, alloc, img->alloc_ctx, rep);
+    if (st == PCACHE_OK && segs[PCACHE_RW])
+        st = make_copy(img, PCACHE_RW, alloc, img->alloc_ctx, rep);
+    /* Copies first, the mapping last: a failure before rx leaves the
+     * mapping as it was. */
+    if (st == PCACHE_OK && img->copy[PCACHE_RO])
+        st = pcache_reloc_apply(ro, img->copy[PCACHE_RO], img->image_base, resolve, rctx, rep);
+    if (st == PCACHE_OK && img->copy[PCACHE_RW])
+        st = pcache_reloc_apply(segs[PCACHE_RW], img->copy[PCACHE_RW], img->image_base, resolve, rctx, rep);
+    if (st == PCACHE_OK && segs[PCACHE_RX] && pcache_segment_reloc_count(segs[PCACHE_RX]))
+        st = pcache_reloc_apply(segs[PCACHE_RX], (void *)(uintptr_t)segs[PCACHE_RX]->base, img->image_base, resolve,
+                                rctx, rep);
+    if (st != PCACHE_OK)
+        pcache_bound_release(img);
+    return st;
+}
+
+pcache_status pcache_bound_find(pcache_bound_image *img, pcache_class cls, const char *name, pcache_view *view,
+                                pcache_report *rep)
+{
+    char full[PCACHE_SECTION_NAME_MAX + 1];
+    int carried;
+    pcache_segment *seg;
+    const uint8_t *copy;
+    pcache_status st;
+
+    report_clear(rep);
+    if (!img || (unsigned)cls >= PCACHE_CLASS_COUNT || !name || !view)
+        return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, PCACHE_REPORT_NO_CLASS, NULL, PCACHE_REPORT_NO_OFFSET, 0,
+                           0, 0, "invalid argument to pcache_bound_find");
+    if (name[0] == '.')
+        return report_fail(rep, PCACHE_E_NOT_FOUND, cls, name, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
+                           "names starting with '.' are the library's, not client sections");
+    carried = cls == PCACHE_RW && (img->manifest_flags & PCACHE_MANIFEST_RW_CARRIED);
+    if (carried) {
+        if (strlen(name) > PCACHE_CARRIED_NAME_MAX)
+            return report_fail(rep, PCACHE_E_NOT_FOUND, cls, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
+                               "no carried rw section of a name this long");
+        snprintf(full, sizeof full, "%s%s", PCACHE_CARRIED_PREFIX, name);
+        seg = img->seg[PCACHE_RO];
+        copy = img->copy[PCACHE_RO];
+    } else {
+        snprintf(full, sizeof full, "%s", name);
+        seg = img->seg[cls];
+        copy = img->copy[cls];
+    }
+    if (!seg)
+        return report_fail(rep, PCACHE_E_NOT_FOUND, cls, name, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
+                           "the image has no %s segment", pcache_class_name(cls));
+    if ((st = pcache_segment_find(seg, full, view, rep)) != PCACHE_OK)
+        return st;
+    if (copy)
+        view->data = copy + view->offset;
+    if (carried)
+        view->name += strlen(PCACHE_CARRIED_PREFIX);
+    return PCACHE_OK;
+}
+
+void *pcache_bound_writable(const pcache_bound_image *img, pcache_class cls, const pcache_view *view)
+{
+    const uint8_t *copy, *d;
+    const pcache_segment *seg;
+
+    if (!img || !view || cls != PCACHE_RW)
+        return NULL;
+    if (img->manifest_flags & PCACHE_MANIFEST_RW_CARRIED) {
+        copy = img->copy[PCACHE_RO];
+        seg = img->seg[PCACHE_RO];
+    } else {
+        copy = img->copy[PCACHE_RW];
+        seg = img->seg[PCACHE_RW];
+    }
+    d = view->data;
+    if (!copy || !seg || d < copy || view->size > seg->size || (uint64_t)(d - copy) > seg->size - view->size)
+        return NULL;
+    return (void *)(uintptr_t)d;
+}
+
+void pcache_bound_release(pcache_bound_image *img)
+{
+    if (!img)
+        return;
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+        if (img->block[c] && img->free)
+            img->free(img->alloc_ctx, img->block[c], img->block_size[c]);
+    memset(img, 0, sizeof *img);
+}
