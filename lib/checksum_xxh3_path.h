@@ -84,9 +84,9 @@ static uint64_t NAME(_digest)(const public_state *st)
  * a long input: the state it leaves is the one XXH3_64bits_update() would
  * have left, which tests/checksum_paths_test.c checks against libxxhash.
  * Those kernels and the state's fields are xxHash's internals, so the
- * fused loop is compiled only for the releases it was checked with; any
- * other hashes, then copies. */
-#if XXH_VERSION_NUMBER >= 800 && XXH_VERSION_NUMBER <= 801
+ * fused loop is compiled only for the release it was checked with (0.8.1);
+ * any other hashes, then copies. */
+#if XXH_VERSION_NUMBER == 801
 #define CHECKSUM_XXH3_FUSED_COPY 1
 #else
 #define CHECKSUM_XXH3_FUSED_COPY 0
@@ -125,10 +125,10 @@ static inline void NAME(_stripe)(XXH3_state_t *st, xxh_u64 *acc, size_t *done, c
 
 static void NAME(_update_copy)(public_state *pub, void *dst_, const void *src_, size_t len)
 {
-    XXH3_state_t *st = (XXH3_state_t *)(void *)pub;
     uint8_t *XXH_RESTRICT dst = dst_;
     const uint8_t *XXH_RESTRICT src = src_;
 #if CHECKSUM_XXH3_FUSED_COPY
+    XXH3_state_t *st = (XXH3_state_t *)(void *)pub;
     const xxh_u8 *secret = st->extSecret == NULL ? st->customSecret : st->extSecret;
     XXH_ALIGN(64) xxh_u64 acc[XXH_ACC_NB];
     size_t done, stripes, tail;
