@@ -1,0 +1,207 @@
+/* pcache-bench's table, as text or JSON. */
+#include "bench_report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcache/pcache.h"
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#define KIB 1024ull
+#define MIB (1024ull * 1024ull)
+
+static const char *verdict_name(verdict v)
+{
+    switch (v) {
+    case V_PASS:
+        return "PASS";
+    case V_FAIL:
+        return "FAIL";
+    case V_NA:
+        return "n/a";
+    case V_NONE:
+        break;
+    }
+    return "";
+}
+
+row *add_row(results *r, const char *group, const char *what, double s, uint64_t bytes)
+{
+    row *x;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        row *p = realloc(r->rows, cap * sizeof *p);
+        if (!p) {
+            fputs("pcache-bench: out of memory\n", stderr);
+            exit(2);
+        }
+        r->rows = p;
+        r->cap = cap;
+    }
+    x = &r->rows[r->n++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->group, sizeof x->group, "%s", group);
+    snprintf(x->what, sizeof x->what, "%s", what);
+    x->seconds = s;
+    x->bytes = bytes;
+    return x;
+}
+
+void compare(row *x, const char *baseline, double base_seconds)
+{
+    snprintf(x->baseline, sizeof x->baseline, "%s", baseline);
+    x->base_seconds = base_seconds;
+    x->ratio = x->seconds / base_seconds;
+}
+
+row *add_pair_row(results *r, const char *group, const char *what, uint64_t bytes, const char *baseline,
+                  pair p)
+{
+    row *x = add_row(r, group, what, p.a, bytes);
+    snprintf(x->baseline, sizeof x->baseline, "%s", baseline);
+    x->base_seconds = p.b;
+    x->ratio = p.ratio;
+    return x;
+}
+
+void judge(target *t, verdict v)
+{
+    if (v == V_FAIL || t->v == V_FAIL)
+        t->v = V_FAIL;
+    else if (v == V_PASS)
+        t->v = V_PASS;
+}
+
+void size_label(uint64_t n, char *out, size_t cap)
+{
+    if (n >= MIB && n % MIB == 0)
+        snprintf(out, cap, "%llu MiB", (unsigned long long)(n / MIB));
+    else if (n >= KIB && n % KIB == 0)
+        snprintf(out, cap, "%llu KiB", (unsigned long long)(n / KIB));
+    else
+        snprintf(out, cap, "%llu B", (unsigned long long)n);
+}
+
+static void human_time(double s, char *out, size_t cap)
+{
+    if (s < 1e-6)
+        snprintf(out, cap, "%.1f ns", s * 1e9);
+    else if (s < 1e-3)
+        snprintf(out, cap, "%.2f us", s * 1e6);
+    else if (s < 1)
+        snprintf(out, cap, "%.2f ms", s * 1e3);
+    else
+        snprintf(out, cap, "%.2f s", s);
+}
+
+void print_text(const results *r, const target *t, size_t nt, const report_info *info)
+{
+    const char *group = "";
+    printf("pcache-bench  libpcache %s, xxHash %u.%u.%u\n", PCACHE_VERSION_STRING, XXH_VERSION_MAJOR,
+           XXH_VERSION_MINOR, XXH_VERSION_RELEASE);
+    printf("CPU:          %s (%ld online)\n", info->cpu, info->cores);
+    printf("kernel:       %s\n", info->kernel);
+    printf("XXH3 path:    %s (runnable: %s)\n", info->xxh3_path, info->xxh3_runnable);
+    printf("figures:      median of %u runs, each a batch of >= %.1f ms, in thread CPU time (wall time\n"
+           "              for pcache-inspect and cat); an operation and its baseline run in\n"
+           "              alternating batches and ratio is the median of their per-run ratios\n",
+           info->runs, info->batch_s * 1e3);
+    for (size_t i = 0; i < r->n; i++) {
+        const row *x = &r->rows[i];
+        char tm[24], bt[24], gbs[16] = "", ratio[16] = "";
+        if (strcmp(group, x->group) != 0) {
+            group = x->group;
+            printf("\n%s\n  %-28s %11s %8s  %-36s %11s %7s  %-20s %s\n", group, "operation", "median",
+                   "GB/s", "baseline", "median", "ratio", "target", "result");
+        }
+        human_time(x->seconds, tm, sizeof tm);
+        if (x->bytes)
+            snprintf(gbs, sizeof gbs, "%.2f", (double)x->bytes / x->seconds / 1e9);
+        if (x->baseline[0]) {
+            human_time(x->base_seconds, bt, sizeof bt);
+            snprintf(ratio, sizeof ratio, "%.2fx", x->ratio);
+        } else {
+            bt[0] = 0;
+        }
+        printf("  %-28s %11s %8s  %-36s %11s %7s  %-20s %s\n", x->what, tm, gbs, x->baseline, bt, ratio,
+               x->target, verdict_name(x->v));
+    }
+    printf("\nTargets\n");
+    for (size_t i = 0; i < nt; i++)
+        printf("  %-4s  %s%s%s\n", t[i].v == V_NONE ? "n/a" : verdict_name(t[i].v), t[i].name,
+               t[i].detail[0] ? ": " : "", t[i].detail);
+    for (size_t i = 0; i < info->nnotes; i++)
+        printf("  note: %s\n", info->notes[i]);
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            printf("\\%c", ch);
+        else if (ch < 0x20)
+            printf("\\u%04x", ch);
+        else
+            putchar(ch);
+    }
+    putchar('"');
+}
+
+void print_json(const results *r, const target *t, size_t nt, const report_info *info)
+{
+    printf("{\n  \"libpcache\": ");
+    json_str(PCACHE_VERSION_STRING);
+    printf(",\n  \"xxhash\": \"%u.%u.%u\",\n  \"cpu\": ", XXH_VERSION_MAJOR, XXH_VERSION_MINOR,
+           XXH_VERSION_RELEASE);
+    json_str(info->cpu);
+    printf(",\n  \"cores\": %ld,\n  \"kernel\": ", info->cores);
+    json_str(info->kernel);
+    printf(",\n  \"xxh3_path\": ");
+    json_str(info->xxh3_path);
+    printf(",\n  \"xxh3_runnable\": ");
+    json_str(info->xxh3_runnable);
+    printf(",\n  \"runs\": %u,\n  \"batch_seconds\": %g,\n  \"rows\": [\n", info->runs, info->batch_s);
+    for (size_t i = 0; i < r->n; i++) {
+        const row *x = &r->rows[i];
+        printf("    {\"group\": ");
+        json_str(x->group);
+        printf(", \"operation\": ");
+        json_str(x->what);
+        printf(", \"median_seconds\": %.9g, \"bytes\": %llu", x->seconds, (unsigned long long)x->bytes);
+        if (x->bytes)
+            printf(", \"gb_per_s\": %.4g", (double)x->bytes / x->seconds / 1e9);
+        if (x->baseline[0]) {
+            printf(", \"baseline\": ");
+            json_str(x->baseline);
+            printf(", \"baseline_median_seconds\": %.9g, \"ratio\": %.4g", x->base_seconds, x->ratio);
+        }
+        if (x->target[0]) {
+            printf(", \"target\": ");
+            json_str(x->target);
+            printf(", \"result\": ");
+            json_str(verdict_name(x->v));
+        }
+        printf("}%s\n", i + 1 < r->n ? "," : "");
+    }
+    printf("  ],\n  \"targets\": [\n");
+    for (size_t i = 0; i < nt; i++) {
+        printf("    {\"target\": ");
+        json_str(t[i].name);
+        printf(", \"result\": ");
+        json_str(t[i].v == V_NONE ? "n/a" : verdict_name(t[i].v));
+        printf(", \"detail\": ");
+        json_str(t[i].detail);
+        printf("}%s\n", i + 1 < nt ? "," : "");
+    }
+    printf("  ],\n  \"notes\": [");
+    for (size_t i = 0; i < info->nnotes; i++) {
+        printf("%s", i ? ", " : "");
+        json_str(info->notes[i]);
+    }
+    printf("]\n}\n");
+}

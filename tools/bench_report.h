@@ -1,0 +1,66 @@
+/* pcache-bench's results: rows beside their baselines, targets with their
+ * verdicts, printed as a text table or as JSON. */
+#ifndef PCACHE_TOOLS_BENCH_REPORT_H
+#define PCACHE_TOOLS_BENCH_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bench_measure.h"
+
+typedef enum verdict { V_NONE, V_PASS, V_FAIL, V_NA } verdict;
+
+typedef struct row {
+    char group[64];     /* "4 KiB image", "65536 relocations", ... */
+    char what[48];
+    double seconds;
+    uint64_t bytes;     /* for throughput; 0 when meaningless */
+    char baseline[64];  /* "" when the row is a baseline itself */
+    double base_seconds;
+    double ratio;       /* seconds / base_seconds, or the median ratio of a pair */
+    char target[40];    /* "" when no target applies */
+    verdict v;
+} row;
+
+typedef struct results {
+    row *rows;
+    size_t n, cap;
+} results;
+
+/* A measured operation without a baseline.  Exits when out of memory. */
+row *add_row(results *r, const char *group, const char *what, double s, uint64_t bytes);
+/* Gives x a baseline measured on its own: ratio of the two medians. */
+void compare(row *x, const char *baseline, double base_seconds);
+/* A row measured as a pair with its baseline. */
+row *add_pair_row(results *r, const char *group, const char *what, uint64_t bytes, const char *baseline,
+                  pair p);
+
+/* A target over several rows: PASS when every judged row passes. */
+typedef struct target {
+    const char *name;
+    verdict v;
+    char detail[200];
+} target;
+
+void judge(target *t, verdict v);
+
+/* "4 KiB", "256 MiB", "100 B". */
+void size_label(uint64_t n, char *out, size_t cap);
+
+typedef struct report_info {
+    char cpu[160];
+    char kernel[3 * 65 + 3];
+    long cores;
+    char xxh3_path[64];
+    char xxh3_runnable[64];
+    unsigned long allocs;
+    const char *notes[8];
+    size_t nnotes;
+    unsigned runs;
+    double batch_s;
+} report_info;
+
+void print_text(const results *r, const target *t, size_t nt, const report_info *info);
+void print_json(const results *r, const target *t, size_t nt, const report_info *info);
+
+#endif

@@ -1,0 +1,931 @@
+/*
+ * pcache-bench: how fast images are persisted, resurrected, relocated and
+ * verified, each figure beside its baselines measured in the same process
+ * and run, and the performance targets checked against them
+ * (docs/PERFORMANCE.md).
+ *
+ * Every figure is the median over --runs timed batches; a batch repeats the
+ * operation until it has taken --batch-ms, so that short operations are
+ * not lost in the clock's resolution.  Buffers are allocated and touched
+ * before timing: what is measured is the operation, not page faults.
+ *
+ * It links the static library because it reports which XXH3 code path
+ * the library dispatches to, an internal matter (lib/checksum_xxh3.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <md5.h>
+#include <zlib.h>
+
+#include "pcache/pcache.h"
+#if __has_include("pcache/reloc.h")
+#include "pcache/reloc.h"
+#define BENCH_HAVE_RELOC 1
+#else
+#define BENCH_HAVE_RELOC 0
+#endif
+
+#include "bench_measure.h"
+#include "bench_report.h"
+#include "checksum_xxh3.h"
+#include "malloc_count.h"
+
+extern char **environ;
+
+#define PROG "pcache-bench"
+#define KIB 1024ull
+#define MIB (1024ull * 1024ull)
+#define SECTIONS 8u       /* per image, whatever its size: header work stays fixed */
+#define PAGE 4096u
+
+/* The throughput targets hold where throughput is what is measured: below
+ * this size the fixed cost of a segment (header, table, identity) is most
+ * of the time, and the table shows it rather than judges it. */
+#define THROUGHPUT_TARGET_MIN (1 * MIB)
+#define PERSIST_VS_MEMCPY_MAX 1.3
+#define FULL_VS_XXH3_MIN_THROUGHPUT 0.9
+#define HEADER_GROWTH_MAX 1.25 /* header-only time, any image vs the smallest */
+#define RELOC_VS_LOOP_MAX 2.0
+
+enum { EXIT_PASS = 0, EXIT_TARGET_FAILED = 1, EXIT_ERROR = 2 };
+
+typedef struct options {
+    uint64_t min_size, max_size;
+    bench_timing timing;
+    uint64_t reloc_max;
+    const char *inspect;  /* NULL: look beside this executable; "" none */
+    const char *dir;
+    int json;
+} options;
+
+/* ------------------------------------------------------------------ */
+/* Failing                                                             */
+/* ------------------------------------------------------------------ */
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    fputs(PROG ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(EXIT_ERROR);
+}
+
+static void check(pcache_status st, const char *what, const pcache_report *rep)
+{
+    if (st != PCACHE_OK)
+        die("%s: %s%s%s", what, pcache_strerror(st), rep && rep->message[0] ? ": " : "",
+            rep ? rep->message : "");
+}
+
+static void *xalloc_pages(uint64_t size)
+{
+    uint64_t n = (size + PAGE - 1) / PAGE * PAGE;
+    void *p;
+    if (n == 0)
+        n = PAGE;
+    if (n > SIZE_MAX || !(p = aligned_alloc(PAGE, (size_t)n)))
+        die("cannot allocate %llu bytes", (unsigned long long)n);
+    memset(p, 0, (size_t)n); /* fault the pages in before any timing */
+    return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* The machine                                                         */
+/* ------------------------------------------------------------------ */
+
+static void cpu_model(char *out, size_t cap)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    snprintf(out, cap, "unknown");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon) {
+            size_t len;
+            colon++;
+            while (*colon == ' ' || *colon == '\t')
+                colon++;
+            len = strcspn(colon, "\n");
+            snprintf(out, cap, "%.*s", (int)len, colon);
+            break;
+        }
+    }
+    fclose(f);
+}
+
+/* The packaged libxxhash may carry its own run-time dispatcher (Debian's
+ * does); measured when present, as one more XXH3 baseline. */
+extern XXH64_hash_t XXH3_64bits_dispatch(const void *input, size_t len) __attribute__((weak));
+
+/* ------------------------------------------------------------------ */
+/* One image                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct image_case {
+    uint64_t size;           /* section bytes */
+    uint8_t *src;            /* the sections' bytes */
+    pcache_builder *b;
+    pcache_identity id;
+    uint64_t seg_size;
+    uint8_t *seg;            /* the persisted segment, page-aligned */
+    uint8_t *dst;            /* where copies and persists go */
+    int fd;
+    pcache_expect exp[4];    /* by pcache_validation */
+    const checksum_xxh3_ops *xxh3;
+} image_case;
+
+static void op_memcpy(void *ctx)
+{
+    image_case *c = ctx;
+    memcpy(c->dst, c->seg, (size_t)c->seg_size);
+    clobber_memory();
+}
+
+static void op_persist_memory(void *ctx)
+{
+    image_case *c = ctx;
+    pcache_buffer_sink bs;
+    pcache_sink sink = pcache_sink_buffer(&bs, c->dst, (size_t)c->seg_size);
+    uint64_t size;
+    check(pcache_builder_size(c->b, PCACHE_RO, 0, &size), "size", NULL);
+    check(pcache_builder_persist(c->b, PCACHE_RO, &sink), "persist", pcache_builder_report(c->b));
+    clobber_memory();
+}
+
+static void rewind_file(int fd)
+{
+    if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+        die("cannot truncate the scratch file: %s", strerror(errno));
+}
+
+static void op_write(void *ctx)
+{
+    image_case *c = ctx;
+    const uint8_t *p = c->seg;
+    size_t left = (size_t)c->seg_size;
+    rewind_file(c->fd);
+    while (left > 0) {
+        ssize_t n = write(c->fd, p, left);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            die("write: %s", n < 0 ? strerror(errno) : "no progress");
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+}
+
+static void op_persist_file(void *ctx)
+{
+    image_case *c = ctx;
+    pcache_sink sink = pcache_sink_fd(&c->fd);
+    uint64_t size;
+    rewind_file(c->fd);
+    check(pcache_builder_size(c->b, PCACHE_RO, 0, &size), "size", NULL);
+    check(pcache_builder_persist(c->b, PCACHE_RO, &sink), "persist to file", pcache_builder_report(c->b));
+}
+
+static void resurrect(image_case *c, pcache_validation level, pcache_segment *seg)
+{
+    const uint8_t *map = c->seg;
+    pcache_report rep;
+    check(pcache_resurrect(seg, PCACHE_RO, &map, c->seg_size, &c->exp[level], &rep), "resurrect", &rep);
+}
+
+static void op_resurrect_header(void *ctx)
+{
+    pcache_segment seg;
+    resurrect(ctx, PCACHE_VALIDATE_HEADER, &seg);
+    consume(seg.section_count);
+}
+
+static void op_resurrect_lazy(void *ctx)
+{
+    pcache_segment seg;
+    pcache_view v;
+    pcache_report rep;
+    resurrect(ctx, PCACHE_VALIDATE_LAZY, &seg);
+    for (uint32_t i = 0; i < seg.section_count; i++)
+        check(pcache_segment_section(&seg, i, &v, &rep), "first access", &rep);
+    consume((uintptr_t)v.data);
+}
+
+static void op_resurrect_full(void *ctx)
+{
+    pcache_segment seg;
+    resurrect(ctx, PCACHE_VALIDATE_FULL, &seg);
+    consume(seg.section_count);
+}
+
+static void op_xxh3_path(void *ctx)
+{
+    image_case *c = ctx;
+    consume(c->xxh3->oneshot(c->seg, (size_t)c->seg_size));
+}
+
+static void op_xxh3_libxxhash(void *ctx)
+{
+    image_case *c = ctx;
+    consume(XXH3_64bits(c->seg, (size_t)c->seg_size));
+}
+
+static void op_xxh3_libxxhash_dispatch(void *ctx)
+{
+    image_case *c = ctx;
+    consume(XXH3_64bits_dispatch(c->seg, (size_t)c->seg_size));
+}
+
+static void op_crc32(void *ctx)
+{
+    image_case *c = ctx;
+    const uint8_t *p = c->seg;
+    uint64_t left = c->seg_size;
+    uLong crc = crc32(0, Z_NULL, 0);
+    while (left > 0) {
+        uInt n = left > UINT_MAX ? UINT_MAX : (uInt)left;
+        crc = crc32(crc, p, n);
+        p += n;
+        left -= n;
+    }
+    consume(crc);
+}
+
+static void op_md5(void *ctx)
+{
+    image_case *c = ctx;
+    MD5_CTX m;
+    uint8_t digest[MD5_DIGEST_LENGTH];
+    MD5Init(&m);
+    MD5Update(&m, c->seg, (size_t)c->seg_size);
+    MD5Final(digest, &m);
+    consume(digest[0]);
+}
+
+static void image_setup(image_case *c, uint64_t size, int fd)
+{
+    static const char *const names[SECTIONS] = {"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"};
+    uint64_t per = size / SECTIONS, x = 0x9E3779B97F4A7C15ull ^ size;
+    pcache_buffer_sink bs;
+    pcache_sink sink;
+
+    memset(c, 0, sizeof *c);
+    c->size = size;
+    c->fd = fd;
+    c->src = xalloc_pages(size);
+    for (uint64_t i = 0; i + 8 <= size; i += 8) { /* xorshift: bytes no checksum can shortcut */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        memcpy(c->src + i, &x, 8);
+    }
+    check(pcache_identity_init(&c->id, "pcache-bench", 1), "identity", NULL);
+    check(pcache_builder_new(&c->b, &c->id), "builder", NULL);
+    for (unsigned i = 0; i < SECTIONS; i++)
+        check(pcache_builder_add(c->b, PCACHE_RO, names[i], c->src + per * i, per, 64, 0), "add section",
+              pcache_builder_report(c->b));
+    check(pcache_builder_size(c->b, PCACHE_RO, 0, &c->seg_size), "size", pcache_builder_report(c->b));
+    c->seg = xalloc_pages(c->seg_size);
+    c->dst = xalloc_pages(c->seg_size);
+    sink = pcache_sink_buffer(&bs, c->seg, (size_t)c->seg_size);
+    check(pcache_builder_persist(c->b, PCACHE_RO, &sink), "persist", pcache_builder_report(c->b));
+    for (int level = PCACHE_VALIDATE_HEADER; level <= PCACHE_VALIDATE_FULL; level++) {
+        pcache_expect_init(&c->exp[level], &c->id);
+        c->exp[level].validation = (pcache_validation)level;
+    }
+}
+
+static void image_teardown(image_case *c)
+{
+    pcache_builder_free(c->b);
+    free(c->src);
+    free(c->seg);
+    free(c->dst);
+}
+
+/* The zero-copy path allocates nothing: resurrect at each level, every
+ * section by index and by name, and a standalone file opened in memory.
+ * Returns the allocations counted. */
+static unsigned long resurrect_allocations(image_case *c)
+{
+    unsigned long before, counted;
+    pcache_view v;
+    pcache_report rep;
+    pcache_image img;
+    pcache_buffer_sink bs;
+    pcache_sink sink;
+    uint64_t file_size;
+    uint8_t *file;
+
+    check(pcache_file_size(c->b, &file_size), "file size", pcache_builder_report(c->b));
+    file = xalloc_pages(file_size);
+    sink = pcache_sink_buffer(&bs, file, (size_t)file_size);
+    check(pcache_file_write_sink(c->b, &sink, NULL), "write file", pcache_builder_report(c->b));
+
+    before = malloc_count();
+    for (int level = PCACHE_VALIDATE_HEADER; level <= PCACHE_VALIDATE_FULL; level++) {
+        pcache_segment seg;
+        resurrect(c, (pcache_validation)level, &seg);
+        for (uint32_t i = 0; i < seg.section_count; i++)
+            check(pcache_segment_section(&seg, i, &v, &rep), "section", &rep);
+        check(pcache_segment_find(&seg, "s7", &v, &rep), "find", &rep);
+    }
+    check(pcache_image_open_memory(&img, file, file_size, NULL, &rep), "open file in memory", &rep);
+    check(pcache_segment_find(pcache_image_segment(&img, PCACHE_RO), "s0", &v, &rep), "find", &rep);
+    pcache_image_close(&img);
+    counted = malloc_count() - before;
+    free(file);
+    return counted;
+}
+
+/* Whether the counting allocator sees this program's allocations at all
+ * (it would not if the C library's malloc were bound first). */
+static int malloc_count_works(void)
+{
+    void *(*volatile alloc)(size_t) = malloc;
+    unsigned long before = malloc_count();
+    void *p = alloc(24);
+    int seen = malloc_count() > before;
+    free(p);
+    return seen;
+}
+
+/* The XXH3 baselines: every runnable path of ours, and the packaged
+ * library's own entry points. */
+typedef struct xxh3_candidate {
+    char name[40];
+    op_fn fn;
+    const checksum_xxh3_ops *ops;
+} xxh3_candidate;
+
+static size_t xxh3_candidates(xxh3_candidate *out)
+{
+    size_t n = 0;
+    for (int p = 0; p < CHECKSUM_XXH3_PATH_COUNT; p++) {
+        const checksum_xxh3_ops *ops = checksum_xxh3_ops_for((checksum_xxh3_path)p);
+        if (!ops)
+            continue;
+        snprintf(out[n].name, sizeof out[n].name, "XXH3-64 %s", checksum_xxh3_path_name((checksum_xxh3_path)p));
+        out[n].fn = op_xxh3_path;
+        out[n++].ops = ops;
+    }
+    snprintf(out[n].name, sizeof out[n].name, "XXH3-64 libxxhash");
+    out[n].fn = op_xxh3_libxxhash;
+    out[n++].ops = NULL;
+    if (XXH3_64bits_dispatch) {
+        snprintf(out[n].name, sizeof out[n].name, "XXH3-64 libxxhash dispatch");
+        out[n].fn = op_xxh3_libxxhash_dispatch;
+        out[n++].ops = NULL;
+    }
+    return n;
+}
+
+typedef struct image_targets {
+    target *full, *persist, *header;
+    unsigned long allocs;
+} image_targets;
+
+/* Every figure for one image size.  first is the smallest image, kept for
+ * the header-only comparison (it is c itself on the first call). */
+static void bench_image(image_case *c, image_case *first, const options *o, results *res, image_targets *tg)
+{
+    xxh3_candidate cand[CHECKSUM_XXH3_PATH_COUNT + 2];
+    size_t ncand = xxh3_candidates(cand), best = 0;
+    double t_best = 0, t_crc, t_md5;
+    char group[48], label[32], best_label[64], first_label[64];
+    int judged = c->size >= THROUGHPUT_TARGET_MIN;
+    pair p;
+    row *x;
+
+    size_label(c->size, label, sizeof label);
+    snprintf(group, sizeof group, "%s image", label);
+
+    /* the checksum baselines */
+    for (size_t i = 0; i < ncand; i++) {
+        double t;
+        c->xxh3 = cand[i].ops;
+        t = measure(cand[i].fn, c, &o->timing);
+        add_row(res, group, cand[i].name, t, c->seg_size);
+        if (i == 0 || t < t_best)
+            t_best = t, best = i;
+    }
+    c->xxh3 = cand[best].ops;
+    snprintf(best_label, sizeof best_label, "fastest: %.39s", cand[best].name);
+    t_crc = measure(op_crc32, c, &o->timing);
+    add_row(res, group, "zlib crc32", t_crc, c->seg_size);
+    t_md5 = measure(op_md5, c, &o->timing);
+    add_row(res, group, "MD5 (libmd)", t_md5, c->seg_size);
+
+    /* persist */
+    p = measure_pair(op_persist_memory, c, op_memcpy, c, &o->timing);
+    x = add_pair_row(res, group, "persist to memory", c->seg_size, "memcpy", p);
+    snprintf(x->target, sizeof x->target, "<= %.1fx", PERSIST_VS_MEMCPY_MAX);
+    x->v = !judged ? V_NA : x->ratio <= PERSIST_VS_MEMCPY_MAX ? V_PASS : V_FAIL;
+    judge(tg->persist, x->v);
+    p = measure_pair(op_persist_file, c, op_write, c, &o->timing);
+    add_pair_row(res, group, "persist to a file", c->seg_size, "write(2) to a file", p);
+
+    /* resurrect */
+    size_label(first->size, first_label, sizeof first_label);
+    snprintf(first_label + strlen(first_label), sizeof first_label - strlen(first_label), " image, header only");
+    p = measure_pair(op_resurrect_header, c, op_resurrect_header, first, &o->timing);
+    x = add_pair_row(res, group, "resurrect, header only", 0, first_label, p);
+    snprintf(x->target, sizeof x->target, "<= %.2fx", HEADER_GROWTH_MAX);
+    x->v = x->ratio <= HEADER_GROWTH_MAX ? V_PASS : V_FAIL;
+    judge(tg->header, x->v);
+
+    p = measure_pair(op_resurrect_lazy, c, cand[best].fn, c, &o->timing);
+    add_pair_row(res, group, "resurrect, lazy (all)", c->seg_size, best_label, p);
+
+    p = measure_pair(op_resurrect_full, c, cand[best].fn, c, &o->timing);
+    x = add_pair_row(res, group, "resurrect, full", c->seg_size, best_label, p);
+    snprintf(x->target, sizeof x->target, "<= %.2fx (%.1fx thru)", 1 / FULL_VS_XXH3_MIN_THROUGHPUT,
+             FULL_VS_XXH3_MIN_THROUGHPUT);
+    x->v = !judged ? V_NA : x->ratio <= 1 / FULL_VS_XXH3_MIN_THROUGHPUT ? V_PASS : V_FAIL;
+    judge(tg->full, x->v);
+    compare(add_row(res, group, "resurrect, full", p.a, c->seg_size), "zlib crc32", t_crc);
+    compare(add_row(res, group, "resurrect, full", p.a, c->seg_size), "MD5 (libmd)", t_md5);
+
+    tg->allocs += resurrect_allocations(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Relocations                                                         */
+/* ------------------------------------------------------------------ */
+
+#if BENCH_HAVE_RELOC
+#define RELOC_IMAGE_BASE 0x7f1234560000ull
+
+typedef struct reloc_case {
+    pcache_segment seg;
+    uint64_t n;
+    uint8_t *dst;        /* a writable copy of the code segment */
+    uint8_t **site;      /* the plain loop's addresses, */
+    uint64_t *value;     /* and the values it writes there */
+} reloc_case;
+
+static void op_reloc_apply(void *ctx)
+{
+    reloc_case *c = ctx;
+    pcache_report rep;
+    check(pcache_reloc_apply(&c->seg, c->dst, RELOC_IMAGE_BASE, NULL, NULL, &rep), "relocation apply", &rep);
+    clobber_memory();
+}
+
+static void op_plain_loop(void *ctx)
+{
+    reloc_case *c = ctx;
+    for (uint64_t i = 0; i < c->n; i++)
+        memcpy(c->site[i], &c->value[i], 8);
+    clobber_memory();
+}
+
+/* n absolute 64-bit references from code (rx) to data (ro): what must be
+ * rewritten when the image loads elsewhere. */
+static void bench_relocations(uint64_t n, const options *o, results *res, target *tg)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    pcache_expect exp;
+    pcache_report rep;
+    reloc_case c;
+    uint8_t *code = xalloc_pages(n * 8), *data = xalloc_pages(n * 8), *seg_bytes, *check_copy;
+    uint64_t ro_size, rx_offs, rx_size;
+    const uint8_t *map;
+    char group[48];
+    row *x;
+
+    memset(&c, 0, sizeof c);
+    c.n = n;
+    check(pcache_identity_init(&id, "pcache-bench", 1), "identity", NULL);
+    check(pcache_builder_new(&b, &id), "builder", NULL);
+    check(pcache_builder_add(b, PCACHE_RO, "data", data, n * 8, 64, 0), "add", pcache_builder_report(b));
+    check(pcache_builder_add(b, PCACHE_RX, "code", code, n * 8, 64, 0), "add", pcache_builder_report(b));
+    for (uint64_t i = 0; i < n; i++) {
+        pcache_patch p;
+        memset(&p, 0, sizeof p);
+        p.cls = PCACHE_RX;
+        p.section = "code";
+        p.offset = i * 8;
+        p.kind = PCACHE_RELOC_ABS64;
+        p.target_kind = PCACHE_TARGET_SECTION;
+        p.target_class = PCACHE_RO;
+        p.target_section = "data";
+        p.target_offset = (i * 7919 * 8) % (n * 8);
+        check(pcache_builder_add_patch(b, &p), "add patch", pcache_builder_report(b));
+    }
+    check(pcache_builder_size(b, PCACHE_RO, 0, &ro_size), "size", pcache_builder_report(b));
+    rx_offs = (ro_size + PAGE - 1) / PAGE * PAGE;
+    check(pcache_builder_size(b, PCACHE_RX, rx_offs, &rx_size), "size", pcache_builder_report(b));
+    seg_bytes = xalloc_pages(rx_size);
+    {
+        pcache_buffer_sink bs;
+        pcache_sink sink = pcache_sink_buffer(&bs, seg_bytes, (size_t)rx_size);
+        check(pcache_builder_persist(b, PCACHE_RX, &sink), "persist", pcache_builder_report(b));
+    }
+    pcache_expect_init(&exp, &id);
+    map = seg_bytes;
+    check(pcache_resurrect(&c.seg, PCACHE_RX, &map, rx_size, &exp, &rep), "resurrect", &rep);
+    if (pcache_segment_reloc_count(&c.seg) != n)
+        die("expected %llu relocation records, found %llu", (unsigned long long)n,
+            (unsigned long long)pcache_segment_reloc_count(&c.seg));
+
+    /* The plain loop writes the same values to the same places: taken
+     * from the records, so that the two can be compared byte for byte. */
+    c.dst = xalloc_pages(rx_size);
+    check_copy = xalloc_pages(rx_size);
+    c.site = malloc(n * sizeof *c.site);
+    c.value = malloc(n * sizeof *c.value);
+    if (!c.site || !c.value)
+        die("out of memory");
+    for (uint64_t i = 0; i < n; i++) {
+        pcache_reloc r;
+        pcache_view v;
+        check(pcache_segment_reloc(&c.seg, i, &r), "read relocation", NULL);
+        check(pcache_segment_section(&c.seg, r.site_index, &v, &rep), "section", &rep);
+        c.site[i] = check_copy + v.offset + r.site_offset;
+        c.value[i] = RELOC_IMAGE_BASE + r.target_base + r.target_offset + (uint64_t)r.addend;
+    }
+    memcpy(c.dst, seg_bytes, (size_t)rx_size);
+    memcpy(check_copy, seg_bytes, (size_t)rx_size);
+    op_reloc_apply(&c);
+    op_plain_loop(&c);
+    if (memcmp(c.dst, check_copy, (size_t)rx_size) != 0)
+        die("relocation apply and the plain loop wrote different bytes");
+    for (uint64_t i = 0; i < n; i++) /* time the loop on the same buffer as apply */
+        c.site[i] = c.dst + (c.site[i] - check_copy);
+
+    snprintf(group, sizeof group, "%llu relocations", (unsigned long long)n);
+    x = add_pair_row(res, group, "pcache_reloc_apply", 0, "plain loop, n stores",
+                     measure_pair(op_reloc_apply, &c, op_plain_loop, &c, &o->timing));
+    snprintf(x->target, sizeof x->target, "<= %.1fx", RELOC_VS_LOOP_MAX);
+    x->v = x->ratio <= RELOC_VS_LOOP_MAX ? V_PASS : V_FAIL;
+    judge(tg, x->v);
+
+    free(c.site);
+    free(c.value);
+    free(c.dst);
+    free(check_copy);
+    free(seg_bytes);
+    free(code);
+    free(data);
+    pcache_builder_free(b);
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+/* pcache-inspect verify, as a user runs it                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct file_case {
+    const char *path;
+    const char *inspect;
+    uint64_t size;
+    uint8_t *buf;
+} file_case;
+
+static void run_quietly(const char *prog, char *const argv[], int want_status)
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int status, e;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    e = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (e)
+        die("cannot run %s: %s", prog, strerror(e));
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            die("waitpid: %s", strerror(errno));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != want_status)
+        die("%s %s exited with status %d, expected %d", prog, argv[1],
+            WIFEXITED(status) ? WEXITSTATUS(status) : -1, want_status);
+}
+
+static void op_inspect_verify(void *ctx)
+{
+    file_case *c = ctx;
+    char *argv[] = {(char *)c->inspect, (char *)"verify", (char *)c->path, NULL};
+    run_quietly(c->inspect, argv, 0);
+}
+
+static void op_cat(void *ctx)
+{
+    file_case *c = ctx;
+    char *argv[] = {(char *)"cat", (char *)c->path, NULL};
+    run_quietly("cat", argv, 0);
+}
+
+/* What any reader of the file must do at least: read it into fresh memory. */
+static void op_read_file(void *ctx)
+{
+    file_case *c = ctx;
+    int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+    uint64_t got = 0;
+    uint8_t *buf = aligned_alloc(PAGE, (size_t)((c->size + PAGE - 1) / PAGE * PAGE));
+    if (fd < 0 || !buf)
+        die("cannot read %s", c->path);
+    while (got < c->size) {
+        ssize_t n = read(fd, buf + got, (size_t)(c->size - got));
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            die("read %s: %s", c->path, n < 0 ? strerror(errno) : "short file");
+        }
+        got += (uint64_t)n;
+    }
+    close(fd);
+    consume(buf[c->size - 1]);
+    free(buf);
+}
+
+static void bench_inspect(const char *inspect, const char *dir, uint64_t size, const options *o,
+                          results *res)
+{
+    image_case img;
+    file_case c;
+    char path[PATH_MAX], group[64], label[32];
+    pcache_report rep;
+    struct stat sb;
+    double t_read;
+    row *x;
+
+    snprintf(path, sizeof path, "%s/pcache-bench-%ld.pcache", dir, (long)getpid());
+    image_setup(&img, size, -1);
+    check(pcache_file_write_path(img.b, path, &rep), "write file", &rep);
+    image_teardown(&img);
+    if (stat(path, &sb) != 0)
+        die("stat %s: %s", path, strerror(errno));
+    c.path = path;
+    c.inspect = inspect;
+    c.size = (uint64_t)sb.st_size;
+    c.buf = NULL;
+
+    size_label(size, label, sizeof label);
+    snprintf(group, sizeof group, "%s file, pcache-inspect", label);
+    t_read = measure_on(WALL_TIME, op_read_file, &c, &o->timing);
+    add_row(res, group, "read(2) into fresh memory", t_read, c.size);
+    x = add_pair_row(res, group, "pcache-inspect verify", c.size, "cat FILE (a process)",
+                     measure_pair_on(WALL_TIME, op_inspect_verify, &c, op_cat, &c, &o->timing));
+    compare(add_row(res, group, "pcache-inspect verify", x->seconds, c.size), "read(2) into fresh memory", t_read);
+    unlink(path);
+}
+
+/* ------------------------------------------------------------------ */
+/* Options and main                                                    */
+/* ------------------------------------------------------------------ */
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: " PROG " [OPTION]...\n"
+            "Measures persist, resurrect, relocation and pcache-inspect against memcpy,\n"
+            "write(2), XXH3-64 (every code path), zlib crc32, MD5 and plain loops, and\n"
+            "checks the performance targets (docs/PERFORMANCE.md).\n\n"
+            "  --max-size SIZE    largest image (default 256M; suffixes K, M, G)\n"
+            "  --min-size SIZE    smallest image (default 4K); sizes go up by 4x\n"
+            "  --runs N           timed batches per figure, median taken (default 9)\n"
+            "  --batch-ms MS      minimum length of a batch (default 2)\n"
+            "  --reloc-max N      largest relocation count (default 262144; 0: none)\n"
+            "  --inspect PATH     pcache-inspect to run (default: beside this program;\n"
+            "                     '' to skip)\n"
+            "  --dir DIR          where scratch files go (default $TMPDIR or /tmp)\n"
+            "  --quick            --max-size 16M --reloc-max 65536\n"
+            "  --json             JSON instead of the text table\n"
+            "  -h, --help         this help\n\n"
+            "Exit status: 0 every target met; 1 a target failed; 2 usage or error.\n");
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    uint64_t mul = 1;
+    errno = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    if (*end == 'K' || *end == 'k')
+        mul = KIB, end++;
+    else if (*end == 'M' || *end == 'm')
+        mul = MIB, end++;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1024 * MIB, end++;
+    if (*end || (v && mul > UINT64_MAX / v))
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+static void parse_options(int argc, char **argv, options *o)
+{
+    enum { O_MAX = 256, O_MIN, O_RUNS, O_BATCH, O_RELOC, O_INSPECT, O_DIR, O_QUICK, O_JSON };
+    static const struct option longs[] = {
+        {"max-size", required_argument, NULL, O_MAX}, {"min-size", required_argument, NULL, O_MIN},
+        {"runs", required_argument, NULL, O_RUNS},    {"batch-ms", required_argument, NULL, O_BATCH},
+        {"reloc-max", required_argument, NULL, O_RELOC}, {"inspect", required_argument, NULL, O_INSPECT},
+        {"dir", required_argument, NULL, O_DIR},      {"quick", no_argument, NULL, O_QUICK},
+        {"json", no_argument, NULL, O_JSON},          {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int ch;
+    uint64_t v;
+
+    o->min_size = 4 * KIB;
+    o->max_size = 256 * MIB;
+    o->timing.runs = 9;
+    o->timing.batch_s = 2e-3;
+    o->reloc_max = 262144;
+    o->inspect = NULL;
+    o->dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    o->json = 0;
+    while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        switch (ch) {
+        case O_MAX:
+        case O_MIN:
+            if (parse_size(optarg, &v) || v < 4 * KIB || v > 64 * 1024 * MIB)
+                die("--%s: '%s' is not a size from 4K to 64G", ch == O_MAX ? "max-size" : "min-size", optarg);
+            *(ch == O_MAX ? &o->max_size : &o->min_size) = v;
+            break;
+        case O_RUNS:
+            if (parse_size(optarg, &v) || v < 1 || v > BENCH_MAX_RUNS)
+                die("--runs: '%s' is not a number from 1 to %u", optarg, BENCH_MAX_RUNS);
+            o->timing.runs = (unsigned)v;
+            break;
+        case O_BATCH:
+            if (parse_size(optarg, &v) || v < 1 || v > 10000)
+                die("--batch-ms: '%s' is not a number from 1 to 10000", optarg);
+            o->timing.batch_s = (double)v * 1e-3;
+            break;
+        case O_RELOC:
+            if (parse_size(optarg, &v) || v > (1u << 24))
+                die("--reloc-max: '%s' is not a count up to 16M", optarg);
+            o->reloc_max = v;
+            break;
+        case O_INSPECT:
+            o->inspect = optarg;
+            break;
+        case O_DIR:
+            o->dir = optarg;
+            break;
+        case O_QUICK:
+            o->max_size = 16 * MIB;
+            o->reloc_max = 65536;
+            break;
+        case O_JSON:
+            o->json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(EXIT_PASS);
+        default:
+            usage(stderr);
+            exit(EXIT_ERROR);
+        }
+    }
+    if (optind < argc)
+        die("unexpected argument '%s'", argv[optind]);
+    if (o->min_size > o->max_size)
+        die("--min-size is larger than --max-size");
+}
+
+/* pcache-inspect beside this executable, when --inspect did not say. */
+static const char *find_inspect(const options *o, char *buf, size_t cap)
+{
+    ssize_t n;
+    char *slash;
+    if (o->inspect)
+        return o->inspect[0] ? o->inspect : NULL;
+    n = readlink("/proc/self/exe", buf, cap - 1);
+    if (n <= 0)
+        return NULL;
+    buf[n] = 0;
+    if (!(slash = strrchr(buf, '/')) || (size_t)(slash - buf) + sizeof "/pcache-inspect" > cap)
+        return NULL;
+    strcpy(slash, "/pcache-inspect");
+    return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    results res = {0};
+    report_info info;
+    target targets[5];
+    target *tg_full = &targets[0], *tg_header = &targets[1], *tg_persist = &targets[2],
+           *tg_alloc = &targets[3], *tg_reloc = &targets[4];
+    char scratch[PATH_MAX], inspect_buf[PATH_MAX];
+    const char *inspect;
+    struct utsname un;
+    int fd;
+
+    parse_options(argc, argv, &o);
+    memset(&info, 0, sizeof info);
+    memset(targets, 0, sizeof targets);
+    tg_full->name = "full validation >= 0.9x the throughput of the fastest XXH3-64 (images >= 1 MiB)";
+    tg_header->name = "header-only resurrect time independent of image size (<= 1.25x the smallest image's)";
+    tg_persist->name = "persist to memory <= 1.3x memcpy (images >= 1 MiB)";
+    tg_alloc->name = "no allocation on the zero-copy resurrect path";
+    tg_reloc->name = "relocation apply <= 2x a plain loop writing the same values";
+
+    info.runs = o.timing.runs;
+    info.batch_s = o.timing.batch_s;
+    cpu_model(info.cpu, sizeof info.cpu);
+    info.cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (uname(&un) == 0)
+        snprintf(info.kernel, sizeof info.kernel, "%s %s %s", un.sysname, un.release, un.machine);
+    snprintf(info.xxh3_path, sizeof info.xxh3_path, "%s one-shot, %s streaming",
+             checksum_xxh3_path_name(checksum_xxh3_ops_best()->path),
+             checksum_xxh3_path_name(checksum_xxh3_ops_streaming()->path));
+    for (int p = 0; p < CHECKSUM_XXH3_PATH_COUNT; p++)
+        if (checksum_xxh3_ops_for((checksum_xxh3_path)p)) {
+            size_t len = strlen(info.xxh3_runnable);
+            snprintf(info.xxh3_runnable + len, sizeof info.xxh3_runnable - len, "%s%s", len ? " " : "",
+                     checksum_xxh3_path_name((checksum_xxh3_path)p));
+        }
+
+    snprintf(scratch, sizeof scratch, "%s/pcache-bench-XXXXXX", o.dir);
+    if ((fd = mkstemp(scratch)) < 0)
+        die("cannot create a scratch file in %s: %s", o.dir, strerror(errno));
+    unlink(scratch);
+
+    {
+        image_case first, cur;
+        image_targets it = {tg_full, tg_persist, tg_header, 0};
+        image_setup(&first, o.min_size, fd);
+        bench_image(&first, &first, &o, &res, &it);
+        /* sizes are at most 64 GiB (parse_options): no wrap */
+        for (uint64_t size = o.min_size * 4; size <= o.max_size; size *= 4) {
+            image_setup(&cur, size, fd);
+            bench_image(&cur, &first, &o, &res, &it);
+            image_teardown(&cur);
+        }
+        image_teardown(&first);
+        info.allocs = it.allocs;
+    }
+    close(fd);
+    if (!malloc_count_active()) {
+        snprintf(tg_alloc->detail, sizeof tg_alloc->detail, "not checked: a sanitizer owns the allocator");
+    } else if (!malloc_count_works()) {
+        tg_alloc->v = V_FAIL;
+        snprintf(tg_alloc->detail, sizeof tg_alloc->detail, "not checked: the counting malloc is not called");
+    } else {
+        tg_alloc->v = info.allocs == 0 ? V_PASS : V_FAIL;
+        snprintf(tg_alloc->detail, sizeof tg_alloc->detail,
+                 "%lu allocations seen by a counting malloc family (tools/malloc_count.c) over resurrect at "
+                 "every level, lookups by index and name, image_open_memory; every size",
+                 info.allocs);
+    }
+
+#if BENCH_HAVE_RELOC
+    for (uint64_t n = 1024; n <= o.reloc_max; n *= 16)
+        bench_relocations(n, &o, &res, tg_reloc);
+    if (o.reloc_max < 1024)
+        snprintf(tg_reloc->detail, sizeof tg_reloc->detail, "not measured (--reloc-max below 1024)");
+#else
+    snprintf(tg_reloc->detail, sizeof tg_reloc->detail, "not measured: built without pcache/reloc.h");
+#endif
+
+    inspect = find_inspect(&o, inspect_buf, sizeof inspect_buf);
+    if (inspect)
+        bench_inspect(inspect, o.dir, o.max_size, &o, &res);
+    else
+        info.notes[info.nnotes++] = "pcache-inspect not found (give --inspect PATH): its row is left out";
+    if (!tg_full->v)
+        snprintf(tg_full->detail, sizeof tg_full->detail, "not judged: no image of 1 MiB or more");
+    if (!tg_persist->v)
+        snprintf(tg_persist->detail, sizeof tg_persist->detail, "not judged: no image of 1 MiB or more");
+
+    if (o.json)
+        print_json(&res, targets, 5, &info);
+    else
+        print_text(&res, targets, 5, &info);
+    free(res.rows);
+    for (size_t i = 0; i < 5; i++)
+        if (targets[i].v == V_FAIL)
+            return EXIT_TARGET_FAILED;
+    return EXIT_PASS;
+}
