@@ -232,12 +232,13 @@ static void describe_dr_header(emitter *e, const pcache_dpc_header *h)
     char names[256] = "";
     size_t len = 0;
 
-    emit_begin(e, "dr_header", EMIT_BLOCK, "DynamoRIO header");
-    if (e->json) {
+    emit_begin(e, "header", EMIT_BLOCK, "DynamoRIO header");
+    /* DR's own field names, the longest 28 bytes */
+    e->label_width = 28;
+    if (e->json)
         emit_hex(e, "magic", NULL, h->magic, 8);
-    } else {
-        emit_note(e, "%-16s 0x%08x (\"RIO$\")", "magic", h->magic);
-    }
+    else
+        emit_note(e, "%-28s 0x%08x (\"RIO$\")", "magic", h->magic);
     emit_uint(e, "version", "version", h->version);
     emit_size(e, "header_len", "header_len", h->header_len);
     emit_size(e, "data_len", "data_len", h->data_len);
@@ -260,7 +261,7 @@ static void describe_dr_header(emitter *e, const pcache_dpc_header *h)
                 emit_str(e, NULL, NULL, pcache_dpc_flag_name(bit));
         emit_end_list(e);
     } else {
-        emit_note(e, "%-16s 0x%x (%s)", "flags", h->flags, len ? names : "none");
+        emit_note(e, "%-28s 0x%x (%s)", "flags", h->flags, len ? names : "none");
     }
     emit_uint(e, "build_number", "build_number", h->build_number);
     emit_begin(e, "module", EMIT_BLOCK, "module");
@@ -275,7 +276,7 @@ static void describe_dr_header(emitter *e, const pcache_dpc_header *h)
     emit_end(e);
     emit_offset(e, "start_offs", "start_offs", h->start_offs);
     emit_offset(e, "end_offs", "end_offs", h->end_offs);
-    emit_hex(e, "tls_offs_base", "tls_offs_base", h->tls_offs_base, 0);
+    emit_offset(e, "tls_offs_base", "tls_offs_base", h->tls_offs_base);
     /* every length DR stores, in its header's order */
     emit_size(e, "instrument_rw_len", "instrument_rw_len", h->instrument_rw_len);
     emit_size(e, "stubs_len", "stubs_len", h->stubs_len);
@@ -296,6 +297,7 @@ static void describe_dr_header(emitter *e, const pcache_dpc_header *h)
     emit_size(e, "reloc_len", "reloc_len", h->reloc_len);
     emit_size(e, "instrument_ro_len", "instrument_ro_len", h->instrument_ro_len);
     emit_size(e, "option_string_len", "option_string_len", h->option_string_len);
+    e->label_width = 16;
     emit_end(e);
 }
 
@@ -305,6 +307,7 @@ void describe_dpc(emitter *e, const inspect_file *f)
 
     if (!d->have_header)
         return;
+    emit_begin(e, "dr", EMIT_BLOCK, NULL);
     describe_dr_header(e, &d->header);
     if (d->have_layout) {
         const pcache_dpc_string *o = &d->option_string;
@@ -352,7 +355,7 @@ void describe_dpc(emitter *e, const inspect_file *f)
             emit_begin(e, NULL, EMIT_LINE, "  %-24s", pcache_dpc_region_name((pcache_dpc_region_id)i));
             if (e->json)
                 emit_str(e, "name", NULL, pcache_dpc_region_name((pcache_dpc_region_id)i));
-            emit_offset(e, "offset", "offset", d->region[i].offset);
+            emit_offset(e, "file_offset", "offset", d->region[i].offset);
             emit_size(e, "size", "size", d->region[i].size);
             emit_end(e);
         }
@@ -367,6 +370,7 @@ void describe_dpc(emitter *e, const inspect_file *f)
                      d->header_md5_matches);
         emit_end(e);
     }
+    emit_end(e);
 }
 
 /* ---- the subcommands ---- */

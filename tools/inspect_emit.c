@@ -10,6 +10,7 @@ void emit_init(emitter *e, FILE *fp, int json)
     memset(e, 0, sizeof *e);
     e->fp = fp;
     e->json = json;
+    e->label_width = LABEL_WIDTH;
 }
 
 void json_escape(FILE *fp, const void *s, uint64_t len)
@@ -87,7 +88,7 @@ static void text_field(emitter *e, const char *key, const char *label)
         fprintf(e->fp, " %s=", l);
         return;
     }
-    fprintf(e->fp, "%*s%-*s ", e->indent, "", LABEL_WIDTH, l);
+    fprintf(e->fp, "%*s%-*s ", e->indent, "", e->label_width, l);
 }
 
 static void text_end_field(emitter *e)

@@ -27,6 +27,7 @@ typedef struct emitter {
     int json;
     int depth;     /* open containers */
     int indent;    /* text: current indentation of field lines */
+    int label_width; /* text: labels are padded to this width */
     struct {
         int list;      /* 1: JSON array */
         int count;     /* elements written so far */
