@@ -1,14 +1,10 @@
-/* Tests of pcache-pack and pcache-inspect, run as the user runs them: each
- * case execs the built tools and checks their exit status and output.
+/* Tests of pcache-pack and pcache-inspect's basics, run as the user runs
+ * them (tool_run.h): each case execs the built tools and checks their exit
+ * status and output.  inspect_test.c tests the rest of pcache-inspect.
  *
- * Usage: tools_test PCACHE_PACK PCACHE_INSPECT [CASE]
- * PCACHE_TOOL_WRAPPER (e.g. "valgrind -q --error-exitcode=99") is put in
- * front of every tool command, so that the tools themselves, not only this
- * driver, can be run under a checker. */
+ * Usage: tools_test PCACHE_PACK PCACHE_INSPECT [CASE] */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,142 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "pcache/pcache.h"
+#include "tool_run.h"
 
 static const char *pack_tool;
 static const char *inspect_tool;
 
-typedef struct run_result {
-    int status; /* exit status, or 128 + signal */
-    char *out;
-    char *err;
-} run_result;
-
-typedef struct fixture {
-    char dir[64];
-} fixture;
-
-/* ---- helpers ---- */
-
-static char *path_in(const fixture *f, const char *name)
-{
-    char *p;
-    assert_true(asprintf(&p, "%s/%s", f->dir, name) > 0);
-    return p;
-}
-
-static void write_bytes(const char *path, const void *data, size_t size)
-{
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(data, 1, size, fp), size);
-    assert_int_equal(fclose(fp), 0);
-}
-
-static uint8_t *read_bytes(const char *path, size_t *size)
-{
-    FILE *fp = fopen(path, "rb");
-    uint8_t *buf = NULL;
-    size_t cap = 0, used = 0, n;
-
-    if (!fp)
-        return NULL;
-    do {
-        if (used == cap) {
-            cap = cap ? cap * 2 : 4096;
-            buf = realloc(buf, cap + 1);
-            assert_non_null(buf);
-        }
-        n = fread(buf + used, 1, cap - used, fp);
-        used += n;
-    } while (n > 0);
-    fclose(fp);
-    buf[used] = '\0'; /* outputs are read as strings */
-    *size = used;
-    return buf;
-}
-
-static char *read_text(const char *path)
-{
-    size_t size;
-    char *s = (char *)read_bytes(path, &size);
-    assert_non_null(s);
-    return s;
-}
-
-/* Runs tool with the NULL-terminated arguments, capturing its output. */
-static void run(const fixture *f, run_result *r, const char *tool, ...)
-{
-    const char *argv[64];
-    char *wrapper = getenv("PCACHE_TOOL_WRAPPER") ? strdup(getenv("PCACHE_TOOL_WRAPPER")) : NULL;
-    char *out_path = path_in(f, "stdout.txt"), *err_path = path_in(f, "stderr.txt");
-    size_t n = 0;
-    va_list ap;
-    pid_t pid;
-    int ws;
-
-    if (wrapper)
-        for (char *tok = strtok(wrapper, " "); tok && n < 32; tok = strtok(NULL, " "))
-            argv[n++] = tok;
-    argv[n++] = tool;
-    va_start(ap, tool);
-    for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
-        assert_true(n < 63);
-        argv[n++] = a;
-    }
-    va_end(ap);
-    argv[n] = NULL;
-
-    fflush(NULL);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int nul = open("/dev/null", O_RDONLY);
-        if (o < 0 || e < 0 || nul < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || dup2(nul, 0) < 0)
-            _exit(127);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    assert_int_equal(waitpid(pid, &ws, 0), pid);
-    r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-    r->out = read_text(out_path);
-    r->err = read_text(err_path);
-    free(out_path);
-    free(err_path);
-    free(wrapper);
-    /* A sanitizer or valgrind complaint fails the case whatever the status. */
-    if (strstr(r->err, "Sanitizer") || strstr(r->err, "runtime error:") || strstr(r->err, "==ERROR") ||
-        strstr(r->err, "Invalid read") || strstr(r->err, "Invalid write"))
-        fail_msg("%s reported a memory error:\n%s", tool, r->err);
-}
-
-static void result_free(run_result *r)
-{
-    free(r->out);
-    free(r->err);
-    r->out = r->err = NULL;
-}
-
-static void expect_status(const run_result *r, int status)
-{
-    if (r->status != status)
-        fail_msg("exit status %d, expected %d\nstdout:\n%s\nstderr:\n%s", r->status, status, r->out, r->err);
-}
-
-static void expect_contains(const char *what, const char *text, const char *needle)
-{
-    if (!strstr(text, needle))
-        fail_msg("%s does not contain \"%s\":\n%s", what, needle, text);
-}
-
-/* The value of key=VALUE on the info line of the section named name. */
 static char *section_field(const char *info, const char *name, const char *key)
 {
     char pat[64], kpat[40];
@@ -593,54 +463,20 @@ static void fixed_image_id_is_reproducible(void **state)
     free_sample(&s);
 }
 
-/* ---- fixture ---- */
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
-
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "%s/pcache-tools-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    int rc = nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(pack_then_verify_is_valid, setup, teardown),
-        cmocka_unit_test_setup_teardown(info_shows_sections_xxh3, setup, teardown),
-        cmocka_unit_test_setup_teardown(info_shows_sections_crc32, setup, teardown),
-        cmocka_unit_test_setup_teardown(corrupt_section_byte_fails_verify, setup, teardown),
-        cmocka_unit_test_setup_teardown(corrupt_structure_byte_fails_verify, setup, teardown),
-        cmocka_unit_test_setup_teardown(truncated_file_fails_verify, setup, teardown),
-        cmocka_unit_test_setup_teardown(missing_input_exits_2, setup, teardown),
-        cmocka_unit_test_setup_teardown(output_error_exits_2, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_usage_exits_2, setup, teardown),
-        cmocka_unit_test_setup_teardown(help_exits_0, setup, teardown),
-        cmocka_unit_test_setup_teardown(fixed_image_id_is_reproducible, setup, teardown),
+        cmocka_unit_test_setup_teardown(pack_then_verify_is_valid, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(info_shows_sections_xxh3, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(info_shows_sections_crc32, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(corrupt_section_byte_fails_verify, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(corrupt_structure_byte_fails_verify, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(truncated_file_fails_verify, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(missing_input_exits_2, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(output_error_exits_2, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(bad_usage_exits_2, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(help_exits_0, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(fixed_image_id_is_reproducible, fixture_setup, fixture_teardown),
     };
 
     if (argc < 3 || argc > 4) {
@@ -649,17 +485,5 @@ int main(int argc, char **argv)
     }
     pack_tool = argv[1];
     inspect_tool = argv[2];
-    if (argc == 4) {
-        /* a misspelt case name would otherwise run nothing and pass */
-        size_t i;
-        for (i = 0; i < sizeof tests / sizeof tests[0]; i++)
-            if (strcmp(tests[i].name, argv[3]) == 0)
-                break;
-        if (i == sizeof tests / sizeof tests[0]) {
-            fprintf(stderr, "%s: no case named '%s'\n", argv[0], argv[3]);
-            return 2;
-        }
-        cmocka_set_test_filter(argv[3]);
-    }
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return run_cases(tests, sizeof tests / sizeof tests[0], argc == 4 ? argv[3] : NULL);
 }

@@ -1,0 +1,1408 @@
+/* pcache-inspect, run as the user runs it (tool_run.h), on DynamoRIO's
+ * real .dpc files (tests/data), on .dpc files with this project's segments
+ * in DR's client slots, on standalone files with relocations, on files
+ * with several problems, and on truncated and garbage inputs.  Every
+ * --json output is read by a JSON parser of the test's own (json_check.h),
+ * and its fields are compared with values the test computes itself from
+ * the input's bytes.
+ *
+ * Usage: inspect_test PCACHE_INSPECT DATA_DIR [CASE] */
+#define _GNU_SOURCE
+#include <md5.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "json_check.h"
+#include "pcache/dpc.h"
+#include "pcache/pcache.h"
+#include "pcache/reloc.h"
+#include "tool_run.h"
+
+static const char *inspect_tool;
+static const char *data_dir;
+
+/* ---- helpers ---- */
+
+static char *data_path(const char *name)
+{
+    char *p;
+    assert_true(asprintf(&p, "%s/%s", data_dir, name) > 0);
+    return p;
+}
+
+static uint8_t *read_data(const char *name, size_t *size)
+{
+    char *p = data_path(name);
+    uint8_t *d = read_bytes(p, size);
+    if (!d)
+        fail_msg("cannot read %s", p);
+    free(p);
+    return d;
+}
+
+static uint64_t le(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = n; i-- > 0;)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_le(uint8_t *p, uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void hex_of(const uint8_t *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", p[i]);
+    out[2 * n] = '\0';
+}
+
+static void md5_hex(const uint8_t *p, size_t n, char out[33])
+{
+    MD5_CTX ctx;
+    uint8_t d[16];
+    MD5Init(&ctx);
+    MD5Update(&ctx, p, n);
+    MD5Final(d, &ctx);
+    hex_of(d, 16, out);
+}
+
+/* The JSON document on r's stdout; fails the case unless it parses. */
+static json_value *json_of(const run_result *r)
+{
+    char err[200];
+    json_value *v = json_parse(r->out, err, sizeof err);
+    if (!v)
+        fail_msg("--json output is not valid JSON (%s):\n%s", err, r->out);
+    return v;
+}
+
+static const json_value *jget(const json_value *v, const char *path, json_type t)
+{
+    const json_value *x = json_at(v, path);
+    if (!x)
+        fail_msg("JSON output has no %s", path);
+    if (x->type != t)
+        fail_msg("JSON %s is of type %d, expected %d", path, x->type, t);
+    return x;
+}
+
+static const char *jstr(const json_value *v, const char *path)
+{
+    return jget(v, path, JSON_STRING)->str;
+}
+
+static uint64_t juint(const json_value *v, const char *path)
+{
+    const json_value *x = jget(v, path, JSON_NUMBER);
+    if (!x->is_uint)
+        fail_msg("JSON %s is %s, not an unsigned integer", path, x->text);
+    return x->uint;
+}
+
+static int jbool(const json_value *v, const char *path)
+{
+    return jget(v, path, JSON_BOOL)->boolean;
+}
+
+static size_t jcount(const json_value *v, const char *path)
+{
+    return jget(v, path, JSON_ARRAY)->count;
+}
+
+/* A "0x..." string as a number. */
+static uint64_t jhex(const json_value *v, const char *path)
+{
+    const char *s = jstr(v, path);
+    char *end;
+    uint64_t x;
+    if (strncmp(s, "0x", 2) != 0)
+        fail_msg("JSON %s is \"%s\", not a 0x string", path, s);
+    x = strtoull(s + 2, &end, 16);
+    if (*end || end == s + 2)
+        fail_msg("JSON %s is \"%s\", not a 0x string", path, s);
+    return x;
+}
+
+/* Runs inspect with --json and the arguments, expects status, returns the
+ * parsed output with the common fields checked. */
+static json_value *inspect_json(const fixture *f, int status, const char *command, ...)
+{
+    const char *args[32];
+    size_t n = 0;
+    va_list ap;
+    run_result r;
+    json_value *v;
+
+    args[n++] = command;
+    args[n++] = "--json";
+    va_start(ap, command);
+    for (const char *a; (a = va_arg(ap, const char *)) != NULL;)
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    run_argv(f, &r, inspect_tool, args);
+    expect_status(&r, status);
+    v = json_of(&r);
+    assert_int_equal(juint(v, "schema_version"), 1);
+    assert_string_equal(jstr(v, "command"), command);
+    assert_int_equal(jbool(v, "valid"), status == 0 || strcmp(command, "relocs") == 0);
+    result_free(&r);
+    return v;
+}
+
+/* The bytes of a text dump (the "00000000  xx xx ...  |...|" lines). */
+static uint8_t *parse_dump(const char *text, size_t *size)
+{
+    uint8_t *out = malloc(strlen(text) / 3 + 1);
+    size_t n = 0;
+    const char *line = text;
+
+    assert_non_null(out);
+    for (; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line)) {
+        const char *p = line + 10;
+        unsigned long off;
+        char *end;
+        if (strlen(line) < 10 || line[8] != ' ' || line[9] != ' ')
+            continue;
+        off = strtoul(line, &end, 16);
+        if (end != line + 8)
+            continue;
+        (void)off;
+        for (int i = 0; i < 16; i++) {
+            unsigned b;
+            if (i == 8)
+                p++;
+            if (p[0] == ' ' || sscanf(p, "%2x", &b) != 1)
+                break;
+            out[n++] = (uint8_t)b;
+            p += 3;
+        }
+    }
+    *size = n;
+    return out;
+}
+
+/* ---- a synthetic .dpc file with this project's segments ---- */
+
+static const uint8_t *pattern(size_t n, unsigned seed)
+{
+    static uint8_t buf[8192];
+    assert_true(n <= sizeof buf);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (uint8_t)(i * 31u + seed * 7u + (i >> 5));
+    return buf;
+}
+
+typedef struct image_data {
+    uint8_t table[64], ro_data[13], code[100], rw_data[16];
+} image_data;
+
+static void fill_image_data(image_data *d)
+{
+    memcpy(d->table, pattern(sizeof d->table, 1), sizeof d->table);
+    memcpy(d->ro_data, pattern(sizeof d->ro_data, 2), sizeof d->ro_data);
+    memcpy(d->code, pattern(sizeof d->code, 3), sizeof d->code);
+    memcpy(d->rw_data, pattern(sizeof d->rw_data, 4), sizeof d->rw_data);
+}
+
+/* ro: table, data; rx: code (page-rounded, as DR needs); rw: data. */
+static pcache_builder *image_builder(const image_data *d)
+{
+    pcache_identity id;
+    pcache_builder *b;
+
+    assert_int_equal(pcache_identity_init(&id, "inspect-test", 3), PCACHE_OK);
+    id.page_size = 4096;
+    assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RO, "table", d->table, sizeof d->table, 8, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RO, "data", d->ro_data, sizeof d->ro_data, 4, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RX, "code", d->code, sizeof d->code, 16, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RW, "data", d->rw_data, sizeof d->rw_data, 8, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_set_segment_flags(b, PCACHE_RX, PCACHE_SEGMENT_PAGE_ROUNDED), PCACHE_OK);
+    return b;
+}
+
+/* Writes class cls's segment at f + at, laid out for that offset. */
+static uint64_t put_segment(pcache_builder *b, pcache_class cls, uint8_t *f, uint64_t at, uint64_t cap)
+{
+    pcache_buffer_sink bs;
+    pcache_sink sink;
+    uint64_t size;
+
+    assert_int_equal(pcache_builder_size(b, cls, at, &size), PCACHE_OK);
+    assert_true(at + size <= cap);
+    sink = pcache_sink_buffer(&bs, f + at, (size_t)(cap - at));
+    assert_int_equal(pcache_builder_persist(b, cls, &sink), PCACHE_OK);
+    assert_int_equal(bs.used, size);
+    return at + size;
+}
+
+static uint64_t round8(uint64_t x)
+{
+    return (x + 7) & ~(uint64_t)7;
+}
+
+static void fix_dpc_digests(uint8_t *f, size_t size)
+{
+    MD5_CTX ctx;
+    size_t foot = size - PCACHE_DPC_FOOTER_LEN;
+    MD5Init(&ctx);
+    MD5Update(&ctx, f, foot);
+    MD5Final(f + foot, &ctx);
+    MD5Init(&ctx);
+    MD5Update(&ctx, f, PCACHE_DPC_HEADER_LEN);
+    MD5Final(f + foot + PCACHE_DPC_MD5_LEN, &ctx);
+}
+
+typedef struct dpc_file {
+    uint8_t *bytes;
+    size_t size;
+    uint64_t seg_at[PCACHE_CLASS_COUNT]; /* file offset of each class's segment */
+} dpc_file;
+
+/* A .dpc file as DR 11.91 lays it out (version 10, 64-bit), with the
+ * image's segments in DR's ro, rx and rw client slots; client is DR's
+ * client-library path. */
+static void make_dpc(dpc_file *out, const image_data *d, const char *client, size_t client_len)
+{
+    static const char options[] = "-persist -coarse_units";
+    const uint64_t cap = 1u << 16;
+    uint8_t *f = calloc(1, cap), *h = f;
+    pcache_builder *b = image_builder(d);
+    uint64_t off = PCACHE_DPC_HEADER_LEN, start, len;
+
+    assert_non_null(f);
+    put_le(h + 0, PCACHE_DPC_MAGIC, 4);
+    put_le(h + 4, PCACHE_DPC_VERSION, 4);
+    put_le(h + 8, PCACHE_DPC_HEADER_LEN, 8);
+    put_le(h + 24, PCACHE_DPC_FLAG_X86_64 | PCACHE_DPC_FLAG_SUPPORT_TRACES, 4);
+    put_le(h + 32, 0x400000, 8);  /* module base */
+    put_le(h + 48, 0x5000, 8);    /* module image size */
+    put_le(h + 104, 0x1000, 8);   /* start_offs */
+    put_le(h + 112, 0x2000, 8);   /* end_offs */
+    memcpy(f + off, options, sizeof options);
+    len = round8(sizeof options);
+    put_le(h + 272, len, 8); /* option_string_len */
+    off += len;
+    start = off;
+    memcpy(f + off, client, client_len); /* DR's client list: the path, NUL, NUL */
+    off += client_len + 2;
+    out->seg_at[PCACHE_RO] = off;
+    off = put_segment(b, PCACHE_RO, f, off, cap);
+    len = round8(off - start);
+    put_le(h + 264, len, 8); /* instrument_ro_len */
+    off = start + len;
+    memset(f + off, 0x5a, 40); /* DR's cache hashtable */
+    put_le(h + 232, 40, 8);
+    off += 40;
+    put_le(h + 200, (4096 - off % 4096) % 4096, 8); /* pad_len: the rx slot starts on a page */
+    off += (4096 - off % 4096) % 4096;
+    start = off;
+    out->seg_at[PCACHE_RX] = off;
+    off = put_segment(b, PCACHE_RX, f, off, cap);
+    put_le(h + 208, off - start, 8); /* instrument_rx_len */
+    memset(f + off, 0xcc, 64);       /* DR's code cache */
+    put_le(h + 184, 64, 8);
+    off += 64;
+    memset(f + off, 0x90, 16); /* stubs */
+    put_le(h + 136, 16, 8);
+    off += 16;
+    start = off;
+    out->seg_at[PCACHE_RW] = off;
+    off = put_segment(b, PCACHE_RW, f, off, cap);
+    len = round8(off - start);
+    put_le(h + 128, len, 8); /* instrument_rw_len */
+    off = start + len;
+    put_le(h + 16, off + PCACHE_DPC_FOOTER_LEN - PCACHE_DPC_HEADER_LEN, 8); /* data_len */
+    put_le(f + off + 2 * PCACHE_DPC_MD5_LEN, PCACHE_DPC_MAGIC, 4);
+    off += PCACHE_DPC_FOOTER_LEN;
+    fix_dpc_digests(f, off);
+    pcache_builder_free(b);
+    out->bytes = f;
+    out->size = off;
+}
+
+static const char sample_client[] = "/opt/pcache-sample/libclient.so";
+
+static char *write_dpc(const fixture *f, const char *name, const image_data *d)
+{
+    dpc_file dpc;
+    char *path = path_in(f, name);
+    make_dpc(&dpc, d, sample_client, strlen(sample_client));
+    write_bytes(path, dpc.bytes, dpc.size);
+    free(dpc.bytes);
+    return path;
+}
+
+/* ---- a standalone file ---- */
+
+typedef struct standalone {
+    uint8_t alpha[11], data_ro[32], bravo[5000], data_rw[24];
+} standalone;
+
+static char *write_standalone(const fixture *f, const char *name, standalone *s)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    pcache_report rep;
+    char *path = path_in(f, name);
+
+    memcpy(s->alpha, "hello world", 11);
+    memcpy(s->data_ro, pattern(sizeof s->data_ro, 5), sizeof s->data_ro);
+    memcpy(s->bravo, pattern(sizeof s->bravo, 6), sizeof s->bravo);
+    memcpy(s->data_rw, pattern(sizeof s->data_rw, 7), sizeof s->data_rw);
+    assert_int_equal(pcache_identity_init(&id, "inspect-test", 9), PCACHE_OK);
+    id.page_size = 4096;
+    assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RO, "alpha", s->alpha, sizeof s->alpha, 1, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RO, "data", s->data_ro, sizeof s->data_ro, 8, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RX, "bravo", s->bravo, sizeof s->bravo, 64, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RW, "data", s->data_rw, sizeof s->data_rw, 8, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_set_segment_flags(b, PCACHE_RX, PCACHE_SEGMENT_PAGE_ROUNDED), PCACHE_OK);
+    if (pcache_file_write_path(b, path, &rep) != PCACHE_OK)
+        fail_msg("writing %s: %s", path, rep.message);
+    pcache_builder_free(b);
+    return path;
+}
+
+/* File offset of a section, from `sections --json`. */
+static uint64_t section_file_offset(const fixture *f, const char *path, const char *qualified)
+{
+    json_value *v = inspect_json(f, 0, "sections", path, NULL);
+    const json_value *list = jget(v, "sections", JSON_ARRAY);
+    uint64_t off = UINT64_MAX;
+    for (size_t i = 0; i < list->count; i++)
+        if (strcmp(jstr(list->items[i], "qualified_name"), qualified) == 0)
+            off = juint(list->items[i], "file_offset");
+    if (off == UINT64_MAX)
+        fail_msg("sections of %s has no %s", path, qualified);
+    json_free(v);
+    return off;
+}
+
+/* ---- DynamoRIO's real files ---- */
+
+static void dpc_info_matches_the_bytes(const fixture *f, const char *name, const char *client)
+{
+    size_t size;
+    uint8_t *bytes = read_data(name, &size);
+    char *path = data_path(name), file_md5[33], header_md5[33];
+    json_value *v;
+    run_result r;
+    uint64_t ro_len = le(bytes + 264, 8), rx_len = le(bytes + 208, 8), rw_len = le(bytes + 128, 8);
+    uint64_t list_len = client ? strlen(client) + 2 : 1;
+
+    md5_hex(bytes, size - PCACHE_DPC_FOOTER_LEN, file_md5);
+    md5_hex(bytes, PCACHE_DPC_HEADER_LEN, header_md5);
+
+    v = inspect_json(f, 0, "info", path, NULL);
+    assert_string_equal(jstr(v, "kind"), "dpc");
+    assert_int_equal(juint(v, "size"), size);
+    assert_int_equal(juint(v, "dr.header.version"), 10);
+    assert_int_equal(juint(v, "dr.header.header_len"), PCACHE_DPC_HEADER_LEN);
+    assert_int_equal(juint(v, "dr.header.data_len"), size - PCACHE_DPC_HEADER_LEN);
+    assert_int_equal(juint(v, "dr.header.instrument_ro_len"), ro_len);
+    assert_int_equal(juint(v, "dr.header.instrument_rx_len"), rx_len);
+    assert_int_equal(juint(v, "dr.header.instrument_rw_len"), rw_len);
+    assert_int_equal(juint(v, "dr.header.option_string_len"), le(bytes + 272, 8));
+    assert_int_equal(jhex(v, "dr.header.module.base"), le(bytes + 32, 8));
+    assert_int_equal(jcount(v, "dr.client_libraries"), client ? 1 : 0);
+    if (client)
+        assert_string_equal(jstr(v, "dr.client_libraries[0]"), client);
+    assert_int_equal(juint(v, "dr.client_list_len"), list_len);
+    /* the slots: where DR's lengths put them, DR's client list excluded */
+    assert_string_equal(jstr(v, "dr.client_slots[0].name"), "dr:ro");
+    assert_int_equal(juint(v, "dr.client_slots[0].file_offset"), PCACHE_DPC_HEADER_LEN + le(bytes + 272, 8) + list_len);
+    assert_int_equal(juint(v, "dr.client_slots[0].size"), ro_len - list_len);
+    assert_int_equal(juint(v, "dr.client_slots[1].size"), rx_len);
+    assert_int_equal(juint(v, "dr.client_slots[2].size"), rw_len);
+    assert_int_equal(juint(v, "dr.client_slots[1].file_offset") % 4096, 0);
+    assert_string_equal(jstr(v, "dr.footer.file_md5.stored"), file_md5);
+    assert_string_equal(jstr(v, "dr.footer.file_md5.computed"), file_md5);
+    assert_true(jbool(v, "dr.footer.file_md5.match"));
+    assert_string_equal(jstr(v, "dr.footer.header_md5.stored"), header_md5);
+    assert_true(jbool(v, "dr.footer.header_md5.match"));
+    assert_int_equal(juint(v, "dr.footer.file_offset"), size - PCACHE_DPC_FOOTER_LEN);
+    /* the regions tile the file */
+    {
+        const json_value *regions = jget(v, "dr.regions", JSON_ARRAY);
+        uint64_t at = 0;
+        assert_int_equal(regions->count, PCACHE_DPC_REGION_COUNT);
+        for (size_t i = 0; i < regions->count; i++) {
+            assert_int_equal(juint(regions->items[i], "file_offset"), at);
+            at += juint(regions->items[i], "size");
+        }
+        assert_int_equal(at, size);
+    }
+    assert_int_equal(juint(v, "segment_count"), 0); /* the sample client's bytes are opaque */
+    json_free(v);
+
+    run(f, &r, inspect_tool, "info", path, NULL);
+    expect_status(&r, 0);
+    if (client)
+        expect_contains("info", r.out, client);
+    {
+        char want[64];
+        snprintf(want, sizeof want, "instrument_ro_len            %llu (", (unsigned long long)ro_len);
+        expect_contains("info", r.out, want);
+        snprintf(want, sizeof want, "instrument_rx_len            %llu (", (unsigned long long)rx_len);
+        expect_contains("info", r.out, want);
+    }
+    expect_contains("info", r.out, file_md5);
+    expect_contains("info", r.out, "match            yes");
+    expect_not_contains("info", r.out, "match            no");
+    assert_string_equal(r.err, "");
+    result_free(&r);
+
+    run(f, &r, inspect_tool, "verify", path, NULL);
+    expect_status(&r, 0);
+    expect_contains("verify", r.out, "is valid: DynamoRIO .dpc file version 10");
+    expect_contains("verify", r.out, "header and file MD5 match");
+    result_free(&r);
+    free(path);
+    free(bytes);
+}
+
+static void dpc_info_real_files(void **state)
+{
+    dpc_info_matches_the_bytes(*state, "hello-none.dpc", NULL);
+    dpc_info_matches_the_bytes(*state, "hello-ro.dpc", "/opt/pcache-sample/libsample_ro.so");
+    dpc_info_matches_the_bytes(*state, "hello-rorx.dpc", "/opt/pcache-sample/libsample_rorx.so");
+}
+
+/* The sample client's payloads (tests/data/README.md). */
+static void dpc_dump_and_extract_slots(void **state)
+{
+    fixture *f = *state;
+    char *path = data_path("hello-rorx.dpc"), *out = path_in(f, "rx.bin");
+    run_result r;
+    size_t n;
+    uint8_t *got, want_rx[4096], want_ro[64];
+    json_value *v;
+    char *hex = malloc(2 * sizeof want_rx + 1);
+
+    for (size_t i = 0; i < sizeof want_rx; i++)
+        want_rx[i] = (uint8_t)(0xC3 ^ (i & 0xff));
+    memcpy(want_ro, "PCACHE-SAMPLE-RO", 16);
+    for (size_t i = 16; i < sizeof want_ro; i++)
+        want_ro[i] = (uint8_t)i;
+
+    run(f, &r, inspect_tool, "dump", path, "dr:rx", NULL);
+    expect_status(&r, 0);
+    got = parse_dump(r.out, &n);
+    assert_int_equal(n, sizeof want_rx);
+    assert_memory_equal(got, want_rx, sizeof want_rx);
+    free(got);
+    result_free(&r);
+
+    /* a window, with its offsets from the slot's start */
+    run(f, &r, inspect_tool, "dump", path, "dr:rx", "--offset", "0xf00", "--length", "40", NULL);
+    expect_status(&r, 0);
+    expect_contains("dump", r.out, "\n00000f00  ");
+    expect_contains("dump", r.out, "\n00000f20  ");
+    got = parse_dump(r.out, &n);
+    assert_int_equal(n, 40);
+    assert_memory_equal(got, want_rx + 0xf00, 40);
+    free(got);
+    result_free(&r);
+
+    /* DR's client list comes first in the ro slot; dr:ro starts after it */
+    run(f, &r, inspect_tool, "dump", path, "dr:ro", "--length", "64", NULL);
+    expect_status(&r, 0);
+    got = parse_dump(r.out, &n);
+    assert_int_equal(n, 64);
+    assert_memory_equal(got, want_ro, 64);
+    free(got);
+    result_free(&r);
+
+    v = inspect_json(f, 0, "dump", path, "dr:rx", NULL);
+    hex_of(want_rx, sizeof want_rx, hex);
+    assert_string_equal(jstr(v, "hex"), hex);
+    assert_string_equal(jstr(v, "section.qualified_name"), "dr:rx");
+    assert_int_equal(juint(v, "section.size"), 4096);
+    assert_int_equal(juint(v, "length"), 4096);
+    json_free(v);
+
+    run(f, &r, inspect_tool, "extract", path, "dr:rx", "-o", out, NULL);
+    expect_status(&r, 0);
+    result_free(&r);
+    got = read_bytes(out, &n);
+    assert_non_null(got);
+    assert_int_equal(n, sizeof want_rx);
+    assert_memory_equal(got, want_rx, n);
+    free(got);
+
+    /* to stdout, raw */
+    run(f, &r, inspect_tool, "extract", path, "dr:ro", "--length", "64", NULL);
+    expect_status(&r, 0);
+    assert_int_equal(r.out_size, 64);
+    assert_memory_equal(r.out, want_ro, 64);
+    result_free(&r);
+
+    v = inspect_json(f, 0, "extract", path, "dr:rx", "--offset", "16", "-o", out, NULL);
+    assert_int_equal(juint(v, "length"), 4096 - 16);
+    assert_string_equal(jstr(v, "output"), out);
+    json_free(v);
+    got = read_bytes(out, &n);
+    assert_int_equal(n, 4096 - 16);
+    assert_memory_equal(got, want_rx + 16, n);
+    free(got);
+    free(hex);
+    free(out);
+    free(path);
+}
+
+static char *write_modified(const fixture *f, const char *name, const uint8_t *bytes, size_t size, size_t at,
+                            uint8_t xor_with)
+{
+    char *path = path_in(f, name);
+    uint8_t *copy = malloc(size);
+    assert_non_null(copy);
+    memcpy(copy, bytes, size);
+    copy[at] ^= xor_with;
+    write_bytes(path, copy, size);
+    free(copy);
+    return path;
+}
+
+static void dpc_corrupt_bytes_fail_the_digests(void **state)
+{
+    fixture *f = *state;
+    size_t size;
+    uint8_t *bytes = read_data("hello-rorx.dpc", &size);
+    uint64_t rx = 280 + le(bytes + 272, 8) + le(bytes + 264, 8) + le(bytes + 248, 8) + le(bytes + 240, 8) +
+                  le(bytes + 232, 8) + le(bytes + 224, 8) + le(bytes + 256, 8) + le(bytes + 200, 8);
+    char *path;
+    run_result r;
+    json_value *v;
+
+    /* a client byte: only the whole-file digest covers it */
+    assert_int_equal(rx % 4096, 0);
+    path = write_modified(f, "client-byte.dpc", bytes, size, (size_t)rx + 1234, 0x40);
+    run(f, &r, inspect_tool, "verify", path, NULL);
+    expect_status(&r, 1);
+    expect_contains("verify", r.err, "is invalid");
+    expect_contains("verify", r.err, "MD5 of the whole file before the footer");
+    expect_contains("verify", r.err, "[PCACHE_E_DPC_DIGEST]");
+    expect_not_contains("verify", r.err, "MD5 of the header");
+    assert_string_equal(r.out, "");
+    result_free(&r);
+    v = inspect_json(f, 1, "verify", path, NULL);
+    assert_int_equal(juint(v, "problem_count"), 1);
+    assert_string_equal(jstr(v, "problems[0].status"), "PCACHE_E_DPC_DIGEST");
+    assert_int_equal(juint(v, "problems[0].file_offset"), size - PCACHE_DPC_FOOTER_LEN);
+    json_free(v);
+    /* info still shows everything, and which digest failed */
+    v = inspect_json(f, 1, "info", path, NULL);
+    assert_false(jbool(v, "dr.footer.file_md5.match"));
+    assert_true(jbool(v, "dr.footer.header_md5.match"));
+    assert_string_equal(jstr(v, "problems[0].status"), "PCACHE_E_DPC_DIGEST");
+    json_free(v);
+    /* and the bytes are not handed out as if they were good */
+    run(f, &r, inspect_tool, "dump", path, "dr:rx", NULL);
+    expect_status(&r, 1);
+    expect_contains("dump", r.err, "PCACHE_E_DPC_DIGEST");
+    result_free(&r);
+    free(path);
+
+    /* a header byte (build_number): both digests */
+    path = write_modified(f, "header-byte.dpc", bytes, size, 28, 0x01);
+    run(f, &r, inspect_tool, "verify", path, NULL);
+    expect_status(&r, 1);
+    expect_contains("verify", r.err, "2 problems");
+    expect_contains("verify", r.err, "MD5 of the header");
+    expect_contains("verify", r.err, "MD5 of the whole file before the footer");
+    result_free(&r);
+    free(path);
+    free(bytes);
+}
+
+static void dpc_unknown_version_is_not_misparsed(void **state)
+{
+    fixture *f = *state;
+    size_t size;
+    uint8_t *bytes = read_data("hello-ro.dpc", &size);
+    char *path;
+    run_result r;
+    json_value *v;
+
+    path = write_modified(f, "v11.dpc", bytes, size, 4, 0x01); /* version 10 (0x0a) -> 11 */
+    run(f, &r, inspect_tool, "info", path, NULL);
+    expect_status(&r, 1);
+    assert_string_equal(r.out, ""); /* no field read past the version */
+    expect_contains("info", r.err, "version this parser does not know");
+    expect_contains("info", r.err, "expected 10 (0xa), found 11 (0xb)");
+    expect_contains("info", r.err, "[PCACHE_E_DPC_VERSION]");
+    result_free(&r);
+    v = inspect_json(f, 1, "info", path, NULL);
+    assert_null(json_at(v, "dr"));
+    assert_string_equal(jstr(v, "problems[0].status"), "PCACHE_E_DPC_VERSION");
+    assert_int_equal(juint(v, "problems[0].file_offset"), 4);
+    json_free(v);
+    v = inspect_json(f, 1, "verify", path, NULL);
+    assert_int_equal(juint(v, "problem_count"), 1);
+    assert_string_equal(jstr(v, "problems[0].status"), "PCACHE_E_DPC_VERSION");
+    json_free(v);
+    free(path);
+
+    /* a 32-bit DR's layout differs past the version: refused the same way */
+    path = write_modified(f, "x86.dpc", bytes, size, 24, PCACHE_DPC_FLAG_X86_64);
+    run(f, &r, inspect_tool, "verify", path, NULL);
+    expect_status(&r, 1);
+    expect_contains("verify", r.err, "lack X86_64");
+    expect_contains("verify", r.err, "[PCACHE_E_DPC_VERSION]");
+    result_free(&r);
+    free(path);
+
+    /* a length that does not add up */
+    path = write_modified(f, "layout.dpc", bytes, size, 264, 0x08); /* instrument_ro_len + 8 */
+    run(f, &r, inspect_tool, "verify", path, NULL);
+    expect_status(&r, 1);
+    expect_contains("verify", r.err, "[PCACHE_E_DPC_LAYOUT]");
+    result_free(&r);
+    free(path);
+    free(bytes);
+}
+
+/* ---- .dpc files with segments ---- */
+
+static void dpc_segments_are_inspectable(void **state)
+{
+    fixture *f = *state;
+    image_data d;
+    char *path, *out = path_in(f, "code.bin");
+    run_result r;
+    json_value *v;
+    size_t n;
+    uint8_t *got;
+    dpc_file dpc;
+    static const struct {
+        const char *q;
+        size_t offset_in_image; /* in image_data */
+        size_t size;
+    } secs[] = {{"ro:table", offsetof(image_data, table), 64},
+                {"ro:data", offsetof(image_data, ro_data), 13},
+                {"rx:code", offsetof(image_data, code), 100},
+                {"rw:data", offsetof(image_data, rw_data), 16}};
+
+    fill_image_data(&d);
+    path = write_dpc(f, "segments.dpc", &d);
+    make_dpc(&dpc, &d, sample_client, strlen(sample_client));
+
+    run(f, &r, inspect_tool, "verify", path, NULL);
+    expect_status(&r, 0);
+    expect_contains("verify", r.out, "3 pcache segments, 4 sections");
+    result_free(&r);
+
+    v = inspect_json(f, 0, "info", path, NULL);
+    assert_int_equal(juint(v, "segment_count"), 3);
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        char p[64];
+        snprintf(p, sizeof p, "segments[%d].slot", c);
+        assert_string_equal(jstr(v, p), pcache_class_name((pcache_class)c));
+        snprintf(p, sizeof p, "segments[%d].file_offset", c);
+        assert_int_equal(juint(v, p), dpc.seg_at[c]);
+        snprintf(p, sizeof p, "segments[%d].client_name", c);
+        assert_string_equal(jstr(v, p), "inspect-test");
+        snprintf(p, sizeof p, "segments[%d].at_stated_offset", c);
+        assert_true(jbool(v, p));
+    }
+    assert_int_equal(juint(v, "segments[2].section_count"), 1);
+    assert_string_equal(jstr(v, "segments[1].flag_names[0]"), "page_rounded");
+    json_free(v);
+
+    /* every section's bytes are where sections says, and dump shows them */
+    v = inspect_json(f, 0, "sections", path, NULL);
+    assert_int_equal(jcount(v, "sections"), 4);
+    assert_int_equal(jcount(v, "dr_slots"), 3);
+    for (size_t i = 0; i < sizeof secs / sizeof secs[0]; i++) {
+        char p[64];
+        const uint8_t *want = (const uint8_t *)&d + secs[i].offset_in_image;
+        uint64_t off;
+        snprintf(p, sizeof p, "sections[%zu].qualified_name", i);
+        assert_string_equal(jstr(v, p), secs[i].q);
+        snprintf(p, sizeof p, "sections[%zu].file_offset", i);
+        off = juint(v, p);
+        assert_memory_equal(dpc.bytes + off, want, secs[i].size);
+        run(f, &r, inspect_tool, "dump", path, secs[i].q, NULL);
+        expect_status(&r, 0);
+        got = parse_dump(r.out, &n);
+        assert_int_equal(n, secs[i].size);
+        assert_memory_equal(got, want, n);
+        free(got);
+        result_free(&r);
+    }
+    json_free(v);
+
+    /* "data" is in ro and rw: the plain name is ambiguous */
+    run(f, &r, inspect_tool, "dump", path, "data", NULL);
+    expect_status(&r, 2);
+    expect_contains("dump", r.err, "ambiguous");
+    expect_contains("dump", r.err, "ro:data");
+    expect_contains("dump", r.err, "rw:data");
+    assert_string_equal(r.out, "");
+    result_free(&r);
+    /* "code" is not */
+    run(f, &r, inspect_tool, "extract", path, "code", "-o", out, NULL);
+    expect_status(&r, 0);
+    result_free(&r);
+    got = read_bytes(out, &n);
+    assert_int_equal(n, sizeof d.code);
+    assert_memory_equal(got, d.code, n);
+    free(got);
+    free(dpc.bytes);
+    free(out);
+    free(path);
+}
+
+static void dpc_lists_every_problem(void **state)
+{
+    fixture *f = *state;
+    image_data d;
+    dpc_file dpc;
+    char *path = path_in(f, "two-bad.dpc");
+    run_result r;
+    json_value *v;
+    uint64_t table, rw_data;
+
+    fill_image_data(&d);
+    make_dpc(&dpc, &d, sample_client, strlen(sample_client));
+    write_bytes(path, dpc.bytes, dpc.size);
+    table = section_file_offset(f, path, "ro:table");
+    rw_data = section_file_offset(f, path, "rw:data");
+    dpc.bytes[table + 5] ^= 0x10;
+    dpc.bytes[rw_data + 2] ^= 0x10;
+
+    /* with DR's digests repaired: the two sections, nothing else */
+    fix_dpc_digests(dpc.bytes, dpc.size);
+    write_bytes(path, dpc.bytes, dpc.size);
+    run(f, &r, inspect_tool, "verify", path, NULL);
+    expect_status(&r, 1);
+    expect_contains("verify", r.err, "2 problems");
+    expect_contains("verify", r.err, "ro segment: section 'table': section checksum mismatch");
+    expect_contains("verify", r.err, "rw segment: section 'data': section checksum mismatch");
+    expect_not_contains("verify", r.err, "MD5");
+    result_free(&r);
+    v = inspect_json(f, 1, "verify", path, NULL);
+    assert_int_equal(juint(v, "problem_count"), 2);
+    assert_string_equal(jstr(v, "problems[0].class"), "ro");
+    assert_string_equal(jstr(v, "problems[0].section"), "table");
+    assert_int_equal(juint(v, "problems[0].file_offset"), table);
+    assert_int_equal(juint(v, "problems[0].segment_offset"), table - dpc.seg_at[PCACHE_RO]);
+    assert_string_equal(jstr(v, "problems[1].class"), "rw");
+    assert_int_equal(juint(v, "problems[1].file_offset"), rw_data);
+    assert_int_equal(jhex(v, "problems[1].expected"), pcache_checksum(PCACHE_CHECKSUM_XXH3_64, d.rw_data, sizeof d.rw_data));
+    assert_int_equal(jhex(v, "problems[1].found"), pcache_checksum(PCACHE_CHECKSUM_XXH3_64, dpc.bytes + rw_data, sizeof d.rw_data));
+    json_free(v);
+
+    /* as DR left it: the file digest too */
+    dpc.bytes[dpc.size - PCACHE_DPC_FOOTER_LEN] ^= 0xff;
+    write_bytes(path, dpc.bytes, dpc.size);
+    run(f, &r, inspect_tool, "verify", path, NULL);
+    expect_status(&r, 1);
+    expect_contains("verify", r.err, "3 problems");
+    expect_contains("verify", r.err, "MD5 of the whole file");
+    result_free(&r);
+    free(dpc.bytes);
+    free(path);
+}
+
+/* Strings from a file reach JSON escaped and text without control bytes. */
+static void dpc_strings_are_escaped(void **state)
+{
+    fixture *f = *state;
+    static const char client[] = "/opt/we\"ird\\path\x01\x7f\xff.so";
+    image_data d;
+    dpc_file dpc;
+    char *path = path_in(f, "odd\"name\n.dpc");
+    run_result r;
+    json_value *v;
+
+    fill_image_data(&d);
+    make_dpc(&dpc, &d, client, sizeof client - 1);
+    write_bytes(path, dpc.bytes, dpc.size);
+    v = inspect_json(f, 0, "info", path, NULL);
+    assert_int_equal(jget(v, "dr.client_libraries[0]", JSON_STRING)->len, sizeof client - 1);
+    assert_memory_equal(jstr(v, "dr.client_libraries[0]"), client, sizeof client - 1);
+    assert_string_equal(jstr(v, "file"), path);
+    json_free(v);
+    run(f, &r, inspect_tool, "info", path, NULL);
+    expect_status(&r, 0);
+    expect_contains("info", r.out, "/opt/we\"ird\\x5cpath\\x01\\x7f\\xff.so");
+    assert_null(memchr(r.out, 0x01, r.out_size));
+    result_free(&r);
+    free(dpc.bytes);
+    free(path);
+}
+
+/* ---- standalone files ---- */
+
+static void standalone_lists_every_problem(void **state)
+{
+    fixture *f = *state;
+    standalone s;
+    char *path = write_standalone(f, "good.pcache", &s), *bad;
+    uint64_t alpha = section_file_offset(f, path, "ro:alpha"), bravo = section_file_offset(f, path, "rx:bravo");
+    uint64_t rw = section_file_offset(f, path, "rw:data");
+    size_t size;
+    uint8_t *bytes = read_bytes(path, &size);
+    run_result r;
+    json_value *v;
+
+    assert_non_null(bytes);
+    bad = path_in(f, "bad.pcache");
+    bytes[alpha + 3] ^= 1;
+    bytes[bravo + 4000] ^= 1;
+    write_bytes(bad, bytes, size);
+    run(f, &r, inspect_tool, "verify", bad, NULL);
+    expect_status(&r, 1);
+    expect_contains("verify", r.err, "is invalid: 2 problems:");
+    expect_contains("verify", r.err, "ro segment: section 'alpha': section checksum mismatch");
+    expect_contains("verify", r.err, "rx segment: section 'bravo': section checksum mismatch");
+    result_free(&r);
+    v = inspect_json(f, 1, "verify", bad, NULL);
+    assert_int_equal(juint(v, "problem_count"), 2);
+    assert_int_equal(juint(v, "sections_checked"), 4);
+    assert_string_equal(jstr(v, "problems[0].class"), "ro");
+    assert_int_equal(juint(v, "problems[0].file_offset"), alpha);
+    assert_string_equal(jstr(v, "problems[1].class"), "rx");
+    assert_string_equal(jstr(v, "problems[1].section"), "bravo");
+    assert_int_equal(juint(v, "problems[1].file_offset"), bravo);
+    json_free(v);
+
+    /* a broken file header checksum does not hide the segments: they are
+     * located through its (still plausible) offsets */
+    bytes[alpha + 3] ^= 1;
+    bytes[bravo + 4000] ^= 1;
+    bytes[40] ^= 0x80; /* the image id: fails the header checksum */
+    bytes[rw + 1] ^= 0x02;
+    write_bytes(bad, bytes, size);
+    v = inspect_json(f, 1, "verify", bad, NULL);
+    assert_int_equal(juint(v, "problem_count"), 2);
+    assert_string_equal(jstr(v, "problems[0].status"), "PCACHE_E_FILE_HEADER_CHECKSUM");
+    assert_string_equal(jstr(v, "problems[1].status"), "PCACHE_E_SECTION_CHECKSUM");
+    assert_string_equal(jstr(v, "problems[1].class"), "rw");
+    json_free(v);
+
+    /* padding and the footer, each on its own */
+    bytes[40] ^= 0x80;
+    bytes[rw + 1] ^= 0x02;
+    bytes[200] = 0x11;           /* after the file header */
+    bytes[size - 1] ^= 0x01;     /* footer checksum */
+    bytes[bravo + 5000 + 16 + 2] = 7; /* rx: page-rounding after its one trailer entry */
+    write_bytes(bad, bytes, size);
+    run(f, &r, inspect_tool, "verify", bad, NULL);
+    expect_status(&r, 1);
+    expect_contains("verify", r.err, "3 problems");
+    expect_contains("verify", r.err, "file: padding after the file header is not zero");
+    expect_contains("verify", r.err, "file: footer checksum");
+    expect_contains("verify", r.err, "rx segment: padding after the checksum trailer is not zero");
+    result_free(&r);
+    free(bytes);
+    free(bad);
+    free(path);
+}
+
+static void dump_checks_its_range(void **state)
+{
+    fixture *f = *state;
+    standalone s;
+    char *path = write_standalone(f, "s.pcache", &s);
+    run_result r;
+    size_t n;
+    uint8_t *got;
+
+    run(f, &r, inspect_tool, "dump", path, "alpha", "--offset", "2", "--length", "5", NULL);
+    expect_status(&r, 0);
+    expect_contains("dump", r.out, "ro:alpha: 11 bytes at file offset ");
+    expect_contains("dump", r.out, "|llo w|");
+    got = parse_dump(r.out, &n);
+    assert_int_equal(n, 5);
+    assert_memory_equal(got, s.alpha + 2, 5);
+    free(got);
+    result_free(&r);
+
+    run(f, &r, inspect_tool, "dump", path, "rx:bravo", "--offset=4990", NULL);
+    expect_status(&r, 0);
+    got = parse_dump(r.out, &n);
+    assert_int_equal(n, 10);
+    assert_memory_equal(got, s.bravo + 4990, 10);
+    free(got);
+    result_free(&r);
+
+    /* the end itself is a valid, empty range */
+    run(f, &r, inspect_tool, "dump", path, "ro:alpha", "--offset", "11", NULL);
+    expect_status(&r, 0);
+    got = parse_dump(r.out, &n);
+    assert_int_equal(n, 0);
+    free(got);
+    result_free(&r);
+
+    run(f, &r, inspect_tool, "dump", path, "ro:alpha", "--offset", "12", NULL);
+    expect_status(&r, 2);
+    expect_contains("dump", r.err, "--offset 12 (0xc) is past the end of ro:alpha, which has 11 bytes");
+    assert_string_equal(r.out, "");
+    result_free(&r);
+    run(f, &r, inspect_tool, "extract", path, "ro:alpha", "--offset", "4", "--length", "8", NULL);
+    expect_status(&r, 2);
+    expect_contains("extract", r.err, "--length 8 from offset 4 runs past the end of ro:alpha");
+    expect_contains("extract", r.err, "at most 7 bytes");
+    assert_int_equal(r.out_size, 0);
+    result_free(&r);
+    run(f, &r, inspect_tool, "dump", path, "ro:alpha", "--length", "-1", NULL);
+    expect_status(&r, 2);
+    expect_contains("dump", r.err, "--length '-1' is not a number");
+    result_free(&r);
+
+    /* names */
+    run(f, &r, inspect_tool, "dump", path, "data", NULL);
+    expect_status(&r, 2);
+    expect_contains("dump", r.err, "section name 'data' is ambiguous");
+    expect_contains("dump", r.err, "(ro:data, rw:data)");
+    result_free(&r);
+    run(f, &r, inspect_tool, "dump", path, "rw:data", NULL);
+    expect_status(&r, 0);
+    got = parse_dump(r.out, &n);
+    assert_int_equal(n, sizeof s.data_rw);
+    assert_memory_equal(got, s.data_rw, n);
+    free(got);
+    result_free(&r);
+    run(f, &r, inspect_tool, "dump", path, "zulu", NULL);
+    expect_status(&r, 2);
+    expect_contains("dump", r.err, "has no section 'zulu'");
+    result_free(&r);
+    run(f, &r, inspect_tool, "dump", path, "dr:rx", NULL);
+    expect_status(&r, 2);
+    expect_contains("dump", r.err, "is not a .dpc file");
+    result_free(&r);
+    free(path);
+}
+
+/* ---- relocations ---- */
+
+#define CLIENT_AT_PERSIST 0x200000u
+#define MODULE_BASE 0x400000u
+
+static char *write_relocated(const fixture *f, uint8_t *code, uint8_t *table)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    pcache_report rep;
+    char *path = path_in(f, "relocs.pcache");
+    pcache_patch p;
+
+    memset(code, 0x90, 64);
+    memcpy(table, pattern(32, 9), 32);
+    assert_int_equal(pcache_identity_init(&id, "inspect-test", 1), PCACHE_OK);
+    id.page_size = 4096;
+    assert_int_equal(pcache_identity_set_module(&id, MODULE_BASE, 0x10000, NULL, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RO, "table", table, 32, 8, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RX, "code", code, 64, 16, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_set_anchor(b, PCACHE_ANCHOR_CLIENT, CLIENT_AT_PERSIST), PCACHE_OK);
+    memset(&p, 0, sizeof p);
+    p = (pcache_patch){.cls = PCACHE_RX, .section = "code", .offset = 8, .kind = PCACHE_RELOC_ABS64,
+                       .target_kind = PCACHE_TARGET_SECTION, .target_class = PCACHE_RO, .target_section = "table",
+                       .target_offset = 16};
+    assert_int_equal(pcache_builder_add_patch(b, &p), PCACHE_OK);
+    p = (pcache_patch){.cls = PCACHE_RX, .section = "code", .offset = 20, .kind = PCACHE_RELOC_REL32, .pc_offset = 4,
+                       .target_kind = PCACHE_TARGET_ANCHOR, .anchor = PCACHE_ANCHOR_CLIENT, .target_offset = 0x100};
+    assert_int_equal(pcache_builder_add_patch(b, &p), PCACHE_OK);
+    p = (pcache_patch){.cls = PCACHE_RX, .section = "code", .offset = 32, .kind = PCACHE_RELOC_ABS64,
+                       .target_kind = PCACHE_TARGET_ANCHOR, .anchor = PCACHE_ANCHOR_MODULE, .target_offset = 0x40,
+                       .addend = -8};
+    assert_int_equal(pcache_builder_add_patch(b, &p), PCACHE_OK);
+    if (pcache_file_write_path(b, path, &rep) != PCACHE_OK)
+        fail_msg("writing %s: %s", path, rep.message);
+    pcache_builder_free(b);
+    return path;
+}
+
+static void relocs_resolve_as_the_library_does(void **state)
+{
+    fixture *f = *state;
+    uint8_t code[64], table[32];
+    char *path = write_relocated(f, code, table);
+    uint64_t table_at = section_file_offset(f, path, "ro:table"), code_at = section_file_offset(f, path, "rx:code");
+    const uint64_t map = 0x10000000, client = 0x10400000, module = 0x20000000;
+    char map_arg[32], client_arg[64], module_arg[64];
+    json_value *v;
+    run_result r;
+
+    v = inspect_json(f, 0, "info", path, NULL);
+    assert_int_equal(juint(v, "segments[0].relocation_count"), 0);
+    assert_int_equal(juint(v, "segments[1].relocation_count"), 3);
+    assert_int_equal(juint(v, "segments[1].anchor_count"), 2);
+    json_free(v);
+
+    /* as stored: the values for image base 0 and the persist-time anchors */
+    v = inspect_json(f, 0, "relocs", path, NULL);
+    assert_int_equal(jget(v, "map_address", JSON_NULL)->type, JSON_NULL);
+    assert_string_equal(jstr(v, "segments[1].class"), "rx");
+    assert_int_equal(jcount(v, "segments[1].records"), 3);
+    assert_string_equal(jstr(v, "segments[1].anchors[0].name"), "client");
+    assert_int_equal(jhex(v, "segments[1].anchors[0].persisted"), CLIENT_AT_PERSIST);
+    assert_string_equal(jstr(v, "segments[1].anchors[1].name"), "module");
+    assert_int_equal(jhex(v, "segments[1].anchors[1].persisted"), MODULE_BASE);
+    assert_string_equal(jstr(v, "segments[1].records[0].kind"), "abs64");
+    assert_string_equal(jstr(v, "segments[1].records[0].site.qualified_name"), "rx:code");
+    assert_int_equal(juint(v, "segments[1].records[0].site.offset"), 8);
+    assert_int_equal(juint(v, "segments[1].records[0].site.file_offset"), code_at + 8);
+    assert_string_equal(jstr(v, "segments[1].records[0].target.kind"), "section");
+    assert_string_equal(jstr(v, "segments[1].records[0].target.qualified_name"), "ro:table");
+    assert_int_equal(juint(v, "segments[1].records[0].target.section_file_offset"), table_at);
+    assert_int_equal(jhex(v, "segments[1].records[0].stored_target"), table_at + 16);
+    assert_string_equal(jstr(v, "segments[1].records[1].kind"), "rel32");
+    assert_int_equal(juint(v, "segments[1].records[1].pc_offset"), 4);
+    assert_string_equal(jstr(v, "segments[1].records[1].target.anchor"), "client");
+    assert_int_equal(jhex(v, "segments[1].records[1].stored_target"), CLIENT_AT_PERSIST + 0x100);
+    assert_int_equal(jget(v, "segments[1].records[2].addend", JSON_NUMBER)->sint, -8);
+    assert_int_equal(jhex(v, "segments[1].records[2].stored_target"), MODULE_BASE + 0x40 - 8);
+    assert_int_equal(jget(v, "segments[1].records[0].resolved", JSON_NULL)->type, JSON_NULL);
+    json_free(v);
+
+    /* mapped elsewhere: targets and field bytes computed here by hand */
+    snprintf(map_arg, sizeof map_arg, "0x%llx", (unsigned long long)map);
+    snprintf(client_arg, sizeof client_arg, "client=0x%llx", (unsigned long long)client);
+    snprintf(module_arg, sizeof module_arg, "module=%llu", (unsigned long long)module);
+    v = inspect_json(f, 0, "relocs", path, "--map-address", map_arg, "--anchor", client_arg, "--anchor", module_arg,
+                     NULL);
+    assert_int_equal(jhex(v, "map_address"), map);
+    assert_true(jbool(v, "segments[1].resolved"));
+    assert_string_equal(jstr(v, "segments[1].anchors[0].address_source"), "given");
+    {
+        const uint64_t targets[3] = {map + table_at + 16, client + 0x100, module + 0x40 - 8};
+        const uint64_t sites[3] = {8, 20, 32};
+        for (int i = 0; i < 3; i++) {
+            char p[96], want[17];
+            uint8_t field[8];
+            uint64_t field_address = map + code_at + sites[i];
+            snprintf(p, sizeof p, "segments[1].records[%d].resolved.field_address", i);
+            assert_int_equal(jhex(v, p), field_address);
+            snprintf(p, sizeof p, "segments[1].records[%d].resolved.target", i);
+            assert_int_equal(jhex(v, p), targets[i]);
+            if (i == 1) { /* rel32 counts from the end of the field */
+                put_le(field, targets[i] - (field_address + 4), 4);
+                hex_of(field, 4, want);
+            } else {
+                put_le(field, targets[i], 8);
+                hex_of(field, 8, want);
+            }
+            snprintf(p, sizeof p, "segments[1].records[%d].resolved.field_bytes", i);
+            assert_string_equal(jstr(v, p), want);
+        }
+    }
+    json_free(v);
+
+    run(f, &r, inspect_tool, "relocs", path, "--map-address", map_arg, NULL);
+    expect_status(&r, 0);
+    expect_contains("relocs", r.out, "segment rx: 3 relocation records, 2 anchors");
+    expect_contains("relocs", r.out, "from=persisted");
+    expect_contains("relocs", r.out, "site=rx:code+0x8");
+    expect_contains("relocs", r.out, "target=ro:table+0x10");
+    expect_contains("relocs", r.out, "target=anchor:client+0x100");
+    result_free(&r);
+
+    /* a rel32 that cannot reach: the library refuses, and so does the tool */
+    run(f, &r, inspect_tool, "relocs", path, "--map-address", "0x7f0000000000", NULL);
+    expect_status(&r, 1);
+    expect_contains("relocs", r.err, "[PCACHE_E_RELOC_RANGE]");
+    result_free(&r);
+    v = inspect_json(f, 1, "relocs", path, "--map-address", "0x7f0000000000", NULL);
+    assert_false(jbool(v, "segments[1].resolved"));
+    assert_string_equal(jstr(v, "problems[0].status"), "PCACHE_E_RELOC_RANGE");
+    json_free(v);
+
+    run(f, &r, inspect_tool, "relocs", path, "--map-address", map_arg, "--anchor", "klient=1", NULL);
+    expect_status(&r, 2);
+    expect_contains("relocs", r.err, "--anchor klient: no segment");
+    result_free(&r);
+    run(f, &r, inspect_tool, "relocs", path, "--anchor", "client=1", NULL);
+    expect_status(&r, 2);
+    expect_contains("relocs", r.err, "--anchor needs --map-address");
+    result_free(&r);
+    free(path);
+}
+
+/* ---- JSON everywhere ---- */
+
+static void json_on_every_subcommand(void **state)
+{
+    fixture *f = *state;
+    standalone s;
+    image_data d;
+    char *paths[3], *out = path_in(f, "out.bin");
+    const char *sections[3] = {"ro:alpha", "rx:code", "dr:rx"};
+
+    paths[0] = write_standalone(f, "s.pcache", &s);
+    fill_image_data(&d);
+    paths[1] = write_dpc(f, "d.dpc", &d);
+    paths[2] = data_path("hello-rorx.dpc");
+    for (int i = 0; i < 3; i++) {
+        json_value *v;
+        v = inspect_json(f, 0, "verify", paths[i], NULL);
+        assert_int_equal(juint(v, "problem_count"), 0);
+        assert_string_equal(jstr(v, "kind"), i == 0 ? "pcache" : "dpc");
+        json_free(v);
+        v = inspect_json(f, 0, "info", paths[i], NULL);
+        assert_int_equal(jcount(v, "segments"), juint(v, "segment_count"));
+        for (size_t k = 0; k < jcount(v, "segments"); k++) {
+            const json_value *seg = jget(v, "segments", JSON_ARRAY)->items[k];
+            const json_value *secs = jget(seg, "sections", JSON_ARRAY);
+            for (size_t j = 0; j < secs->count; j++) {
+                /* checksums are strings: a 64-bit value does not fit a double */
+                (void)jhex(secs->items[j], "checksum");
+                assert_int_equal(juint(secs->items[j], "index"), j);
+            }
+        }
+        json_free(v);
+        v = inspect_json(f, 0, "sections", paths[i], NULL);
+        json_free(v);
+        v = inspect_json(f, 0, "dump", paths[i], sections[i], NULL);
+        assert_int_equal(strlen(jstr(v, "hex")), 2 * juint(v, "length"));
+        json_free(v);
+        v = inspect_json(f, 0, "extract", paths[i], sections[i], "-o", out, NULL);
+        json_free(v);
+        v = inspect_json(f, 0, "relocs", paths[i], NULL);
+        json_free(v);
+        free(paths[i]);
+    }
+    free(out);
+}
+
+/* ---- usage ---- */
+
+static void help_and_usage(void **state)
+{
+    fixture *f = *state;
+    static const char *const cmds[] = {"verify", "info", "sections", "dump", "extract", "relocs"};
+    standalone s;
+    char *path = write_standalone(f, "s.pcache", &s);
+    run_result r;
+    struct {
+        const char *args[8];
+        const char *message;
+    } bad[] = {
+        {{"dump", path, NULL}, "dump: expected FILE SECTION, got 1 argument"},
+        {{"verify", "--offset", "1", path, NULL}, "verify: unknown option '--offset'"},
+        {{"extract", "--json", path, "ro:alpha", NULL}, "--json describes what was written, and needs -o OUT"},
+        {{"relocs", "--map-address", path, NULL}, "is not a number"},
+        {{"relocs", NULL}, "relocs: expected FILE, got 0 arguments"},
+        {{"relocs", path, "--map-address", "0x", NULL}, "--map-address '0x' is not a number"},
+        {{"relocs", path, "--map-address", "1", "--anchor", "noequals", NULL}, "expected NAME=ADDR"},
+        {{"dump", path, "ro:alpha", "--offset", NULL}, "option '--offset' needs a value"},
+        {{"--bogus", "info", path, NULL}, "unknown option '--bogus'"},
+    };
+
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char want[64];
+        run(f, &r, inspect_tool, cmds[i], "--help", NULL);
+        expect_status(&r, 0);
+        snprintf(want, sizeof want, "Usage: pcache-inspect %s [--json]", cmds[i]);
+        expect_contains("--help", r.out, want);
+        expect_contains("--help", r.out, "Exit status");
+        result_free(&r);
+    }
+    run(f, &r, inspect_tool, "dump", "--help", NULL);
+    expect_contains("dump --help", r.out, "--offset N");
+    expect_contains("dump --help", r.out, "CLASS:NAME");
+    result_free(&r);
+    run(f, &r, inspect_tool, "--help", NULL);
+    expect_status(&r, 0);
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        expect_contains("--help", r.out, cmds[i]);
+    expect_contains("--help", r.out, "--json");
+    result_free(&r);
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        run_argv(f, &r, inspect_tool, bad[i].args);
+        if (r.status != 2 || !strstr(r.err, bad[i].message))
+            fail_msg("case %zu: status %d (expected 2), stderr:\n%s(expected \"%s\")", i, r.status, r.err,
+                     bad[i].message);
+        assert_int_equal(r.out_size, 0);
+        result_free(&r);
+    }
+    free(path);
+}
+
+/* ---- hostile inputs ---- */
+
+/* Every subcommand, with and without --json: exit 1 (the file was read
+ * and is invalid), a message naming the file, and for --json a valid
+ * document that says so.  Crashes, sanitizer and valgrind reports fail in
+ * run(). */
+static void every_subcommand_refuses(const fixture *f, const char *label, const uint8_t *bytes, size_t size)
+{
+    char *path = path_in(f, "input.bin"), *out = path_in(f, "out.bin");
+    static const char *const args[][5] = {
+        {"verify", NULL}, {"info", NULL}, {"sections", NULL}, {"relocs", NULL}, {"dump", "ro:alpha", NULL},
+        {"dump", "dr:rx", NULL}, {"extract", "rx:code", "-o", NULL},
+    };
+
+    write_bytes(path, bytes, size);
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
+        for (int json = 0; json < 2; json++) {
+            const char *argv[10];
+            size_t n = 0;
+            run_result r;
+            argv[n++] = args[i][0];
+            if (json)
+                argv[n++] = "--json";
+            argv[n++] = path;
+            for (size_t k = 1; args[i][k]; k++)
+                argv[n++] = args[i][k];
+            if (strcmp(args[i][0], "extract") == 0)
+                argv[n++] = out;
+            argv[n] = NULL;
+            run_argv(f, &r, inspect_tool, argv);
+            if (r.status != 1)
+                fail_msg("%s: %s%s exited with %d (expected 1)\nstdout:\n%s\nstderr:\n%s", label, args[i][0],
+                         json ? " --json" : "", r.status, r.out, r.err);
+            expect_contains(label, r.err, "is invalid");
+            expect_contains(label, r.err, "[PCACHE_E_");
+            if (json) {
+                json_value *v = json_of(&r);
+                assert_false(jbool(v, "valid"));
+                assert_true(jcount(v, "problems") >= 1);
+                (void)jstr(v, "problems[0].message");
+                json_free(v);
+            } else if (strcmp(args[i][0], "info") != 0 || strncmp((const char *)bytes, "RIO$", 4) != 0) {
+                assert_int_equal(r.out_size, 0);
+            }
+            result_free(&r);
+        }
+    free(path);
+    free(out);
+}
+
+static void garbage_standalone_inputs(void **state)
+{
+    fixture *f = *state;
+    standalone s;
+    char *path = write_standalone(f, "s.pcache", &s);
+    size_t size;
+    uint8_t *bytes = read_bytes(path, &size), *copy = malloc(size);
+    static const size_t cuts[] = {0, 5, 127, 128, 4200};
+
+    assert_non_null(copy);
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++)
+        every_subcommand_refuses(f, "truncated pcache", bytes, cuts[i]);
+    every_subcommand_refuses(f, "pcache missing its last byte", bytes, size - 1);
+    /* header checksum and every segment offset off the end of the file */
+    memcpy(copy, bytes, size);
+    for (int c = 0; c < 3; c++)
+        put_le(copy + 48 + 16 * c, UINT64_MAX - 4095, 8);
+    every_subcommand_refuses(f, "implausible offsets", copy, size);
+    /* sizes that overflow the layout */
+    memcpy(copy, bytes, size);
+    for (int c = 0; c < 3; c++)
+        put_le(copy + 56 + 16 * c, UINT64_MAX, 8);
+    every_subcommand_refuses(f, "huge sizes", copy, size);
+    /* a segment header's section count, with its checksums repaired would
+     * be another test: here the header checksum catches it */
+    memcpy(copy, bytes, size);
+    put_le(copy + 4096 + 28, 0xffffffff, 4);
+    every_subcommand_refuses(f, "section count", copy, size);
+    free(copy);
+    free(bytes);
+    free(path);
+}
+
+static void garbage_dpc_truncated(void **state)
+{
+    fixture *f = *state;
+    size_t size;
+    uint8_t *bytes = read_data("hello-rorx.dpc", &size);
+    static const size_t cuts[] = {1, 4, 279, 281, 4096};
+
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++)
+        every_subcommand_refuses(f, "truncated dpc", bytes, cuts[i]);
+    every_subcommand_refuses(f, "dpc missing its last byte", bytes, size - 1);
+    free(bytes);
+}
+
+static void garbage_dpc_lengths(void **state)
+{
+    fixture *f = *state;
+    size_t size;
+    uint8_t *bytes = read_data("hello-rorx.dpc", &size), *copy = malloc(size);
+    /* instrument_rw_len, cache_len, instrument_rx_len, instrument_ro_len,
+     * option_string_len: each of the client slots and what precedes them */
+    static const unsigned fields[] = {128, 184, 208, 264, 272};
+
+    assert_non_null(copy);
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        memcpy(copy, bytes, size);
+        put_le(copy + fields[i], UINT64_MAX - 7, 8);
+        every_subcommand_refuses(f, "huge length", copy, size);
+    }
+    free(copy);
+    free(bytes);
+}
+
+static void garbage_other_inputs(void **state)
+{
+    fixture *f = *state;
+    uint8_t buf[3000];
+    image_data d;
+    dpc_file dpc;
+
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = pattern(1, (unsigned)i)[0] ^ (uint8_t)(i >> 3);
+    every_subcommand_refuses(f, "random bytes", buf, sizeof buf);
+    memcpy(buf, "\x89PCSEG\r\n", 8);
+    every_subcommand_refuses(f, "bare segment magic", buf, sizeof buf);
+    /* a .dpc whose segment candidates are all refused: a table byte of each
+     * segment header changed, digests repaired */
+    fill_image_data(&d);
+    make_dpc(&dpc, &d, sample_client, strlen(sample_client));
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+        dpc.bytes[dpc.seg_at[c] + 28] ^= 0x40; /* section count */
+    fix_dpc_digests(dpc.bytes, dpc.size);
+    every_subcommand_refuses(f, "refused candidates", dpc.bytes, dpc.size);
+    free(dpc.bytes);
+}
+
+int main(int argc, char **argv)
+{
+#define CASE(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+    const struct CMUnitTest tests[] = {
+        CASE(dpc_info_real_files),
+        CASE(dpc_dump_and_extract_slots),
+        CASE(dpc_corrupt_bytes_fail_the_digests),
+        CASE(dpc_unknown_version_is_not_misparsed),
+        CASE(dpc_segments_are_inspectable),
+        CASE(dpc_lists_every_problem),
+        CASE(dpc_strings_are_escaped),
+        CASE(standalone_lists_every_problem),
+        CASE(dump_checks_its_range),
+        CASE(relocs_resolve_as_the_library_does),
+        CASE(json_on_every_subcommand),
+        CASE(help_and_usage),
+        CASE(garbage_standalone_inputs),
+        CASE(garbage_dpc_truncated),
+        CASE(garbage_dpc_lengths),
+        CASE(garbage_other_inputs),
+    };
+#undef CASE
+
+    if (argc < 3 || argc > 4) {
+        fprintf(stderr, "usage: %s PCACHE_INSPECT DATA_DIR [CASE]\n", argv[0]);
+        return 2;
+    }
+    inspect_tool = argv[1];
+    data_dir = argv[2];
+    return run_cases(tests, sizeof tests / sizeof tests[0], argc == 4 ? argv[3] : NULL);
+}
