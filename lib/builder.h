@@ -17,6 +17,16 @@ typedef struct section_src {
     void *ctx;
     uint64_t offset;   /* from segment start, after size() */
     uint64_t checksum; /* of the bytes written by the last persist */
+    /* compression (section_deflate.c): requested level, and the zlib
+     * stream size() made of data, with what it was made from */
+    int compress;            /* pcache_builder_set_compression() was called */
+    int level;
+    uint8_t *zdata;          /* the stored bytes, or NULL */
+    uint64_t zsize;
+    uint64_t raw_checksum;   /* of the size bytes zdata inflates to */
+    const void *zfrom;       /* data, size and level zdata was made from */
+    uint64_t zfrom_size;
+    int zfrom_level;
 } section_src;
 
 /* A declared patch site (pcache/reloc.h), names resolved to indices. */
@@ -86,5 +96,14 @@ pcache_status reloc_size_class(pcache_builder *b, pcache_class cls);
 pcache_status reloc_persist_class(pcache_builder *b, pcache_class cls, const reloc_site **sites,
                                   size_t *nsites);
 void reloc_builder_free(pcache_builder *b);
+
+/* section_deflate.c: at size, after reloc_size_class(), refuses compressed
+ * sections that patches touch and deflates the others (again only if
+ * their bytes changed); stored size and format minor of what persist will
+ * write; release of the streams. */
+pcache_status deflate_size_class(pcache_builder *b, pcache_class cls);
+uint64_t section_stored_size(const section_src *s);
+uint16_t class_format_minor(const class_state *cs);
+void deflate_builder_free(pcache_builder *b);
 
 #endif

@@ -70,7 +70,14 @@ pcache_status pcache_file_write_sink(pcache_builder *b, const pcache_sink *sink,
 
     memcpy(h + FH_MAGIC, FILE_MAGIC, 8);
     st16(h + FH_MAJOR, PCACHE_FORMAT_MAJOR);
-    st16(h + FH_MINOR, PCACHE_FORMAT_MINOR);
+    /* the highest minor of its segments: 1.1 only with compressed sections */
+    {
+        uint16_t minor = 0;
+        for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+            if (class_format_minor(&b->cls[c]) > minor)
+                minor = class_format_minor(&b->cls[c]);
+        st16(h + FH_MINOR, minor);
+    }
     st16(h + FH_HEADER_SIZE, FILE_HEADER_SIZE);
     h[FH_CHECKSUM] = (uint8_t)b->id.checksum;
     st32(h + FH_PAGE_SIZE, b->id.page_size);

@@ -56,6 +56,20 @@
 #define SE_SIZE 56        /* u64 bytes when loaded (== stored size unless compressed) */
 
 #define SECTION_FLAGS_KNOWN 0x0001u /* PCACHE_SECTION_SKIPPABLE */
+/* A DATA section may also be compressed (format 1.1); on the library's
+ * types that bit stays unknown, so relocation tables are never inflated. */
+#define DATA_FLAGS_KNOWN 0x0003u /* SKIPPABLE | PCACHE_SECTION_COMPRESSED */
+
+/* ---- compressed sections (a zlib stream, RFC 1950) ---- */
+#define FORMAT_MINOR_COMPRESSED 1 /* first minor version with compressed sections */
+/* The shortest zlib stream: 2-byte header, an empty final block (at least
+ * 2 bytes: fixed-Huffman end-of-block, padded), 4-byte Adler-32. */
+#define ZLIB_STREAM_MIN 8u
+/* Deflate's densest code spends 2 bits on a 258-byte match: no stream
+ * inflates to more than 1032 bytes per stored byte.  The slack leaves room
+ * for rounding in that argument, not for a real stream. */
+#define DEFLATE_MAX_RATIO 1032u
+#define DEFLATE_RATIO_SLACK 64u
 
 /* ---- checksum trailer entry (SEG_TRAILER_ENTRY_SIZE bytes) ---- */
 #define ST_STORED_CHECKSUM 0 /* checksum of the stored bytes */

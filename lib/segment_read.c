@@ -5,6 +5,7 @@
 #include "builder.h"
 #include "bytes.h"
 #include "checksum.h"
+#include "compressed_section.h"
 #include "format.h"
 #include "layout.h"
 #include "reloc_table.h"
@@ -58,8 +59,16 @@ static int entry_known(const pcache_segment *seg, const uint8_t *e)
 {
     if ((ld16(e + SE_FLAGS) & ~SECTION_FLAGS_KNOWN) == 0 && library_type(ld16(e + SE_TYPE)))
         return 1;
-    return ld16(e + SE_TYPE) == PCACHE_TYPE_DATA && (ld16(e + SE_FLAGS) & ~SECTION_FLAGS_KNOWN) == 0 &&
+    return ld16(e + SE_TYPE) == PCACHE_TYPE_DATA && (ld16(e + SE_FLAGS) & ~DATA_FLAGS_KNOWN) == 0 &&
            section_name_known(seg, (const char *)e + SE_NAME);
+}
+
+/* A section of a type and flags this reader knows, not compressed: it
+ * loads as stored, and its trailer's raw checksum is unused (zero). */
+static int entry_stored_as_loaded(const uint8_t *e)
+{
+    return (ld16(e + SE_TYPE) == PCACHE_TYPE_DATA || library_type(ld16(e + SE_TYPE))) &&
+           !(ld16(e + SE_FLAGS) & ~SECTION_FLAGS_KNOWN);
 }
 
 static const uint8_t *entry_at(const pcache_segment *seg, uint32_t i)
@@ -113,9 +122,11 @@ static pcache_status verify_full(pcache_segment *seg, pcache_report *rep)
             return st;
         seg->verified[i / 64] |= 1ull << (i % 64);
     }
+    /* A compressed section's raw checksum is checked when it is inflated;
+     * a section this reader does not know may be a newer minor's use of it. */
     for (uint32_t i = 0; i < seg->section_count; i++) {
         uint64_t raw_off = toff + (uint64_t)SEG_TRAILER_ENTRY_SIZE * i + ST_RAW_CHECKSUM;
-        if (ld64be(seg->base + raw_off) != 0)
+        if (entry_stored_as_loaded(entry_at(seg, i)) && ld64be(seg->base + raw_off) != 0)
             return fail_v(rep, PCACHE_E_PADDING, seg->cls, (const char *)entry_at(seg, i) + SE_NAME, raw_off, 0,
                           ld64be(seg->base + raw_off), "trailer raw checksum of an uncompressed section must be zero");
     }
@@ -265,11 +276,20 @@ static pcache_status check_table(pcache_segment *seg, pcache_report *rep)
             return fail_v(rep, PCACHE_E_SECTION_TABLE, cls, name, eoff + SE_ALIGN, seg->identity.page_size,
                           align, "alignment is not a power of two no larger than the page size");
         /* A section this reader does not know (a newer writer's type or
-         * flag, compression say) may legitimately load to another size. */
-        if ((ld16(e + SE_TYPE) == PCACHE_TYPE_DATA || library_type(ld16(e + SE_TYPE))) &&
-            !(ld16(e + SE_FLAGS) & ~SECTION_FLAGS_KNOWN) && ld64(e + SE_SIZE) != stored)
+         * flag) may legitimately load to another size. */
+        if (entry_stored_as_loaded(e) && ld64(e + SE_SIZE) != stored)
             return fail_v(rep, PCACHE_E_SECTION_TABLE, cls, name, eoff + SE_SIZE, stored, ld64(e + SE_SIZE),
                           "loaded size differs from stored size in an uncompressed section");
+        /* Sizes no zlib stream can have are refused before anyone inflates
+         * (or allocates for) the section. */
+        if (entry_compressed(e) && stored < ZLIB_STREAM_MIN)
+            return fail_v(rep, PCACHE_E_COMPRESSION_RATIO, cls, name, eoff + SE_STORED_SIZE, ZLIB_STREAM_MIN,
+                          stored, "compressed section shorter than the shortest zlib stream (minimum, stored size)");
+        if (entry_compressed(e) && !compressed_sizes_possible(stored, ld64(e + SE_SIZE)))
+            return fail_v(rep, PCACHE_E_COMPRESSION_RATIO, cls, name, eoff + SE_SIZE,
+                          stored * DEFLATE_MAX_RATIO + DEFLATE_RATIO_SLACK, ld64(e + SE_SIZE),
+                          "compressed section would inflate beyond deflate's 1032:1 (largest possible, "
+                          "loaded size)");
         if (align_up_u64(abs, align, &abs) || abs - F != ld64(e + SE_OFFSET))
             return fail_v(rep, PCACHE_E_SECTION_TABLE, cls, name, eoff + SE_OFFSET, abs - F,
                           ld64(e + SE_OFFSET), "section offset is not the canonical one");
@@ -429,6 +449,7 @@ static void fill_view(const pcache_segment *seg, uint32_t i, pcache_view *v)
     v->flags = ld16(e + SE_FLAGS);
     v->index = i;
     v->known = entry_known(seg, e);
+    v->loaded_size = ld64(e + SE_SIZE);
 }
 
 pcache_status pcache_segment_section(pcache_segment *seg, uint32_t index, pcache_view *view,

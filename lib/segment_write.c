@@ -85,6 +85,7 @@ void pcache_builder_free(pcache_builder *b)
 {
     if (!b)
         return;
+    deflate_builder_free(b);
     for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
         free(b->cls[c].sec);
     reloc_builder_free(b);
@@ -210,6 +211,8 @@ pcache_status builder_layout(pcache_builder *b, pcache_class cls, uint64_t file_
     cs->sized = 0;
     if ((st = reloc_size_class(b, cls)) != PCACHE_OK)
         return st;
+    if ((st = deflate_size_class(b, cls)) != PCACHE_OK)
+        return st;
     if (cs->n == 0) {
         memset(&cs->lay, 0, sizeof cs->lay);
         cs->file_offs = file_offs;
@@ -223,7 +226,7 @@ pcache_status builder_layout(pcache_builder *b, pcache_class cls, uint64_t file_
             return PCACHE_E_NO_MEMORY;
         for (uint32_t i = 0; i < cs->n; i++) {
             items[i].align = cs->sec[i].align;
-            items[i].stored_size = cs->sec[i].size;
+            items[i].stored_size = section_stored_size(&cs->sec[i]);
         }
         st = layout_segment(file_offs, items, cs->n, cs->seg_flags & PCACHE_SEGMENT_PAGE_ROUNDED,
                             b->id.page_size, &cs->lay, &bad);
@@ -278,21 +281,21 @@ static void encode_entry(const section_src *s, uint8_t e[SEG_ENTRY_SIZE])
     memset(e, 0, SEG_ENTRY_SIZE);
     memcpy(e + SE_NAME, s->name, strlen(s->name));
     st16(e + SE_TYPE, s->type);
-    st16(e + SE_FLAGS, s->flags);
+    st16(e + SE_FLAGS, (uint16_t)(s->flags | (s->compress ? PCACHE_SECTION_COMPRESSED : 0)));
     st32(e + SE_ALIGN, s->align);
     st64(e + SE_OFFSET, s->offset);
-    st64(e + SE_STORED_SIZE, s->size);
+    st64(e + SE_STORED_SIZE, section_stored_size(s));
     st64(e + SE_SIZE, s->size);
 }
 
 static void encode_segment_header(const pcache_identity *id, pcache_class cls, uint32_t seg_flags,
                                   uint32_t n, uint64_t file_offs, const layout_result *lay,
-                           uint64_t table_checksum, uint8_t h[SEG_HEADER_SIZE])
+                           uint64_t table_checksum, uint16_t minor, uint8_t h[SEG_HEADER_SIZE])
 {
     memset(h, 0, SEG_HEADER_SIZE);
     memcpy(h + SH_MAGIC, SEG_MAGIC, SEG_MAGIC_SIZE);
     st16(h + SH_MAJOR, PCACHE_FORMAT_MAJOR);
-    st16(h + SH_MINOR, PCACHE_FORMAT_MINOR);
+    st16(h + SH_MINOR, minor);
     st16(h + SH_HEADER_SIZE, SEG_HEADER_SIZE);
     st16(h + SH_ENTRY_SIZE, SEG_ENTRY_SIZE);
     h[SH_CLASS] = (uint8_t)(cls + 1);
@@ -485,7 +488,8 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
         checksum_update(hash, buf, SEG_ENTRY_SIZE);
     }
     table_sum = checksum_digest(hash);
-    encode_segment_header(&b->id, cls, cs->seg_flags, cs->n, cs->file_offs, &cs->lay, table_sum, buf);
+    encode_segment_header(&b->id, cls, cs->seg_flags, cs->n, cs->file_offs, &cs->lay, table_sum,
+                          class_format_minor(cs), buf);
     emit(w, buf, SEG_HEADER_SIZE);
     for (uint32_t i = 0; i < cs->n; i++) {
         encode_entry(&cs->sec[i], buf);
@@ -524,6 +528,8 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
                 break;
             }
             w->remaining = 0;
+        } else if (s->compress) {
+            emit(w, s->zdata, (size_t)s->zsize); /* never a patch site */
         } else {
             emit_section(w, s->data, s->size);
         }
@@ -536,6 +542,8 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
         for (uint32_t i = 0; i < cs->n; i++) {
             uint8_t t[SEG_TRAILER_ENTRY_SIZE] = {0};
             st64be(t + ST_STORED_CHECKSUM, cs->sec[i].checksum);
+            if (cs->sec[i].compress)
+                st64be(t + ST_RAW_CHECKSUM, cs->sec[i].raw_checksum);
             emit(w, t, sizeof t);
         }
         emit_zeros(w, cs->lay.segment_size - w->total);

@@ -158,16 +158,17 @@ static void unknown_name_critical(void **state)
 }
 
 /* Flag bits this reader does not know make a section unknown.  The builder
- * refuses to write them, so they are edited in. */
+ * refuses to write them, so they are edited in.  (0x0002 is known since
+ * format 1.1: PCACHE_SECTION_COMPRESSED.) */
 static void unknown_flag_bits(void **state)
 {
     static const struct {
         uint16_t flags;
         pcache_status want;
     } cases[] = {
-        {PCACHE_SECTION_SKIPPABLE | 0x0002, PCACHE_OK},
+        {PCACHE_SECTION_SKIPPABLE | 0x0004, PCACHE_OK},
         {PCACHE_SECTION_SKIPPABLE | 0x8000, PCACHE_OK},
-        {0x0002, PCACHE_E_UNKNOWN_CRITICAL},
+        {0x0004, PCACHE_E_UNKNOWN_CRITICAL},
         {0x8000, PCACHE_E_UNKNOWN_CRITICAL},
     };
     (void)state;
@@ -182,7 +183,7 @@ static void unknown_flag_bits(void **state)
         pcache_report r;
         const uint8_t *map = p;
 
-        assert_int_equal(pcache_builder_add(b, PCACHE_RO, "x", known_a, 1, 1, 0x0002), PCACHE_E_INVALID_ARGUMENT);
+        assert_int_equal(pcache_builder_add(b, PCACHE_RO, "x", known_a, 1, 1, 0x0004), PCACHE_E_INVALID_ARGUMENT);
         st16(p + SEG_HEADER_SIZE + SEG_ENTRY_SIZE + SE_FLAGS, cases[k].flags);
         test_resign_segment(p);
         expect_for(&exp, b, PCACHE_VALIDATE_FULL, 0);

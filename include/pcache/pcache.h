@@ -48,9 +48,12 @@ extern "C" {
 #define PCACHE_VERSION_STRING "0.1.0"
 
 /* The on-disk format version this library writes.  A reader refuses any
- * other major version and accepts any minor version of its major. */
+ * other major version and accepts any minor version of its major.  Minor 1
+ * added compressed sections; a segment without one is written as 1.0
+ * (docs/FORMAT.md 2.3), so that it stays byte-identical to what a 1.0
+ * writer produces. */
 #define PCACHE_FORMAT_MAJOR 1
-#define PCACHE_FORMAT_MINOR 0
+#define PCACHE_FORMAT_MINOR 1
 
 #define PCACHE_SECTION_NAME_MAX   31u   /* bytes, excluding the NUL */
 #define PCACHE_CLIENT_NAME_MAX    63u   /* bytes, excluding the NUL */
@@ -263,6 +266,9 @@ typedef struct pcache_report {
 
 /* Section flags (stored in the section table). */
 #define PCACHE_SECTION_SKIPPABLE 0x0001u /* an older reader may skip it */
+/* Stored as a zlib stream (format 1.1): set by the builder for sections
+ * given to pcache_builder_set_compression(), never passed in flags. */
+#define PCACHE_SECTION_COMPRESSED 0x0002u
 
 /* Section types.  Values other than these are reserved; a reader treats a
  * section of an unknown type as unknown (skipped if skippable, else
@@ -314,6 +320,31 @@ PCACHE_API pcache_status pcache_builder_add_typed(pcache_builder *b,
                                                   const char *name, uint16_t type,
                                                   const void *data, uint64_t size,
                                                   uint32_t align, uint32_t flags);
+
+/* zlib's Z_DEFAULT_COMPRESSION: level 6. */
+#define PCACHE_COMPRESS_DEFAULT (-1)
+
+/* Stores section name of class cls as a zlib stream (RFC 1950) deflated
+ * at level (0 to 9, or PCACHE_COMPRESS_DEFAULT); a reader gets it back
+ * with pcache_segment_inflate().  Only client sections of the ro class
+ * whose bytes the builder holds (pcache_builder_add, _add_typed) may be
+ * compressed: rx and rw sections, produced sections and the library's
+ * sections are refused with PCACHE_E_NOT_COMPRESSIBLE, as, at
+ * pcache_builder_size(), is a section holding a patch site or targeted by
+ * one (pcache/reloc.h): its bytes would not be where the patch says.
+ * Unknown name: PCACHE_E_NOT_FOUND; level out of range:
+ * PCACHE_E_INVALID_ARGUMENT.  Calling it again changes the level.
+ *
+ * The section is deflated by pcache_builder_size() into a buffer the
+ * builder owns, so that size knows the stored size: the bytes persist
+ * writes are those of data at the last size() (a later size() deflates
+ * again only if they changed).  The section is stored compressed even when
+ * deflating does not make it smaller (level 0 never does), so that a
+ * reader's access path does not depend on the contents. */
+PCACHE_API pcache_status pcache_builder_set_compression(pcache_builder *b,
+                                                        pcache_class cls,
+                                                        const char *name,
+                                                        int level);
 
 /* PCACHE_SEGMENT_PAGE_ROUNDED etc., for one class. */
 PCACHE_API pcache_status pcache_builder_set_segment_flags(pcache_builder *b,
@@ -421,7 +452,9 @@ typedef struct pcache_segment {
     uint64_t verified[PCACHE_MAX_SECTIONS / 64];
 } pcache_segment;
 
-/* A view of one section's bytes, inside the mapped segment. */
+/* A view of one section's bytes, inside the mapped segment.  For a
+ * compressed section (flags & PCACHE_SECTION_COMPRESSED) data and size
+ * are the stored zlib stream; pcache_segment_inflate() gives the bytes. */
 typedef struct pcache_view {
     const char *name;      /* NUL-terminated, points into the segment */
     const void *data;
@@ -432,6 +465,7 @@ typedef struct pcache_view {
     uint16_t flags;
     uint32_t index;
     int known;             /* 0: unknown, skippable (the data is still there) */
+    uint64_t loaded_size;  /* the table's size when loaded: size, or inflated */
 } pcache_view;
 
 /* Mirrors DynamoRIO's resurrect callback: validates the segment of class
@@ -472,6 +506,36 @@ PCACHE_API void *pcache_view_mutable(const pcache_segment *seg,
 PCACHE_API pcache_status pcache_segment_section_checksum(const pcache_segment *seg,
                                                          uint32_t index,
                                                          uint64_t *checksum);
+
+/* Inflates compressed section index (its flags have
+ * PCACHE_SECTION_COMPRESSED) into buf, which must hold its loaded size
+ * (view.loaded_size; else PCACHE_E_INVALID_ARGUMENT, report: expected the
+ * loaded size, found capacity).  The one access path that copies.  Under
+ * PCACHE_VALIDATE_LAZY the stored bytes are checksummed first, as on any
+ * first access; under LAZY and FULL the inflated bytes are then checked
+ * against the trailer's raw checksum (PCACHE_E_SECTION_CHECKSUM, "inflated"
+ * in the message).  Nothing beyond the loaded size is ever written or
+ * allocated: a stream that inflates to more or fewer bytes, has bytes
+ * after its end or does not inflate is PCACHE_E_INFLATE (report.offset is
+ * where in the segment zlib stopped); stated sizes no deflate stream can
+ * have are PCACHE_E_COMPRESSION_RATIO, before inflating.  An uncompressed
+ * section is PCACHE_E_INVALID_ARGUMENT.  On success *out (may be NULL)
+ * views buf, with the section's name, offset, type and flags.  Safe from
+ * several threads on one segment, each with its own buf. */
+PCACHE_API pcache_status pcache_segment_inflate(pcache_segment *seg, uint32_t index,
+                                                void *buf, uint64_t capacity,
+                                                pcache_view *out,
+                                                pcache_report *report);
+
+/* The same into a buffer of the loaded size that the library allocates
+ * (*buf; release it with pcache_free()).  On failure *buf is NULL. */
+PCACHE_API pcache_status pcache_segment_inflate_alloc(pcache_segment *seg,
+                                                      uint32_t index, void **buf,
+                                                      pcache_view *out,
+                                                      pcache_report *report);
+
+/* Releases memory the library allocated for the caller; NULL is a no-op. */
+PCACHE_API void pcache_free(void *p);
 
 /* ------------------------------------------------------------------ */
 /* Standalone pcache files                                             */
