@@ -29,6 +29,10 @@ static const char usage_text[] =
     "                         bytes: a power of two, at most the page size (default 8)\n"
     "  --skippable NAME       mark section NAME skippable: a reader that does not know\n"
     "                         it ignores it instead of refusing the segment\n"
+    "  --compress NAME[=LEVEL]\n"
+    "                         store ro section NAME as a zlib stream, deflated at\n"
+    "                         LEVEL 0 to 9 (default 6); readers inflate it on access.\n"
+    "                         Only ro sections: rx and rw are used where they are mapped\n"
     "\n"
     "Image:\n"
     "  -o, --output OUT       file to write (created or truncated)\n"
@@ -67,9 +71,11 @@ typedef struct input {
     size_t size;
     uint32_t align;
     uint32_t flags;
+    int compress;
+    int level;
 } input;
 
-/* One --align or --skippable argument: it must name a section. */
+/* One --align, --skippable or --compress argument: it must name a section. */
 typedef struct name_setting {
     const char *option;
     const char *arg;
@@ -77,6 +83,9 @@ typedef struct name_setting {
     uint32_t value;
     int matched;
 } name_setting;
+
+/* --compress without a level: zlib's default. */
+#define DEFAULT_LEVEL PCACHE_COMPRESS_DEFAULT
 
 typedef struct pack_options {
     const char *output;
@@ -179,10 +188,26 @@ static int add_setting(pack_options *o, const char *option, const char *arg, int
     return EXIT_WRITTEN;
 }
 
+/* --compress NAME[=LEVEL]: the level is kept as the setting's value, 0 to
+ * 9, or DEFAULT_LEVEL (-1) when absent. */
+static int add_compress(pack_options *o, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    uint64_t level;
+    int rc;
+
+    if (eq && (eq == arg || parse_uint(eq + 1, 9, &level) != 0))
+        return usage_error("--compress '%s': expected NAME or NAME=LEVEL with LEVEL 0 to 9", arg);
+    rc = add_setting(o, "compress", arg, eq != NULL);
+    if (rc == EXIT_WRITTEN && !eq)
+        o->settings[o->n_settings - 1].value = (uint32_t)DEFAULT_LEVEL;
+    return rc;
+}
+
 enum {
     OPT_RO = 256, OPT_RX, OPT_RW, OPT_ALIGN, OPT_SKIPPABLE, OPT_CLIENT, OPT_CLIENT_VERSION,
     OPT_CHECKSUM, OPT_PAGE_ROUND, OPT_PAGE_SIZE, OPT_IMAGE_ID, OPT_MODULE_BASE, OPT_MODULE_SIZE,
-    OPT_MODULE_DIGEST, OPT_VERSION
+    OPT_MODULE_DIGEST, OPT_VERSION, OPT_COMPRESS
 };
 
 static const struct option long_options[] = {
@@ -193,6 +218,7 @@ static const struct option long_options[] = {
     {"rw", required_argument, NULL, OPT_RW},
     {"align", required_argument, NULL, OPT_ALIGN},
     {"skippable", required_argument, NULL, OPT_SKIPPABLE},
+    {"compress", required_argument, NULL, OPT_COMPRESS},
     {"client", required_argument, NULL, OPT_CLIENT},
     {"client-version", required_argument, NULL, OPT_CLIENT_VERSION},
     {"checksum", required_argument, NULL, OPT_CHECKSUM},
@@ -238,6 +264,9 @@ static int parse_options(pack_options *o, int argc, char **argv)
             break;
         case OPT_SKIPPABLE:
             rc = add_setting(o, "skippable", optarg, 0);
+            break;
+        case OPT_COMPRESS:
+            rc = add_compress(o, optarg);
             break;
         case OPT_CLIENT:
             o->client = optarg;
@@ -308,21 +337,35 @@ static int parse_options(pack_options *o, int argc, char **argv)
     return -1;
 }
 
-/* Applies --align and --skippable to the sections they name. */
+/* Applies --align, --skippable and --compress to the sections they name
+ * (--compress to the ro section of that name). */
 static int apply_settings(pack_options *o)
 {
     for (size_t i = 0; i < o->n_settings; i++) {
         name_setting *s = &o->settings[i];
+        const input *elsewhere = NULL;
         for (size_t j = 0; j < o->n_inputs; j++) {
             input *in = &o->inputs[j];
             if (strcmp(in->name, s->name) != 0)
                 continue;
-            if (strcmp(s->option, "align") == 0)
+            if (strcmp(s->option, "compress") == 0 && in->cls != PCACHE_RO) {
+                elsewhere = in;
+                continue;
+            }
+            if (strcmp(s->option, "align") == 0) {
                 in->align = s->value;
-            else
+            } else if (strcmp(s->option, "compress") == 0) {
+                in->compress = 1;
+                in->level = (int)s->value;
+            } else {
                 in->flags |= PCACHE_SECTION_SKIPPABLE;
+            }
             s->matched = 1;
         }
+        if (!s->matched && elsewhere)
+            return usage_error("--compress '%s': section '%s' is in the %s class; only ro sections can be "
+                               "compressed (rx and rw sections are used where they are mapped)",
+                               s->arg, s->name, pcache_class_name(elsewhere->cls));
         if (!s->matched)
             return usage_error("--%s '%s': no section is named '%s'", s->option, s->arg, s->name);
     }
@@ -401,6 +444,11 @@ static int pack(pack_options *o)
         st = pcache_builder_add(b, in->cls, in->name, in->data, in->size, in->align, in->flags);
         if (st != PCACHE_OK) {
             rc = add_failed(in, st, id.page_size);
+            pcache_builder_free(b);
+            return rc;
+        }
+        if (in->compress && (st = pcache_builder_set_compression(b, in->cls, in->name, in->level)) != PCACHE_OK) {
+            rc = fail(EXIT_FAILED, "--compress %s: %s", in->name, pcache_builder_report(b)->message);
             pcache_builder_free(b);
             return rc;
         }
