@@ -311,10 +311,7 @@ void describe_dpc(emitter *e, const inspect_file *f)
     describe_dr_header(e, &d->header);
     if (d->have_layout) {
         const pcache_dpc_string *o = &d->option_string;
-        if (o->len || e->json)
-            emit_bytes_str(e, "option_string", "option string", o->ptr, o->len);
-        else
-            emit_str(e, "option_string", "option string", "(none)");
+        emit_quoted(e, "option_string", "option string", o->ptr, o->len);
         if (e->json) {
             emit_begin_list(e, "client_libraries");
             for (uint32_t i = 0; i < d->client_lib_count; i++)

@@ -191,6 +191,25 @@ void emit_bytes_str(emitter *e, const char *key, const char *label, const void *
     text_end_field(e);
 }
 
+void emit_quoted(emitter *e, const char *key, const char *label, const void *s, uint64_t len)
+{
+    const unsigned char *p = s;
+    if (e->json) {
+        emit_bytes_str(e, key, label, s, len);
+        return;
+    }
+    text_field(e, key, label);
+    fputc('"', e->fp);
+    for (uint64_t i = 0; i < len; i++) {
+        if (p[i] == '"')
+            fputs("\\x22", e->fp);
+        else
+            text_escape(e->fp, p + i, 1);
+    }
+    fputc('"', e->fp);
+    text_end_field(e);
+}
+
 static void json_uint(FILE *fp, uint64_t v)
 {
     if (v <= EMIT_JSON_EXACT_MAX)

@@ -60,6 +60,8 @@ void emit_str(emitter *e, const char *key, const char *label, const char *s);
  * Latin-1, so that the string gives back the exact bytes); text shows it
  * as \xNN. */
 void emit_bytes_str(emitter *e, const char *key, const char *label, const void *s, uint64_t len);
+/* The same, in double quotes in text, where spaces at its ends matter. */
+void emit_quoted(emitter *e, const char *key, const char *label, const void *s, uint64_t len);
 /* Text: decimal. */
 void emit_uint(emitter *e, const char *key, const char *label, uint64_t v);
 /* Text: "N (0xN)" in a BLOCK, N in a LINE. */

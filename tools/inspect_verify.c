@@ -293,7 +293,7 @@ static void verify_standalone(const inspect_file *f, problems *ps, uint64_t *che
         seg_size[c] = ld_le(p + FH_SEGMENTS + 16 * c + 8, 8);
         if (!seg_size[c] && seg_off[c])
             problems_add(ps, PCACHE_E_FILE_HEADER, c, NULL, NO_OFFSET, FH_SEGMENTS + 16 * c, 1, 0, seg_off[c],
-                         "file: %s_offset of an absent segment is not zero", field_of[c]);
+                         "file header: %s_offset of an absent segment is not zero", field_of[c]);
     }
     fsize = ld_le(p + FH_FILE_SIZE, 8);
     if (fsize != size)
@@ -308,7 +308,7 @@ static void verify_standalone(const inspect_file *f, problems *ps, uint64_t *che
         for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
             if (seg_off[c] != canon[c]) {
                 problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, NO_OFFSET, FH_SEGMENTS + 16 * c, 1, canon[c],
-                             seg_off[c], "file: %s_offset is not the canonical one", field_of[c]);
+                             seg_off[c], "file header: %s_offset is not the canonical one", field_of[c]);
                 layout_ok = 0;
             }
     }
@@ -328,20 +328,20 @@ static void verify_standalone(const inspect_file *f, problems *ps, uint64_t *che
             continue;
         if (seg_off[c] < FH_SIZE || seg_off[c] >= size) {
             problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, NO_OFFSET, FH_SEGMENTS + 16 * c, 0, 0, 0,
-                         "file: cannot look at the %s segment: its offset 0x%llx is not inside the file past "
-                         "the header",
+                         "cannot be checked: file header's %s_offset 0x%llx is not inside the file past the "
+                         "header",
                          field_of[c], (unsigned long long)seg_off[c]);
             continue;
         }
         if (!verify_segment(ps, p + seg_off[c], size - seg_off[c], (pcache_class)c, seg_off[c],
                             identity.check ? &identity : NULL, &seg, checked))
             continue;
-        if (seg.file_offset != seg_off[c] || seg.size != seg_size[c]) {
+        if (seg.file_offset != seg_off[c])
             problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, NO_OFFSET, seg_off[c], 1, seg_off[c], seg.file_offset,
-                         "file: segment's own file offset (expected its place in the file) or size (%llu, the "
-                         "file header says %llu) disagrees with the file header",
-                         (unsigned long long)seg.size, (unsigned long long)seg_size[c]);
-        }
+                         "the segment was laid out for another file offset (its place, its header's)");
+        if (seg.size != seg_size[c])
+            problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, NO_OFFSET, seg_off[c], 1, seg_size[c], seg.size,
+                         "segment size (file header's %s_size, the segment's own)", field_of[c]);
         /* later segments must share the first one's identity */
         if (!have_first) {
             uint8_t id[PCACHE_IMAGE_ID_SIZE];
