@@ -12,6 +12,60 @@
 #include "format.h"
 #include "fuzz_common.h"
 
+/* Inflating what resurrect accepted stays within the stated size: each
+ * compressed section into a buffer of exactly its loaded size (one byte
+ * less is refused untouched), with only the outcomes its validation level
+ * allows.  Loaded sizes past INFLATE_CAP (up to 1032 times the input) are
+ * only tried against the short buffer. */
+#define INFLATE_CAP (1u << 20)
+
+static void inflate_compressed(pcache_segment *seg)
+{
+    for (uint32_t i = 0; i < seg->section_count; i++) {
+        const uint8_t *e = seg->base + SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * i;
+        uint64_t size = ld64(e + SE_SIZE);
+        uint8_t *buf;
+        pcache_report rep;
+        pcache_view v;
+        pcache_status st;
+        int compressed = ld16(e + SE_TYPE) == PCACHE_TYPE_DATA && !(ld16(e + SE_FLAGS) & ~DATA_FLAGS_KNOWN) &&
+                         (ld16(e + SE_FLAGS) & PCACHE_SECTION_COMPRESSED);
+
+        if (!compressed) {
+            if ((st = pcache_segment_inflate(seg, i, NULL, 0, NULL, &rep)) != PCACHE_E_INVALID_ARGUMENT)
+                fuzz_fail("section %u, not compressed, inflates with %s", i, pcache_status_name(st));
+            continue;
+        }
+        if (size > INFLATE_CAP) {
+            uint8_t canary = 0xa5;
+            if ((st = pcache_segment_inflate(seg, i, &canary, 0, NULL, &rep)) != PCACHE_E_INVALID_ARGUMENT ||
+                canary != 0xa5)
+                fuzz_fail("section %u: an empty buffer for %llu bytes gives %s", i, (unsigned long long)size,
+                          pcache_status_name(st));
+            continue;
+        }
+        if (!(buf = malloc(size ? (size_t)size : 1)))
+            fuzz_fail("out of memory");
+        if (size > 0) {
+            memset(buf, 0xa5, (size_t)size);
+            st = pcache_segment_inflate(seg, i, buf, size - 1, NULL, &rep);
+            if (st != PCACHE_E_INVALID_ARGUMENT || buf[0] != 0xa5 || memcmp(buf, buf + 1, (size_t)size - 1) != 0)
+                fuzz_fail("section %u: a buffer one byte short gives %s or is written", i, pcache_status_name(st));
+        }
+        st = pcache_segment_inflate(seg, i, buf, size, &v, &rep);
+        if (st == PCACHE_OK) {
+            if (v.data != buf || v.size != size || v.index != i)
+                fuzz_fail("section %u: inflated view does not describe the buffer", i);
+        } else {
+            fuzz_check_failure(st, &rep, "pcache_segment_inflate");
+            if (st != PCACHE_E_INFLATE && st != PCACHE_E_NO_MEMORY &&
+                !(st == PCACHE_E_SECTION_CHECKSUM && seg->validation != PCACHE_VALIDATE_HEADER))
+                fuzz_fail("section %u of an accepted segment: inflate gives %s", i, pcache_status_name(st));
+        }
+        free(buf);
+    }
+}
+
 static void resurrect_one(const uint8_t *buf, size_t n, pcache_class cls, const pcache_expect *exp)
 {
     const uint8_t *map = buf, *again = buf;
@@ -43,6 +97,7 @@ static void resurrect_one(const uint8_t *buf, size_t n, pcache_class cls, const 
     if ((st = pcache_resurrect(&seg2, cls, &again, n, &same, &rep)) != PCACHE_OK)
         fuzz_fail("segment refused when expecting its own identity: %s", rep.message);
     fuzz_walk_segment(&seg, 1);
+    inflate_compressed(&seg);
     if (exp->validation == PCACHE_VALIDATE_FULL && !exp->known_sections)
         fuzz_check_rebuild(&seg);
 }

@@ -335,6 +335,57 @@ static void relocated(const char *dir, const pcache_identity *id)
     pcache_builder_free(b);
 }
 
+/* Compressed ro sections (format 1.1): a segment at an odd offset and a
+ * standalone file holding one.  "table" at level 9, the empty "s0" at
+ * level 1, "z" (unknown by name, skippable) in stored blocks (level 0). */
+static void compressed(const char *dir, const pcache_identity *id)
+{
+    static const sec ro[] = {{"data", 0, 24, 8, 0}, {"table", 0, 3000, 16, 0}, {"s0", 0, 0, 1, 0},
+                             {"z", 0, 40, 4, SKIP}, END};
+    static const sec rx[] = {{"code", 0, 64, 16, 0}, END};
+    static const struct {
+        const char *name;
+        int level;
+    } levels[] = {{"table", 9}, {"s0", 1}, {"z", 0}};
+    uint8_t *keep[2][1100] = {{0}};
+    pcache_builder *b;
+    pcache_buffer_sink bs;
+    pcache_sink sink;
+    uint64_t size = 0;
+    uint8_t *out;
+
+    for (int as_file = 0; as_file <= 1; as_file++) {
+        if (pcache_builder_new(&b, id) != PCACHE_OK)
+            die("compressed", "identity");
+        add(b, PCACHE_RO, ro, keep[0]);
+        if (as_file)
+            add(b, PCACHE_RX, rx, keep[1]);
+        for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+            if (pcache_builder_set_compression(b, PCACHE_RO, levels[i].name, levels[i].level) != PCACHE_OK)
+                die("compressed", pcache_builder_report(b)->message);
+        if ((as_file ? pcache_file_size(b, &size) : pcache_builder_size(b, PCACHE_RO, 0x1003, &size)) != PCACHE_OK)
+            die("compressed", pcache_builder_report(b)->message);
+        out = malloc(size);
+        sink = pcache_sink_buffer(&bs, out, size);
+        if ((as_file ? pcache_file_write_sink(b, &sink, NULL) : pcache_builder_persist(b, PCACHE_RO, &sink)) !=
+                PCACHE_OK ||
+            bs.used != size)
+            die("compressed", "write");
+        if (as_file) {
+            write_file(dir, "file_memory", "compressed", out, size);
+            write_file(dir, "inspect", "compressed", out, size);
+        } else {
+            write_file(dir, "segment_known", "ro_compressed", out, size);
+            write_file(dir, "segment_unknown", "ro_compressed", out, size);
+        }
+        free(out);
+        free_all(keep[0]);
+        free_all(keep[1]);
+        memset(keep, 0, sizeof keep);
+        pcache_builder_free(b);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const sec example_ro[] = {{"a", 0, 10, 1, 0}, {"b", 0, 20, 16, 0}, END};
@@ -402,6 +453,7 @@ int main(int argc, char **argv)
     file(dir, "module_key_rx_only", &module, (const sec *[]){NULL, data, NULL}, 0);
 
     relocated(dir, &module_le);
+    compressed(dir, &id);
 
     dpc(dir, "ro_rx_rw_segments.dpc", &id, 1, 1, 1, 0);
     dpc(dir, "two_ro_segments_rw_separate.dpc", &crc, 2, 0, 0, PCACHE_DPC_FLAG_MAP_RW_SEPARATE);

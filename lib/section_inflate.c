@@ -68,9 +68,8 @@ static pcache_status inflate_exact(const pcache_segment *seg, const char *name, 
 
     memset(&z, 0, sizeof z);
     if ((rc = inflateInit(&z)) != Z_OK)
-        return rc == Z_MEM_ERROR ? PCACHE_E_NO_MEMORY
-                                 : report_fail(rep, PCACHE_E_INFLATE, seg->cls, name, sec_off, 0, 0, 0,
-                                               "zlib cannot start inflating (%d)", rc);
+        return report_fail(rep, rc == Z_MEM_ERROR ? PCACHE_E_NO_MEMORY : PCACHE_E_INFLATE, seg->cls, name, sec_off,
+                           0, 0, 0, "zlib cannot start inflating (%d)", rc);
     for (;;) {
         uInt before;
         if (z.avail_in == 0 && in_left > 0) {
@@ -108,7 +107,8 @@ static pcache_status inflate_exact(const pcache_segment *seg, const char *name, 
             why = "stream needs a preset dictionary, which the format does not provide";
         else if (rc == Z_MEM_ERROR) {
             inflateEnd(&z);
-            return PCACHE_E_NO_MEMORY;
+            return report_fail(rep, PCACHE_E_NO_MEMORY, seg->cls, name, sec_off, 0, 0, 0,
+                               "zlib ran out of memory inflating");
         } else
             why = z.msg ? z.msg : "stream is not valid zlib data";
         if (why || rc == Z_STREAM_END)
@@ -157,7 +157,8 @@ pcache_status pcache_segment_inflate(pcache_segment *seg, uint32_t index, void *
         return st;
     if (seg->validation != PCACHE_VALIDATE_HEADER) {
         if (!(hash = aligned_alloc(64, (sizeof *hash + 63) & ~(size_t)63)))
-            return PCACHE_E_NO_MEMORY;
+            return report_fail(rep, PCACHE_E_NO_MEMORY, seg->cls, v.name, v.offset, 0, 0, 0,
+                               "cannot allocate a checksum state");
         checksum_reset(hash, seg->identity.checksum);
     }
     st = inflate_exact(seg, v.name, v.offset, v.data, v.size, buf, size, hash, rep);

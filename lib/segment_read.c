@@ -122,11 +122,15 @@ static pcache_status verify_full(pcache_segment *seg, pcache_report *rep)
             return st;
         seg->verified[i / 64] |= 1ull << (i % 64);
     }
-    /* A compressed section's raw checksum is checked when it is inflated;
-     * a section this reader does not know may be a newer minor's use of it. */
+    /* A compressed section's raw checksum is checked when it is inflated.
+     * Like reserved bytes, a newer minor may give meaning to that of a
+     * section this reader does not know. */
     for (uint32_t i = 0; i < seg->section_count; i++) {
+        const uint8_t *e = entry_at(seg, i);
         uint64_t raw_off = toff + (uint64_t)SEG_TRAILER_ENTRY_SIZE * i + ST_RAW_CHECKSUM;
-        if (entry_stored_as_loaded(entry_at(seg, i)) && ld64be(seg->base + raw_off) != 0)
+        if (entry_compressed(e) || (!entry_stored_as_loaded(e) && seg->format_minor > PCACHE_FORMAT_MINOR))
+            continue;
+        if (ld64be(seg->base + raw_off) != 0)
             return fail_v(rep, PCACHE_E_PADDING, seg->cls, (const char *)entry_at(seg, i) + SE_NAME, raw_off, 0,
                           ld64be(seg->base + raw_off), "trailer raw checksum of an uncompressed section must be zero");
     }

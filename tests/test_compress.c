@@ -889,6 +889,57 @@ static void unknown_compressed_section(void **state)
     free(data);
 }
 
+/* The raw checksum of a section this reader does not know (a type of a
+ * later writer): zero in a segment of this reader's minor, like reserved
+ * bytes, free in a later minor's. */
+static void raw_checksum_of_unknown_sections(void **state)
+{
+    uint8_t plain[20], ext[12], *data = make_data(500, 1, 6);
+    (void)state;
+
+    test_fill(plain, sizeof plain, 7);
+    test_fill(ext, sizeof ext, 8);
+    for (int with_compressed = 0; with_compressed <= 1; with_compressed++)
+        for (uint16_t minor = 0; minor <= PCACHE_FORMAT_MINOR + 1; minor++) {
+            pcache_identity id;
+            pcache_builder *b;
+            pcache_segment seg;
+            pcache_report r;
+            uint64_t size;
+            void *block;
+            uint8_t *p;
+            pcache_status want;
+
+            test_identity(&id, PCACHE_CHECKSUM_XXH3_64);
+            assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+            assert_int_equal(pcache_builder_add(b, PCACHE_RO, "plain", plain, sizeof plain, 8, 0), PCACHE_OK);
+            assert_int_equal(pcache_builder_add_typed(b, PCACHE_RO, "ext", 0x7777, ext, sizeof ext, 4,
+                                                      PCACHE_SECTION_SKIPPABLE),
+                             PCACHE_OK);
+            if (with_compressed) {
+                assert_int_equal(pcache_builder_add(b, PCACHE_RO, "z", data, 500, 8, 0), PCACHE_OK);
+                assert_int_equal(pcache_builder_set_compression(b, PCACHE_RO, "z", 6), PCACHE_OK);
+            }
+            p = test_persist(b, PCACHE_RO, SEG_OFFS, &size, &block);
+            assert_int_equal(ld16(p + SH_MINOR), with_compressed);
+            st16(p + SH_MINOR, minor);
+            st64be(p + trailer_entry(p, 1) + ST_RAW_CHECKSUM, 0x1234);
+            test_resign_segment(p);
+            want = minor <= PCACHE_FORMAT_MINOR ? PCACHE_E_PADDING : PCACHE_OK;
+            assert_int_equal(resurrect(&seg, p, size, b, PCACHE_VALIDATE_FULL, &r), want);
+            if (want != PCACHE_OK)
+                assert_int_equal(r.offset, trailer_entry(p, 1) + ST_RAW_CHECKSUM);
+            /* the known, uncompressed neighbour's stays zero at any minor */
+            st64be(p + trailer_entry(p, 1) + ST_RAW_CHECKSUM, 0);
+            st64be(p + trailer_entry(p, 0) + ST_RAW_CHECKSUM, 0x1234);
+            assert_int_equal(resurrect(&seg, p, size, b, PCACHE_VALIDATE_FULL, &r), PCACHE_E_PADDING);
+            assert_int_equal(r.offset, trailer_entry(p, 0) + ST_RAW_CHECKSUM);
+            free(block);
+            pcache_builder_free(b);
+        }
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -909,6 +960,7 @@ int main(void)
         cmocka_unit_test(writer_refusals),
         cmocka_unit_test(reader_keeps_relocations_off_compressed),
         cmocka_unit_test(unknown_compressed_section),
+        cmocka_unit_test(raw_checksum_of_unknown_sections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
