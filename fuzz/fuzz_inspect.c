@@ -10,8 +10,10 @@
  * their own reports).
  *
  * Oracle: for a pcache file, "verify" exits 0 exactly when the library
- * accepts it (pcache_image_open_memory, no expectation), else 1; for a
- * .dpc file the library refuses, 1; no run exits other than 0, 1 or 2.
+ * accepts it (pcache_image_open_memory, no expectation) and every
+ * compressed section inflates (pcache_segment_inflate_alloc: the stream,
+ * and its raw checksum), else 1; for a .dpc file the library refuses, 1;
+ * no run exits other than 0, 1 or 2.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -67,6 +69,29 @@ static int run(const char *const *args)
     return rc;
 }
 
+/* Every compressed section of an opened file inflates: verify inflates
+ * them, as a loader would on access (resurrect does not). */
+static int inflates(pcache_image *img)
+{
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        pcache_segment *seg = pcache_image_segment(img, (pcache_class)c);
+        for (uint32_t i = 0; seg && i < seg->section_count; i++) {
+            pcache_view v;
+            void *out = NULL;
+            int ok;
+            if (pcache_segment_section(seg, i, &v, NULL) != PCACHE_OK || v.type != PCACHE_TYPE_DATA ||
+                !(v.flags & PCACHE_SECTION_COMPRESSED) ||
+                (v.flags & ~(PCACHE_SECTION_SKIPPABLE | PCACHE_SECTION_COMPRESSED)))
+                continue;
+            ok = pcache_segment_inflate_alloc(seg, i, &out, NULL, NULL) == PCACHE_OK;
+            pcache_free(out);
+            if (!ok)
+                return 0;
+        }
+    }
+    return 1;
+}
+
 static void inspect_all(const uint8_t *buf, size_t size)
 {
     const char *path = input_path(buf, size);
@@ -86,7 +111,7 @@ static void inspect_all(const uint8_t *buf, size_t size)
     int dpc = size >= 4 && memcmp(buf, "RIO$", 4) == 0;
     pcache_image img;
     pcache_dpc d;
-    int valid = pcache_image_open_memory(&img, buf, size, NULL, NULL) == PCACHE_OK;
+    int valid = pcache_image_open_memory(&img, buf, size, NULL, NULL) == PCACHE_OK && inflates(&img);
     int rc = run(verify);
 
     if (!dpc && rc != (valid ? 0 : 1))

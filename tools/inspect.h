@@ -45,6 +45,7 @@ typedef struct inspect_args {
     int has_offset, has_length;
     uint64_t offset, length; /* dump, extract */
     const char *output;      /* extract -o */
+    int stored;              /* dump, extract: a compressed section's stored stream */
     int has_map_address;
     uint64_t map_address;    /* relocs */
     anchor_arg anchor[INSPECT_MAX_ANCHOR_ARGS];
@@ -136,6 +137,8 @@ typedef struct section_ref {
     int dr_slot;                /* the slot's class for "dr:ro" etc., else -1 */
     pcache_view view;           /* for a DR slot: data, size, name only */
     uint64_t file_offset;
+    int compressed;             /* a compressed section */
+    void *inflated;             /* its inflated bytes (pcache_free), when not --stored */
     char qualified[80];         /* "ro:name", "ro@0x1f40:name", "dr:rx" */
 } section_ref;
 

@@ -5,19 +5,54 @@
 
 #include "inspect.h"
 
+/* A compressed section's bytes are what it inflates to, as a loader sees
+ * them (--stored: the zlib stream as stored).  The library inflates and
+ * checks them. */
+static int inflate_section(const inspect_args *a, const char *command, inspect_file *f, section_ref *s)
+{
+    pcache_segment seg = s->owner->seg;
+    pcache_report rep;
+    pcache_view out;
+    problems one = {0};
+
+    if (pcache_segment_inflate_alloc(&seg, s->view.index, &s->inflated, &out, &rep) == PCACHE_OK) {
+        s->view.data = s->inflated;
+        s->view.size = s->view.loaded_size;
+        return EXIT_VALID;
+    }
+    problems_add_report(&one, &rep, s->owner->file_offset);
+    if (one.count)
+        f->verdict = one.v[0];
+    else
+        f->verdict.status = rep.status;
+    problems_free(&one);
+    return finish_output(report_invalid(f, command, a->json));
+}
+
 /* Opens path and finds the section a->section names.  Returns EXIT_VALID
  * with *f loaded, or the exit status (and *f freed). */
 static int open_section(const inspect_args *a, const char *command, inspect_file *f, section_ref *s)
 {
     int rc = inspect_file_load(f, a->path);
 
+    s->inflated = NULL;
     if (rc == EXIT_VALID && !inspect_file_valid(f))
         rc = finish_output(report_invalid(f, command, a->json));
     if (rc == EXIT_VALID)
         rc = inspect_find_section(f, a->section, s);
-    if (rc != EXIT_VALID)
+    if (rc == EXIT_VALID && s->compressed && !a->stored)
+        rc = inflate_section(a, command, f, s);
+    if (rc != EXIT_VALID) {
+        pcache_free(s->inflated);
         inspect_file_free(f);
+    }
     return rc;
+}
+
+static void close_section(inspect_file *f, section_ref *s)
+{
+    pcache_free(s->inflated);
+    inspect_file_free(f);
 }
 
 /* The byte range --offset and --length select, checked against the
@@ -60,6 +95,8 @@ static void emit_section_ref(emitter *e, const section_ref *s)
     }
     emit_offset(e, "file_offset", NULL, s->file_offset);
     emit_size(e, "size", NULL, s->view.size);
+    emit_bool(e, "compressed", NULL, s->compressed);
+    emit_bool(e, "inflated", NULL, s->inflated != NULL);
     emit_end(e);
 }
 
@@ -95,7 +132,7 @@ int cmd_dump(const inspect_args *a)
     if (rc != EXIT_VALID)
         return rc;
     if ((rc = select_range(a, &s, &off, &len)) != EXIT_VALID) {
-        inspect_file_free(&f);
+        close_section(&f, &s);
         return rc;
     }
     emit_init(&e, stdout, a->json);
@@ -107,12 +144,12 @@ int cmd_dump(const inspect_args *a)
         emit_hexbytes(&e, "hex", NULL, (const uint8_t *)s.view.data + off, (size_t)len);
         emit_end(&e);
     } else {
-        printf("%s: %llu bytes at file offset 0x%llx; bytes [0x%llx, 0x%llx)\n", s.qualified,
-               (unsigned long long)s.view.size, (unsigned long long)s.file_offset, (unsigned long long)off,
-               (unsigned long long)(off + len));
+        printf("%s: %llu %sbytes at file offset 0x%llx; bytes [0x%llx, 0x%llx)\n", s.qualified,
+               (unsigned long long)s.view.size, s.inflated ? "inflated " : s.compressed ? "stored (compressed) " : "",
+               (unsigned long long)s.file_offset, (unsigned long long)off, (unsigned long long)(off + len));
         hex_lines(stdout, (const uint8_t *)s.view.data + off, off, len);
     }
-    inspect_file_free(&f);
+    close_section(&f, &s);
     return finish_output(EXIT_VALID);
 }
 
@@ -142,7 +179,7 @@ int cmd_extract(const inspect_args *a)
     if ((rc = open_section(a, "extract", &f, &s)) != EXIT_VALID)
         return rc;
     if ((rc = select_range(a, &s, &off, &len)) != EXIT_VALID) {
-        inspect_file_free(&f);
+        close_section(&f, &s);
         return rc;
     }
     if (a->output) {
@@ -155,7 +192,7 @@ int cmd_extract(const inspect_args *a)
         }
         if (failed) {
             fprintf(stderr, "%s: cannot write '%s': %s\n", PROG, a->output, strerror(err));
-            inspect_file_free(&f);
+            close_section(&f, &s);
             return EXIT_USAGE;
         }
         emit_init(&e, stdout, a->json);
@@ -171,9 +208,9 @@ int cmd_extract(const inspect_args *a)
         }
     } else if (write_all(stdout, (const uint8_t *)s.view.data + off, len) != 0) {
         fprintf(stderr, "%s: cannot write the output: %s\n", PROG, strerror(errno));
-        inspect_file_free(&f);
+        close_section(&f, &s);
         return EXIT_USAGE;
     }
-    inspect_file_free(&f);
+    close_section(&f, &s);
     return finish_output(EXIT_VALID);
 }

@@ -49,10 +49,13 @@ static void section_flags_text(const pcache_view *v, char *buf, size_t size)
 {
     size_t len = 0;
     buf[0] = '\0';
+    uint16_t other = (uint16_t)(v->flags & ~(PCACHE_SECTION_SKIPPABLE | PCACHE_SECTION_COMPRESSED));
     if (v->flags & PCACHE_SECTION_SKIPPABLE)
         len += (size_t)snprintf(buf + len, size - len, "skippable");
-    if ((v->flags & ~PCACHE_SECTION_SKIPPABLE) && len < size)
-        len += (size_t)snprintf(buf + len, size - len, "%s0x%x", len ? "," : "", v->flags & ~PCACHE_SECTION_SKIPPABLE);
+    if ((v->flags & PCACHE_SECTION_COMPRESSED) && len < size)
+        len += (size_t)snprintf(buf + len, size - len, "%scompressed", len ? "," : "");
+    if (other && len < size)
+        len += (size_t)snprintf(buf + len, size - len, "%s0x%x", len ? "," : "", other);
     if (!v->known && len < size)
         len += (size_t)snprintf(buf + len, size - len, "%sunknown", len ? "," : "");
     if (len == 0)
@@ -87,6 +90,8 @@ static void describe_section(emitter *e, const found_segment *fs, uint32_t i, in
         emit_begin_list(e, "flag_names");
         if (v.flags & PCACHE_SECTION_SKIPPABLE)
             emit_str(e, NULL, NULL, "skippable");
+        if (v.flags & PCACHE_SECTION_COMPRESSED)
+            emit_str(e, NULL, NULL, "compressed");
         emit_end_list(e);
         emit_bool(e, "known", NULL, v.known);
     } else {
@@ -105,6 +110,9 @@ static void describe_section(emitter *e, const found_segment *fs, uint32_t i, in
     emit_offset(e, "segment_offset", "segment_offset", v.offset);
     emit_offset(e, "file_offset", "file_offset", fs->file_offset + v.offset);
     emit_size(e, "size", "size", v.size);
+    /* what it loads to: its inflated size when compressed */
+    if (e->json || v.loaded_size != v.size)
+        emit_size(e, "loaded_size", "loaded_size", v.loaded_size);
     emit_hex(e, "checksum", "checksum", sum, checksum_digits(fs->seg.identity.checksum));
     emit_end(e);
 }

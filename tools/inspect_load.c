@@ -264,6 +264,7 @@ static size_t find_matches(inspect_file *f, const section_spec *s, section_ref *
                 first->dr_slot = -1;
                 first->view = v;
                 first->file_offset = fs->file_offset + v.offset;
+                first->compressed = (v.flags & PCACHE_SECTION_COMPRESSED) != 0;
                 snprintf(first->qualified, sizeof first->qualified, "%s", q);
             }
             if (used < list_size)

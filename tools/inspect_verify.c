@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "inspect.h"
+#include "pcache/reloc.h"
 
 /* docs/FORMAT.md 7.2 and 7.3: the standalone file header and footer. */
 enum {
@@ -88,6 +89,33 @@ static void check_zero(problems *ps, const uint8_t *base, uint64_t from, uint64_
 
 /* ---- one segment ---- */
 
+/* A section whose trailer raw checksum the format leaves unused (zero):
+ * one of a type this reader knows, not compressed (docs/FORMAT.md 3.5). */
+static int stored_as_loaded(const pcache_view *v)
+{
+    return (v->type == PCACHE_TYPE_DATA || v->type == PCACHE_TYPE_RELOCS || v->type == PCACHE_TYPE_ANCHORS) &&
+           !(v->flags & ~PCACHE_SECTION_SKIPPABLE);
+}
+
+/* A section the library can inflate (docs/FORMAT.md 3.8). */
+static int compressed(const pcache_view *v)
+{
+    return v->type == PCACHE_TYPE_DATA && (v->flags & PCACHE_SECTION_COMPRESSED) &&
+           !(v->flags & ~(PCACHE_SECTION_SKIPPABLE | PCACHE_SECTION_COMPRESSED));
+}
+
+/* Resurrect does not inflate; a loader does, on access.  So the stream is
+ * inflated here, and (at lazy or full validation) the inflated bytes
+ * compared with the raw checksum, by the library. */
+static void check_inflates(problems *ps, pcache_segment *seg, uint32_t i, uint64_t file_offset)
+{
+    pcache_report rep;
+    void *buf = NULL;
+    if (pcache_segment_inflate_alloc(seg, i, &buf, NULL, &rep) != PCACHE_OK)
+        problems_add_report(ps, &rep, file_offset);
+    pcache_free(buf);
+}
+
 /* Checks a segment with whatever of it can be checked.  identity (may be
  * NULL): what the file expects of it, compared once its structure holds.
  * Returns 1 with *seg filled when its header and table are valid. */
@@ -129,20 +157,29 @@ static int verify_segment(problems *ps, const uint8_t *base, uint64_t available,
     toff = ld_le(base + SH_TRAILER_OFFSET, 8); /* resurrect checked it is canonical */
     for (uint32_t i = 0; i < n; i++) {
         pcache_view v;
+        int stored_ok = 1;
         if (pcache_segment_section(seg, i, &v, &rep) != PCACHE_OK) {
             problems_add_report(ps, &rep, file_offset); /* not expected at header level */
             continue;
         }
         if (use_lazy) {
             pcache_view checked;
-            if (pcache_segment_section(&lazy, i, &checked, &rep) != PCACHE_OK)
+            if (pcache_segment_section(&lazy, i, &checked, &rep) != PCACHE_OK) {
                 problems_add_report(ps, &rep, file_offset);
+                stored_ok = 0;
+            }
         } else if (strcmp(reported, v.name) != 0) {
             uint64_t stored, got = pcache_checksum(seg->identity.checksum, v.data, (size_t)v.size);
-            if (pcache_segment_section_checksum(seg, i, &stored) == PCACHE_OK && stored != got)
+            if (pcache_segment_section_checksum(seg, i, &stored) == PCACHE_OK && stored != got) {
                 problems_add(ps, PCACHE_E_SECTION_CHECKSUM, (int)cls, v.name, file_offset, v.offset, 1, stored, got,
                              "section checksum mismatch");
+                stored_ok = 0;
+            }
+        } else {
+            stored_ok = 0;
         }
+        if (stored_ok && compressed(&v))
+            check_inflates(ps, use_lazy ? &lazy : seg, i, file_offset);
         (*sections_checked)++;
         check_zero(ps, base, cursor, v.offset, (int)cls, v.name, file_offset, "padding before the section is not zero");
         cursor = v.offset + v.size;
@@ -153,7 +190,7 @@ static int verify_segment(problems *ps, const uint8_t *base, uint64_t available,
         uint64_t at = toff + (uint64_t)SEG_TRAILER_ENTRY * i + ST_RAW;
         uint64_t raw = ld64be(base + at);
         pcache_view v;
-        if (raw && pcache_segment_section(seg, i, &v, NULL) == PCACHE_OK)
+        if (raw && pcache_segment_section(seg, i, &v, NULL) == PCACHE_OK && stored_as_loaded(&v))
             problems_add(ps, PCACHE_E_PADDING, (int)cls, v.name, file_offset, at, 1, 0, raw,
                          "trailer raw checksum of an uncompressed section must be zero");
     }
@@ -436,6 +473,14 @@ void verify_find_problems(const inspect_file *f, problems *ps, uint64_t *section
     *sections_checked = 0;
     if (inspect_file_valid(f)) {
         *sections_checked = inspect_section_count(f);
+        for (size_t k = 0; k < f->seg_count; k++) {
+            pcache_segment seg = f->segs[k].seg; /* validated in full */
+            for (uint32_t i = 0; i < seg.section_count; i++) {
+                pcache_view v;
+                if (pcache_segment_section(&seg, i, &v, NULL) == PCACHE_OK && compressed(&v))
+                    check_inflates(ps, &seg, i, f->segs[k].file_offset);
+            }
+        }
         return;
     }
     if (f->kind == KIND_PCACHE)
@@ -490,6 +535,9 @@ int cmd_verify(const inspect_args *a)
     }
     verify_find_problems(&f, &ps, &checked);
     valid = ps.count == 0 && ps.dropped == 0;
+    /* a stream that does not inflate, in a file the library opens */
+    if (!valid && inspect_file_valid(&f) && ps.count)
+        f.verdict = ps.v[0];
     if (a->json) {
         emitter e;
         emit_init(&e, stdout, 1);

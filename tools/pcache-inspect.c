@@ -33,8 +33,9 @@ static const command commands[] = {
      "Exit 0 if FILE is valid.  Otherwise every problem is listed, not only the\n"
      "first: each segment is checked on its own (located through the file header\n"
      "even when that header's checksum is bad), and within a segment each\n"
-     "section's checksum and each padding gap.  For a .dpc file: DR's layout,\n"
-     "both MD5 digests, and every pcache segment in the client slots.\n",
+     "section's checksum and each padding gap.  Compressed sections are inflated\n"
+     "and checked.  For a .dpc file: DR's layout, both MD5 digests, and every\n"
+     "pcache segment in the client slots.\n",
      cmd_verify},
     {"info", "FILE", 1, 0, "describe FILE: headers, identity, segments, sections, relocation counts",
      "For a .dpc file also DR's header (every length field), the option string,\n"
@@ -49,11 +50,13 @@ static const command commands[] = {
     {"dump", "FILE SECTION", 2, OPT_RANGE, "show a section's bytes in hex and ASCII",
      "SECTION is NAME, CLASS:NAME (needed when NAME is in several classes),\n"
      "CLASS@OFFSET:NAME, or in a .dpc file dr:ro, dr:rx or dr:rw.  Offsets in the\n"
-     "dump are from the section's start.\n",
+     "dump are from the section's start.  A compressed section shows the bytes it\n"
+     "inflates to (checked against its raw checksum), or with --stored its stream.\n",
      cmd_dump},
     {"extract", "FILE SECTION", 2, OPT_RANGE | OPT_OUTPUT, "write a section's raw bytes to OUT or stdout",
-     "SECTION as for dump.  With --json (which needs -o), what was written is\n"
-     "described on stdout.\n",
+     "SECTION as for dump; a compressed section is written inflated, unless\n"
+     "--stored.  With --json (which needs -o), what was written is described on\n"
+     "stdout.\n",
      cmd_extract},
     {"relocs", "FILE", 1, OPT_MAP, "list relocation records and anchors; what they resolve to",
      "With --map-address ADDR (the address file offset 0 is mapped at), each\n"
@@ -85,13 +88,15 @@ static void print_usage(FILE *out)
 static void print_command_help(const command *c)
 {
     printf("Usage: %s %s [--json]%s%s%s %s\n%s.\n\n%s", PROG, c->name,
-           (c->options & OPT_RANGE) ? " [--offset N] [--length N]" : "", (c->options & OPT_OUTPUT) ? " [-o OUT]" : "",
+           (c->options & OPT_RANGE) ? " [--offset N] [--length N] [--stored]" : "", (c->options & OPT_OUTPUT) ? " [-o OUT]" : "",
            (c->options & OPT_MAP) ? " [--map-address ADDR [--anchor NAME=ADDR]...]" : "", c->args, c->summary,
            c->details);
     printf("\nOptions:\n  --json               machine-readable output (docs/INSPECT-JSON.md)\n");
     if (c->options & OPT_RANGE)
         printf("  --offset N           start N bytes into the section (default 0)\n"
-               "  --length N           N bytes (default: to the section's end)\n");
+               "  --length N           N bytes (default: to the section's end)\n"
+               "  --stored             a compressed section's zlib stream as stored, not the\n"
+               "                       bytes it inflates to\n");
     if (c->options & OPT_OUTPUT)
         printf("  -o, --output OUT     write to OUT instead of stdout\n");
     if (c->options & OPT_MAP)
@@ -189,6 +194,8 @@ static int parse_command_line(const command *c, int argc, char **argv, inspect_a
             return EXIT_VALID;
         } else if (strcmp(arg, "--json") == 0) {
             a->json = 1;
+        } else if ((c->options & OPT_RANGE) && strcmp(arg, "--stored") == 0) {
+            a->stored = 1;
         } else if ((c->options & OPT_RANGE) && option_is(arg, "--offset")) {
             if (!(v = option_value(c, arg, argc, argv, &i)))
                 return EXIT_USAGE;

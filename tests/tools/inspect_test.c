@@ -990,6 +990,132 @@ static void dump_checks_its_range(void **state)
     free(path);
 }
 
+/* ---- compressed sections ---- */
+
+#define TEXT_SIZE 20000u
+
+static char *write_compressed(const fixture *f, const char *name, uint8_t *text)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    pcache_report rep;
+    char *path = path_in(f, name);
+
+    for (size_t i = 0; i < TEXT_SIZE; i++)
+        text[i] = (uint8_t)("entry 0123456789 of a table\n"[i % 28] ^ (i % 997 == 0));
+    assert_int_equal(pcache_identity_init(&id, "inspect-test", 2), PCACHE_OK);
+    id.page_size = 4096;
+    assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RO, "text", text, TEXT_SIZE, 8, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RO, "plain", "plain bytes", 11, 1, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_set_compression(b, PCACHE_RO, "text", PCACHE_COMPRESS_DEFAULT), PCACHE_OK);
+    if (pcache_file_write_path(b, path, &rep) != PCACHE_OK)
+        fail_msg("writing %s: %s", path, rep.message);
+    pcache_builder_free(b);
+    return path;
+}
+
+/* Puts v, big-endian (a trailer checksum), at p. */
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void compressed_sections_inflate(void **state)
+{
+    fixture *f = *state;
+    uint8_t *text = malloc(TEXT_SIZE), *got, *bytes;
+    char *path = write_compressed(f, "c.pcache", text), *bad = path_in(f, "bad.pcache"), *out = path_in(f, "t.bin");
+    json_value *v;
+    run_result r;
+    size_t n, size;
+    uint64_t at, stored, seg = 4096, trailer;
+
+    v = inspect_json(f, 0, "sections", path, NULL);
+    assert_string_equal(jstr(v, "sections[0].qualified_name"), "ro:text");
+    assert_string_equal(jstr(v, "sections[0].flag_names[0]"), "compressed");
+    assert_int_equal(juint(v, "sections[0].loaded_size"), TEXT_SIZE);
+    stored = juint(v, "sections[0].size");
+    at = juint(v, "sections[0].file_offset");
+    assert_true(stored < TEXT_SIZE / 4);
+    assert_int_equal(juint(v, "sections[1].loaded_size"), 11);
+    json_free(v);
+
+    /* dump and extract give what the section inflates to, or the stream */
+    run(f, &r, inspect_tool, "dump", path, "text", "--offset", "19990", NULL);
+    expect_status(&r, 0);
+    expect_contains("dump", r.out, "20000 inflated bytes");
+    got = parse_dump(r.out, &n);
+    assert_int_equal(n, 10);
+    assert_memory_equal(got, text + 19990, 10);
+    free(got);
+    result_free(&r);
+    run(f, &r, inspect_tool, "extract", path, "ro:text", "-o", out, NULL);
+    expect_status(&r, 0);
+    result_free(&r);
+    got = read_bytes(out, &n);
+    assert_int_equal(n, TEXT_SIZE);
+    assert_memory_equal(got, text, n);
+    free(got);
+    bytes = read_bytes(path, &size);
+    run(f, &r, inspect_tool, "extract", path, "ro:text", "--stored", NULL);
+    expect_status(&r, 0);
+    assert_int_equal(r.out_size, stored);
+    assert_memory_equal(r.out, bytes + at, stored);
+    result_free(&r);
+
+    /* a stream byte changed and its stored checksum re-signed: the library
+     * opens the file (resurrect does not inflate), verify does not pass it */
+    trailer = seg + le(bytes + seg + 48, 8);
+    bytes[at + stored / 2] ^= 0x55;
+    put_be64(bytes + trailer, pcache_checksum(PCACHE_CHECKSUM_XXH3_64, bytes + at, stored));
+    write_bytes(bad, bytes, size);
+    run(f, &r, inspect_tool, "info", bad, NULL);
+    expect_status(&r, 0);
+    result_free(&r);
+    v = inspect_json(f, 1, "verify", bad, NULL);
+    assert_int_equal(juint(v, "problem_count"), 1);
+    assert_string_equal(jstr(v, "problems[0].section"), "text");
+    assert_true(strcmp(jstr(v, "problems[0].status"), "PCACHE_E_INFLATE") == 0 ||
+                strcmp(jstr(v, "problems[0].status"), "PCACHE_E_SECTION_CHECKSUM") == 0);
+    json_free(v);
+    run(f, &r, inspect_tool, "dump", bad, "text", NULL);
+    expect_status(&r, 1);
+    expect_contains("dump", r.err, "section 'text'");
+    result_free(&r);
+    run(f, &r, inspect_tool, "dump", bad, "text", "--stored", NULL);
+    expect_status(&r, 0);
+    result_free(&r);
+
+    /* the stream intact, its raw checksum (of the inflated bytes) wrong */
+    bytes[at + stored / 2] ^= 0x55;
+    put_be64(bytes + trailer, pcache_checksum(PCACHE_CHECKSUM_XXH3_64, bytes + at, stored));
+    put_be64(bytes + trailer + 8, 0x1234);
+    write_bytes(bad, bytes, size);
+    run(f, &r, inspect_tool, "verify", bad, NULL);
+    expect_status(&r, 1);
+    expect_contains("verify", r.err, "section 'text'");
+    expect_contains("verify", r.err, "inflated");
+    expect_contains("verify", r.err, "[PCACHE_E_SECTION_CHECKSUM]");
+    result_free(&r);
+
+    /* with another problem in the file, the deep check inflates too */
+    bytes[20] ^= 1; /* file header flags, and so the header checksum */
+    write_bytes(bad, bytes, size);
+    run(f, &r, inspect_tool, "verify", bad, NULL);
+    expect_status(&r, 1);
+    expect_contains("verify", r.err, "3 problems");
+    expect_contains("verify", r.err, "[PCACHE_E_FILE_HEADER]");
+    expect_contains("verify", r.err, "inflated");
+    result_free(&r);
+    free(bytes);
+    free(text);
+    free(out);
+    free(bad);
+    free(path);
+}
+
 /* ---- relocations ---- */
 
 #define CLIENT_AT_PERSIST 0x200000u
@@ -1388,6 +1514,7 @@ int main(int argc, char **argv)
         CASE(dpc_strings_are_escaped),
         CASE(standalone_lists_every_problem),
         CASE(dump_checks_its_range),
+        CASE(compressed_sections_inflate),
         CASE(relocs_resolve_as_the_library_does),
         CASE(json_on_every_subcommand),
         CASE(help_and_usage),

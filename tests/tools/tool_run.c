@@ -50,7 +50,8 @@ uint8_t *read_bytes(const char *path, size_t *size)
     } while (n > 0);
     fclose(fp);
     buf[used] = '\0'; /* outputs are read as strings */
-    *size = used;
+    if (size)
+        *size = used;
     return buf;
 }
 

@@ -26,7 +26,8 @@ typedef struct fixture {
 /* "<dir>/<name>", malloc'd. */
 char *path_in(const fixture *f, const char *name);
 void write_bytes(const char *path, const void *data, size_t size);
-/* The whole file, malloc'd with a NUL after it; NULL if it cannot be read. */
+/* The whole file, malloc'd with a NUL after it; NULL if it cannot be read.
+ * size may be NULL. */
 uint8_t *read_bytes(const char *path, size_t *size);
 
 /* Runs tool with the NULL-terminated arguments. */
