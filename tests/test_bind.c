@@ -631,6 +631,45 @@ static void test_bind_hostile_manifest(void **state)
     edit_manifest_and_expect(8 + 32, RW_AT, 8, PCACHE_SPLIT_CARRY_RW, PCACHE_E_HEADER_FIELD); /* absent rw at an offset */
 }
 
+/* Recognising a segment in a slot before validating it. */
+static void test_slot_peek(void **state)
+{
+    fixture x;
+    uint8_t junk[256];
+    char name[PCACHE_CLIENT_NAME_MAX + 1];
+    pcache_class cls;
+    uint8_t *seg;
+
+    (void)state;
+    fixture_make(&x, 0);
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        memset(name, 'x', sizeof name);
+        assert_int_equal(pcache_slot_peek(x.f.base + x.f.off[c], &cls, name), PCACHE_OK);
+        assert_int_equal(cls, c);
+        assert_string_equal(name, TEST_CLIENT);
+    }
+    /* DR's bytes, another client's bytes: no magic, and no byte past the
+     * 8 of the magic read (the buffer is exactly 8 bytes: ASan, valgrind) */
+    memset(junk, 0, sizeof junk);
+    {
+        void *block;
+        uint8_t *p = test_copy_at(junk, 8, 0, &block);
+        assert_int_equal(pcache_slot_peek(p, &cls, name), PCACHE_E_MAGIC);
+        free(block);
+    }
+    /* a name field without a NUL; an invalid class code */
+    seg = x.f.base + x.f.off[PCACHE_RO];
+    memset(seg + 128, 'n', 64);
+    assert_int_equal(pcache_slot_peek(seg, &cls, name), PCACHE_E_HEADER_FIELD);
+    seg[128 + 63] = 0;
+    seg[16] = 9;
+    assert_int_equal(pcache_slot_peek(seg, &cls, name), PCACHE_OK);
+    assert_int_equal(cls, PCACHE_CLASS_COUNT);
+    assert_int_equal(strlen(name), 63);
+    assert_int_equal(pcache_slot_peek(NULL, &cls, name), PCACHE_E_INVALID_ARGUMENT);
+    fixture_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -646,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_bind_anchor_out_of_reach),
         cmocka_unit_test(test_bind_no_memory),
         cmocka_unit_test(test_bind_hostile_manifest),
+        cmocka_unit_test(test_slot_peek),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -156,6 +156,24 @@ PCACHE_API void *pcache_bound_writable(const pcache_bound_image *img, pcache_cla
 /* Frees the copies; *img is then empty.  Safe on an empty image. */
 PCACHE_API void pcache_bound_release(pcache_bound_image *img);
 
+/* ------------------------------------------------------------------ */
+/* Recognising a segment in a slot                                     */
+/* ------------------------------------------------------------------ */
+
+/* The host gives a pointer into a slot that other clients share, with no
+ * length: what is there may be this client's segment, another client's
+ * bytes, or the host's own.  Returns PCACHE_OK when the 8 bytes at p are
+ * the segment magic and the 64-byte client name field (header offset 128)
+ * holds a NUL: *cls gets the class the header states (PCACHE_CLASS_COUNT
+ * for an invalid code) and name the client name, both unverified, for
+ * choosing whom to resurrect it for (pcache_resurrect() then verifies
+ * everything).  PCACHE_E_MAGIC when the magic differs (only those 8 bytes
+ * were read); PCACHE_E_HEADER_FIELD when the name has no NUL.  Reads at
+ * most the first 192 bytes, and past the magic only when it matched: a
+ * segment is at least 256 bytes. */
+PCACHE_API pcache_status pcache_slot_peek(const void *p, pcache_class *cls,
+                                          char name[PCACHE_CLIENT_NAME_MAX + 1]);
+
 #ifdef __cplusplus
 }
 #endif

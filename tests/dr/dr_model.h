@@ -87,6 +87,11 @@ void dr_model_hello_unit(dr_model_unit *u);
 void dr_model_reset(const dr_model_options *o);
 dr_model_options *dr_model_options_now(void);
 
+/* DR's reservation, within rel32 reach of DR and the client libraries
+ * (1 GB): the model maps every pcache inside it, as DR does
+ * (MAP_FILE_REACHABLE); client library bases belong there too. */
+uint64_t dr_model_reachable_base(void);
+
 /* DR's client list (paths in priority order) and client library bases
  * (dr_get_client_base); client ids are the indices. */
 void dr_model_set_clients(const char *const *paths, unsigned n);

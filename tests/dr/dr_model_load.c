@@ -30,11 +30,43 @@ static int prot_of(uint dr)
            ((dr & DR_MEMPROT_EXEC) ? PROT_EXEC : 0);
 }
 
+/* DR maps a pcache MAP_FILE_REACHABLE: inside its reservation, within
+ * rel32 reach of DR and the client libraries.  The model reserves such a
+ * region once per test process and places each load at a new address in
+ * it; tests put their client library bases there too. */
+#define REGION_SIZE (1024u * 1024u * 1024u)
+#define FIRST_MAP (256u * 1024u * 1024u)
+static uint8_t *region;
+static size_t cursor = FIRST_MAP;
+
+uint64_t dr_model_reachable_base(void)
+{
+    if (!region) {
+        void *p = mmap(NULL, REGION_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            abort();
+        region = p;
+    }
+    return (uint64_t)(uintptr_t)region;
+}
+
+static void *next_place(size_t size)
+{
+    size_t need = (size_t)drm_align(size, DRM_PAGE);
+    dr_model_reachable_base();
+    if (cursor + need > REGION_SIZE)
+        cursor = FIRST_MAP;
+    cursor += need + 16 * DRM_PAGE; /* every load at a new address */
+    return region + cursor - need - 16 * DRM_PAGE;
+}
+
 /* mmap, asking for exec as DR does; some systems refuse exec mappings of
  * files (noexec mounts), then the model maps without and says so. */
 static uint8_t *map_file(void *at, size_t size, uint dr_prot, int shared, int fd, off_t offs, int *exec)
 {
-    int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | (at ? MAP_FIXED : 0);
+    int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
+    if (!at)
+        at = next_place(size);
     void *p = mmap(at, size, prot_of(dr_prot), flags, fd, offs);
     if (p == MAP_FAILED && (dr_prot & DR_MEMPROT_EXEC) && (errno == EPERM || errno == EACCES)) {
         p = mmap(at, size, prot_of(dr_prot & ~(uint)DR_MEMPROT_EXEC), flags, fd, offs);
@@ -59,7 +91,10 @@ void drm_unmap(dr_model_view *v)
 {
     if (!v->map)
         return;
-    munmap(v->map, (size_t)drm_align(v->size, DRM_PAGE));
+    /* back to the reservation */
+    if (mmap(v->map, (size_t)drm_align(v->size, DRM_PAGE), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+             MAP_NORESERVE, -1, 0) == MAP_FAILED)
+        abort();
     drm_mapping_remove(v->map, (size_t)drm_align(v->size, DRM_PAGE));
     v->map = NULL;
 }

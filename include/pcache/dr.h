@@ -1,0 +1,146 @@
+/*
+ * libpcache — the DynamoRIO adapter.
+ *
+ * A DynamoRIO client registers once; for each coarse unit (one module's
+ * code region) DR persists, the adapter asks the client to describe its
+ * sections and references into a builder, and writes them into DR's
+ * client slots of the .dpc file; when DR loads (or merges) that file, the
+ * adapter checks and rebases everything and hands the client the image.
+ *
+ * The adapter is built for DynamoRIO 11.91 as it behaves (see
+ * docs/DYNAMORIO.md and the project's dr/NOTES.md): it never relies on
+ * which DR callback delivers which bytes, rounds rx data to whole pages,
+ * uses DR's rw slot only under -no_persist_map_rw_separate and otherwise
+ * carries rw in the ro segment, and fails closed: any mismatch makes its
+ * resurrect callback return false, so that DR drops the pcache and the
+ * application runs on without it.
+ *
+ * This header does not include DR's: DR's pointers are void * and its
+ * client id an unsigned int.  The adapter's source (lib/dr/pcache_dr.c) is
+ * compiled against DR's dr_api.h.
+ */
+#ifndef PCACHE_DR_H
+#define PCACHE_DR_H
+
+#include "pcache/bind.h"
+#include "pcache/pcache.h"
+#include "pcache/reloc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One registration: a client name and version, with its own segments. */
+typedef struct pcache_dr_client pcache_dr_client;
+
+/* The coarse unit being persisted or loaded. */
+typedef struct pcache_dr_unit {
+    void *drcontext;
+    void *perscxt;      /* DR's, for dr_persist_start() and friends */
+    uint64_t start;     /* dr_persist_start(): the unit's first app address */
+    uint64_t size;      /* dr_persist_size() */
+    /* While persisting: rw sections will be carried in the ro segment
+     * (DR runs with -persist_map_rw_separate).  The client sees no
+     * difference; an rw name then has at most PCACHE_CARRIED_NAME_MAX
+     * bytes. */
+    int rw_carried;
+} pcache_dr_unit;
+
+/* DR's frozen code cache, as the patch event gives it, before DR writes it
+ * into the file after the clients' rx data. */
+typedef struct pcache_dr_cache {
+    uint8_t *start;
+    size_t size;
+    /* The file offset that start will have: the end of this library's rx
+     * data, for DR writes its cache right after the rx slot.  Valid only
+     * when this library's rx data is the last in DR's rx slot (it
+     * registered first, or is the only client with rx data; DR calls
+     * clients in reverse order of registration).  UINT64_MAX when this
+     * unit has no rx data of this library. */
+    uint64_t file_offset;
+    /* private */
+    pcache_builder *builder;
+} pcache_dr_cache;
+
+/* Writes into field (width of kind, inside the cache) the displacement
+ * from the field to section `section` of class cls + offset, as they will
+ * be in DR's mapping of the file: the core's math
+ * (pcache_encode_reference) on file offsets.  Only relative kinds:
+ * nothing patches DR's cache at load, so only references that move with
+ * the file stay right.  rw sections cannot be targets (rw is handed out as
+ * a private copy).  Fails with PCACHE_E_INVALID_ARGUMENT (kind, field
+ * outside the cache), PCACHE_E_STATE (no cache file offset),
+ * PCACHE_E_NOT_FOUND, PCACHE_E_RELOC_TARGET, PCACHE_E_RELOC_RANGE; rep
+ * may be NULL. */
+PCACHE_API pcache_status pcache_dr_patch_cache(const pcache_dr_cache *cache, uint8_t *field,
+                                               pcache_reloc_kind kind, int32_t pc_offset,
+                                               pcache_class cls, const char *section,
+                                               uint64_t offset, pcache_report *rep);
+
+typedef struct pcache_dr_config {
+    const char *client_name;  /* 1..PCACHE_CLIENT_NAME_MAX printable bytes; unique per library */
+    uint32_t client_version;  /* a load of another version fails closed */
+    unsigned int client_id;   /* DR's client id: the "client" anchor is dr_get_client_base(client_id) */
+    pcache_validation validation; /* at load; 0 means PCACHE_VALIDATE_FULL */
+    void *ctx;                /* passed to every callback */
+
+    /* Persist time, once per unit: add this unit's sections and patches to
+     * b (whose identity holds the unit as module key, and whose "client"
+     * anchor is already set).  Return nonzero; 0 makes DR abandon this
+     * pcache file.  Adding no section persists nothing for this client. */
+    int (*describe)(void *ctx, const pcache_dr_unit *unit, pcache_builder *b);
+
+    /* Load time (and when DR merges with a file on disk before persisting,
+     * which it does not announce): the image, validated, its relocations
+     * applied.  Look sections up with pcache_bound_find(); rw sections are
+     * a private writable copy (pcache_bound_writable()).  ro and rx views
+     * point into DR's mapping of the file and live as long as DR keeps that
+     * pcache (after a merge DR unmaps it at once).  The image stays valid
+     * until pcache_dr_release() or pcache_dr_unregister().  Return nonzero
+     * to accept; 0 makes DR drop the pcache. */
+    int (*on_resurrect)(void *ctx, const pcache_dr_unit *unit, pcache_bound_image *img);
+
+    /* Optional: an image this client accepted belongs to a pcache DR is
+     * dropping after all (another registrant of this library refused it);
+     * its ro and rx views are about to become invalid.  The adapter then
+     * releases the image. */
+    void (*on_discard)(void *ctx, const pcache_dr_unit *unit, pcache_bound_image *img);
+
+    /* Optional: DR's patch event, once per persisted unit, after every
+     * size and before any write.  Return 0 to make DR abandon the file. */
+    int (*on_patch)(void *ctx, const pcache_dr_unit *unit, const pcache_dr_cache *cache);
+
+    /* Optional: why a persist or a load failed (one line).  The same text
+     * goes to DR's log (dr_log, DR_LOG_CACHE, level 1). */
+    void (*on_error)(void *ctx, const pcache_dr_unit *unit, pcache_status status,
+                     const char *reason);
+
+    /* Optional: current address of anchors other than "module" (the unit
+     * start, dr_persist_start()) and "client"; as pcache_anchor_resolver. */
+    pcache_anchor_resolver resolve_anchor;
+} pcache_dr_config;
+
+/* At most this many registrations per library at once. */
+#define PCACHE_DR_MAX_CLIENTS 8u
+
+/* Registers a client (cfg is copied, the name too).  The first
+ * registration registers the adapter's callbacks with DR (ro, rx, rw and
+ * patch).  Fails with PCACHE_E_INVALID_ARGUMENT (a required callback
+ * missing), PCACHE_E_CLIENT_NAME (invalid, or already registered),
+ * PCACHE_E_STATE (PCACHE_DR_MAX_CLIENTS reached, or DR refused the
+ * registration), PCACHE_E_NO_MEMORY. */
+PCACHE_API pcache_status pcache_dr_register(const pcache_dr_config *cfg,
+                                            pcache_dr_client **out);
+
+/* Unregisters, releasing every image still held for the client; the last
+ * one unregisters the adapter's callbacks from DR. */
+PCACHE_API void pcache_dr_unregister(pcache_dr_client *client);
+
+/* Releases an image given to on_resurrect (its rw copy is freed). */
+PCACHE_API void pcache_dr_release(pcache_dr_client *client, pcache_bound_image *img);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PCACHE_DR_H */
