@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -694,6 +695,148 @@ static void bench_inspect(const char *inspect, const char *dir, uint64_t size, c
 }
 
 /* ------------------------------------------------------------------ */
+/* Loading a compressed image                                          */
+/* ------------------------------------------------------------------ */
+
+#define LOAD_SIZE_MAX (16 * MIB)
+
+typedef struct load_case {
+    char path[PATH_MAX];
+    uint64_t size; /* of the file */
+    int cold;      /* the file's pages dropped before each load */
+} load_case;
+
+/* What a loader of an image file pays: read it into fresh memory, open it
+ * at full validation, and have the table's bytes (its view, or for the
+ * compressed image an inflated copy). */
+static void op_load(void *ctx)
+{
+    load_case *c = ctx;
+    pcache_image img;
+    pcache_report rep;
+    pcache_view v;
+    void *raw = NULL;
+    uint64_t got = 0;
+    uint8_t *buf = aligned_alloc(PAGE, (size_t)((c->size + PAGE - 1) / PAGE * PAGE));
+    int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 || !buf)
+        die("cannot load %s", c->path);
+    if (c->cold && posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0)
+        die("posix_fadvise %s failed", c->path);
+    while (got < c->size) {
+        ssize_t n = read(fd, buf + got, (size_t)(c->size - got));
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            die("read %s: %s", c->path, n < 0 ? strerror(errno) : "short file");
+        }
+        got += (uint64_t)n;
+    }
+    close(fd);
+    check(pcache_image_open_memory(&img, buf, c->size, NULL, &rep), "open image", &rep);
+    check(pcache_segment_find(pcache_image_segment(&img, PCACHE_RO), "table", &v, &rep), "find", &rep);
+    if (v.flags & PCACHE_SECTION_COMPRESSED) {
+        check(pcache_segment_inflate_alloc(pcache_image_segment(&img, PCACHE_RO), v.index, &raw, &v, &rep), "inflate",
+              &rep);
+        consume(((const uint8_t *)raw)[v.size - 1]);
+        pcache_free(raw);
+    } else {
+        consume(((const uint8_t *)v.data)[v.size - 1]);
+    }
+    free(buf);
+}
+
+/* Fraction of the file's pages in the page cache after asking the kernel
+ * to drop them: near 0 where posix_fadvise can make the cache cold. */
+static double resident_after_drop(const load_case *c)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t pages = (size_t)((c->size + (uint64_t)page - 1) / (uint64_t)page), in = 0;
+    unsigned char *vec = malloc(pages);
+    int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+    void *m;
+
+    if (fd < 0 || !vec)
+        die("cannot open %s", c->path);
+    if (fsync(fd) != 0 || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0)
+        die("cannot drop the cached pages of %s", c->path);
+    if ((m = mmap(NULL, (size_t)c->size, PROT_READ, MAP_SHARED, fd, 0)) == MAP_FAILED)
+        die("mmap %s: %s", c->path, strerror(errno));
+    if (mincore(m, (size_t)c->size, vec) != 0)
+        die("mincore %s: %s", c->path, strerror(errno));
+    for (size_t i = 0; i < pages; i++)
+        in += vec[i] & 1;
+    munmap(m, (size_t)c->size);
+    close(fd);
+    free(vec);
+    return (double)in / (double)pages;
+}
+
+/* A table of text-like records (what compresses in practice) as the one
+ * ro section of a file, stored plain or deflated at level. */
+static void write_load_image(load_case *c, const char *dir, const char *tag, const uint8_t *data, uint64_t size,
+                             int compress, int level)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    pcache_report rep;
+    struct stat sb;
+
+    snprintf(c->path, sizeof c->path, "%s/pcache-bench-%ld-%s.pcache", dir, (long)getpid(), tag);
+    check(pcache_identity_init(&id, "pcache-bench", 1), "identity", NULL);
+    check(pcache_builder_new(&b, &id), "builder", NULL);
+    check(pcache_builder_add(b, PCACHE_RO, "table", data, size, 64, 0), "add section", pcache_builder_report(b));
+    if (compress)
+        check(pcache_builder_set_compression(b, PCACHE_RO, "table", level), "compression", pcache_builder_report(b));
+    check(pcache_file_write_path(b, c->path, &rep), "write file", &rep);
+    pcache_builder_free(b);
+    if (stat(c->path, &sb) != 0)
+        die("stat %s: %s", c->path, strerror(errno));
+    c->size = (uint64_t)sb.st_size;
+    c->cold = 0;
+}
+
+/* Loading the same table from a compressed and an uncompressed image
+ * file, in alternating batches, with the page cache warm and then cold
+ * (posix_fadvise(POSIX_FADV_DONTNEED) before each load, after fsync; its
+ * cost is in the figure).  Wall time: a cold load waits for the disk. */
+static void bench_compressed_load(const char *dir, uint64_t size, const options *o, results *res,
+                                  report_info *info)
+{
+    load_case plain, z;
+    char group[64], label[32], zlabel[32];
+    uint8_t *data = xalloc_pages(size);
+    uint64_t at = 0;
+
+    for (uint32_t i = 0; at < size; i++) {
+        char line[64];
+        int n = snprintf(line, sizeof line, "%08x %6u handler_%u block %u\n", i * 2654435761u, i % 977, i % 61,
+                         i / 8);
+        for (int k = 0; k < n && at < size; k++)
+            data[at++] = (uint8_t)line[k];
+    }
+    write_load_image(&plain, dir, "plain", data, size, 0, 0);
+    write_load_image(&z, dir, "deflated", data, size, 1, PCACHE_COMPRESS_DEFAULT);
+    free(data);
+    size_label(size, label, sizeof label);
+    size_label(z.size, zlabel, sizeof zlabel);
+    snprintf(group, sizeof group, "%.20s table, file %.20s deflated", label, zlabel);
+    add_pair_row(res, group, "load deflated, warm cache", size, "load plain, warm cache",
+                 measure_pair_on(WALL_TIME, op_load, &z, op_load, &plain, &o->timing));
+    if (resident_after_drop(&plain) > 0.1 || resident_after_drop(&z) > 0.1) {
+        info->notes[info->nnotes++] = "cold-cache load rows left out: posix_fadvise(DONTNEED) does not empty "
+                                      "the page cache for files in --dir";
+    } else {
+        plain.cold = z.cold = 1;
+        add_pair_row(res, group, "load deflated, cold cache", size, "load plain, cold cache",
+                     measure_pair_on(WALL_TIME, op_load, &z, op_load, &plain, &o->timing));
+    }
+    unlink(plain.path);
+    unlink(z.path);
+}
+
+/* ------------------------------------------------------------------ */
 /* Options and main                                                    */
 /* ------------------------------------------------------------------ */
 
@@ -914,6 +1057,7 @@ int main(int argc, char **argv)
         bench_inspect(inspect, o.dir, o.max_size, &o, &res);
     else
         info.notes[info.nnotes++] = "pcache-inspect not found (give --inspect PATH): its row is left out";
+    bench_compressed_load(o.dir, o.max_size < LOAD_SIZE_MAX ? o.max_size : LOAD_SIZE_MAX, &o, &res, &info);
     if (!tg_full->v)
         snprintf(tg_full->detail, sizeof tg_full->detail, "not judged: no image of 1 MiB or more");
     if (!tg_persist->v)
