@@ -144,11 +144,53 @@ static void pack_refuses_what_cannot_be_compressed(void **state)
     free(out);
 }
 
+/* pcache-inspect's section line: the stored size, the loaded size and
+ * their ratio for a compressed section; neither extra for a plain one. */
+static void inspect_shows_sizes_and_ratio(void **state)
+{
+    const fixture *f = *state;
+    char *out = path_in(f, "out.pcache"), *text_arg, *noise_arg, want[96];
+    uint8_t *text, *noise;
+    pcache_image img;
+    pcache_report r;
+    pcache_view v;
+    run_result res;
+    const char *line;
+
+    write_inputs(f, &text, &noise);
+    assert_true(asprintf(&text_arg, "text=%s/text.txt", f->dir) > 0);
+    assert_true(asprintf(&noise_arg, "noise=%s/noise.bin", f->dir) > 0);
+    run(f, &res, pack_tool, "-o", out, "--client", "c", "--client-version", "1", "--ro", text_arg, "--rx",
+        noise_arg, "--compress", "text=9", NULL);
+    expect_status(&res, 0);
+    result_free(&res);
+    assert_int_equal(pcache_image_read_path(&img, out, NULL, &r), PCACHE_OK);
+    assert_int_equal(pcache_segment_find(pcache_image_segment(&img, PCACHE_RO), "text", &v, &r), PCACHE_OK);
+    snprintf(want, sizeof want, " size=%llu loaded_size=%u ratio=%.2f ", (unsigned long long)v.size, TEXT_SIZE,
+             (double)TEXT_SIZE / (double)v.size);
+    pcache_image_close(&img);
+
+    run(f, &res, inspect_tool, "sections", out, NULL);
+    expect_status(&res, 0);
+    expect_contains("sections", res.out, want);
+    line = strstr(res.out, "rx:noise");
+    assert_non_null(line);
+    assert_null(strstr(line, "ratio="));
+    assert_null(strstr(line, "loaded_size="));
+    result_free(&res);
+    free(text_arg);
+    free(noise_arg);
+    free(text);
+    free(noise);
+    free(out);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(pack_compresses_ro_sections, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(pack_refuses_what_cannot_be_compressed, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(inspect_shows_sizes_and_ratio, fixture_setup, fixture_teardown),
     };
 
     if (argc < 3 || argc > 4) {

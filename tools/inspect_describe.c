@@ -113,6 +113,12 @@ static void describe_section(emitter *e, const found_segment *fs, uint32_t i, in
     /* what it loads to: its inflated size when compressed */
     if (e->json || v.loaded_size != v.size)
         emit_size(e, "loaded_size", "loaded_size", v.loaded_size);
+    /* text only: JSON readers divide the two sizes themselves */
+    if (!e->json && (v.flags & PCACHE_SECTION_COMPRESSED) && v.size) {
+        char ratio[32];
+        snprintf(ratio, sizeof ratio, "%.2f", (double)v.loaded_size / (double)v.size);
+        emit_str(e, "ratio", "ratio", ratio);
+    }
     emit_hex(e, "checksum", "checksum", sum, checksum_digits(fs->seg.identity.checksum));
     emit_end(e);
 }
