@@ -1,0 +1,28 @@
+/* The program examples/bbcount's drrun test runs: deterministic work in a
+ * few blocks.  Built non-PIE, so its code is at the same address in every
+ * run; "--range" prints that code range for bbcount's -range option. */
+#include <stdio.h>
+#include <string.h>
+
+extern char __executable_start[], etext[];
+
+static unsigned long work(int n)
+{
+    unsigned long s = 0;
+    for (int i = 0; i < n; i++)
+        s += (i % 3 == 0) ? (unsigned long)i : (unsigned long)i / 2;
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned long t = 0;
+    if (argc > 1 && strcmp(argv[1], "--range") == 0) {
+        printf("%p-%p\n", (void *)__executable_start, (void *)etext);
+        return 0;
+    }
+    for (int k = 0; k < 2000; k++)
+        t += work(k % 40);
+    printf("app: %lu\n", t);
+    return 0;
+}
