@@ -58,6 +58,11 @@ void drm_why(char *why, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
+/* DR's headers declare no format attribute; the model's definitions do,
+ * so that the compiler checks the clients' calls here. */
+void dr_log(void *drcontext, uint mask, uint level, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+ssize_t dr_fprintf(file_t f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 void dr_log(void *drcontext, uint mask, uint level, const char *fmt, ...)
 {
     va_list ap;

@@ -102,7 +102,7 @@ static inline uint64_t drm_align(uint64_t x, uint64_t a)
 extern char drm_thread_dcontext[64];
 
 /* Text logs (dr_log, dr_fprintf). */
-void drm_log_append(int output, const char *fmt, va_list ap);
+void drm_log_append(int output, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Mappings the model made, with their current protections, for
  * dr_query_memory. */

@@ -61,6 +61,8 @@ static uint64_t run(int separate, uint64_t move, uint64_t client_base, const cha
     return expected;
 }
 
+static void expect_line(const char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void expect_line(const char *out, const char *fmt, ...)
 {
     char line[256];
