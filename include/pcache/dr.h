@@ -120,6 +120,10 @@ typedef struct pcache_dr_config {
     pcache_anchor_resolver resolve_anchor;
 } pcache_dr_config;
 
+/* The callbacks run with the adapter's lock held (DR may load pcaches on
+ * several threads): they must not call pcache_dr_register(),
+ * pcache_dr_unregister() or pcache_dr_release(). */
+
 /* At most this many registrations per library at once. */
 #define PCACHE_DR_MAX_CLIENTS 8u
 
