@@ -6,6 +6,7 @@
  *   inspect_describe.c info and sections
  *   inspect_bytes.c    dump and extract
  *   inspect_relocs.c   relocs
+ *   inspect_problem.c  the list of problems, from the library and its own
  *   inspect_emit.c     the text and JSON writer
  * Only the public API is used (and, in inspect_verify.c, the byte offsets
  * docs/FORMAT.md specifies, to look past the first failure). */
