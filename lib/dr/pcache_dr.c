@@ -82,8 +82,9 @@ static void fail_reason(pcache_dr_client *c, const pcache_dr_unit *unit, pcache_
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    dr_log(unit ? unit->drcontext : NULL, DR_LOG_CACHE, 1, "pcache[%s]: %s (%s)\n", c ? c->name : "-", reason,
-           pcache_status_name(st));
+    /* NULL: DR's main log.  Resurrect callbacks get DR's GLOBAL_DCONTEXT,
+     * which debug DR's dr_log would dereference as a thread's context. */
+    dr_log(NULL, DR_LOG_CACHE, 1, "pcache[%s]: %s (%s)\n", c ? c->name : "-", reason, pcache_status_name(st));
     if (c && c->cfg.on_error)
         c->cfg.on_error(c->cfg.ctx, unit, st, reason);
 }

@@ -66,7 +66,12 @@ ssize_t dr_fprintf(file_t f, const char *fmt, ...) __attribute__((format(printf,
 void dr_log(void *drcontext, uint mask, uint level, const char *fmt, ...)
 {
     va_list ap;
-    (void)drcontext;
+    /* Debug DR writes to drcontext->logfile unless drcontext is NULL: the
+     * GLOBAL_DCONTEXT that resurrect callbacks get would be dereferenced. */
+    if (drcontext == DRM_GLOBAL_DCONTEXT) {
+        fprintf(stderr, "model: dr_log(GLOBAL_DCONTEXT, ...): debug DR dereferences (dcontext_t *)-1\n");
+        abort();
+    }
     (void)mask;
     (void)level;
     va_start(ap, fmt);
