@@ -39,6 +39,7 @@ typedef struct tclient {
     int rx_anchor;       /* add an rx record (rel32 to the client library) */
     int patch_cache;     /* patch a rel32 in DR's cache to rx code */
     int refuse;          /* on_resurrect returns 0 */
+    int describe_refuse, long_rw_name, ref_into_rw, patch_refuse; /* persist failures */
     uint8_t seed;
     /* persisted data */
     uint8_t table[32], code[256], counters[64];
@@ -77,6 +78,11 @@ static int describe(void *ctx, const pcache_dr_unit *unit, pcache_builder *b)
     tclient *c = ctx;
     c->described++;
     c->unit = *unit;
+    if (c->describe_refuse)
+        return 0;
+    if (c->long_rw_name)
+        assert_int_equal(pcache_builder_add(b, PCACHE_RW, "a234567890123456789012345678", c->counters, 8, 8, 0),
+                         PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RO, "table", c->table, sizeof c->table, 8, 0), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RX, "code", c->code, sizeof c->code, 16, 0), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RW, "counters", c->counters, sizeof c->counters, 8, 0), PCACHE_OK);
@@ -98,6 +104,10 @@ static int describe(void *ctx, const pcache_dr_unit *unit, pcache_builder *b)
     add_patch(b, (pcache_patch){.cls = PCACHE_RW, .section = "counters", .offset = 8, .kind = PCACHE_RELOC_ABS64,
                                 .target_kind = PCACHE_TARGET_SECTION, .target_class = PCACHE_RO,
                                 .target_section = "table"});
+    if (c->ref_into_rw)
+        add_patch(b, (pcache_patch){.cls = PCACHE_RX, .section = "code", .offset = 0x30, .kind = PCACHE_RELOC_ABS64,
+                                    .target_kind = PCACHE_TARGET_SECTION, .target_class = PCACHE_RW,
+                                    .target_section = "counters"});
     if (c->rx_anchor)
         add_patch(b, (pcache_patch){.cls = PCACHE_RX, .section = "code", .offset = 0x20, .kind = PCACHE_RELOC_REL32,
                                     .pc_offset = 4, .target_kind = PCACHE_TARGET_ANCHOR,
@@ -128,6 +138,8 @@ static int on_patch(void *ctx, const pcache_dr_unit *unit, const pcache_dr_cache
     tclient *c = ctx;
     pcache_report rep;
     (void)unit;
+    if (c->patch_refuse)
+        return 0;
     if (!c->patch_cache)
         return 1;
     c->patched_field_offset = cache->size - 16;
@@ -553,6 +565,49 @@ static void test_fail_closed(void **state)
     expect_refused(&separate, NULL, NULL, refuses, PCACHE_E_STATE, "refused");
 }
 
+/* A persist the adapter cannot do right makes DR abandon the file, and
+ * says why. */
+static void test_persist_fail_closed(void **state)
+{
+    static const struct {
+        int separate, what;
+        pcache_status st;
+        const char *needle;
+    } cases[] = {
+        {1, 0, PCACHE_E_STATE, "describe refused"},
+        {1, 1, PCACHE_E_SECTION_NAME, "carried"},
+        {1, 2, PCACHE_E_RELOC_TARGET, "rw section 'counters'"},
+        {0, 2, PCACHE_E_RELOC_TARGET, "rw section 'counters'"},
+        {1, 3, PCACHE_E_STATE, "on_patch refused"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const mode m = {cases[i].separate, 0};
+        dr_model_unit u = test_unit();
+        char file[1024], why[512];
+
+        path_of(file, sizeof file, "abandoned.dpc");
+        unlink(file);
+        process(&m, 1, 0);
+        init_client(&alpha, "alpha", 0, 0x11);
+        alpha.describe_refuse = cases[i].what == 0;
+        alpha.long_rw_name = cases[i].what == 1;
+        alpha.ref_into_rw = cases[i].what == 2;
+        alpha.patch_refuse = cases[i].what == 3;
+        reg(&alpha);
+        assert_int_equal(dr_model_persist(&u, file, why, sizeof why), DRM_REFUSED);
+        assert_int_equal(access(file, F_OK), -1);
+        assert_int_equal(alpha.errors, 1);
+        if (alpha.last_status != cases[i].st || !strstr(alpha.last_reason, cases[i].needle))
+            print_message("case %zu: %s: %s\n", i, pcache_status_name(alpha.last_status), alpha.last_reason);
+        assert_int_equal(alpha.last_status, cases[i].st);
+        assert_non_null(strstr(alpha.last_reason, cases[i].needle));
+        assert_non_null(strstr(dr_model_log_text(), alpha.last_reason));
+        unreg(&alpha);
+        dr_model_reset(NULL);
+    }
+}
+
 /* The rx record that the read-only view refuses works when DR maps the
  * file copy-on-write. */
 static void test_rx_record_in_place(void **state)
@@ -776,6 +831,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_round_trip_every_mode, test_teardown),
         cmocka_unit_test_teardown(test_fail_closed, test_teardown),
+        cmocka_unit_test_teardown(test_persist_fail_closed, test_teardown),
         cmocka_unit_test_teardown(test_rx_record_in_place, test_teardown),
         cmocka_unit_test_teardown(test_two_registrations_two_libraries, test_teardown),
         cmocka_unit_test_teardown(test_refusal_discards_others, test_teardown),
