@@ -218,16 +218,33 @@ static pcache_status check_record(const pcache_segment *seg, const reloc_tables 
     return PCACHE_OK;
 }
 
-pcache_status reloc_tables_check(pcache_segment *seg, reloc_tables *t, pcache_report *rep)
+/* Not a secret: it tells a segment whose tables were checked from one
+ * filled in by hand, left uninitialized, pointed at other bytes or given
+ * another count of ranged records (apply skips its range checks on 0). */
+static uint64_t tables_seal(const pcache_segment *seg)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)seg->base ^ 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+    h ^= seg->size + seg->file_offset + ((uint64_t)seg->section_count << 40) + ((uint64_t)seg->cls << 56);
+    h = (h ^ (h >> 31)) * 0xc4ceb9fe1a85ec53ull;
+    h ^= seg->relocs_ranged;
+    h *= 0xff51afd7ed558ccdull;
+    return (h ^ (h >> 29)) | 1;
+}
+
+int reloc_tables_checked(const pcache_segment *seg)
+{
+    return seg->relocs_checked == tables_seal(seg);
+}
+
+/* The bytes of the tables t found: anchors, then records in order.
+ * *ranged: how many records have a range that can fail. */
+static pcache_status check_table_bytes(pcache_segment *seg, const reloc_tables *t, uint64_t *ranged,
+                                       pcache_report *rep)
 {
     pcache_status st;
     uint32_t prev_section = 0;
     uint64_t prev_start = 0, prev_end = 0;
 
-    if ((st = reloc_tables_find(seg, t, rep)) != PCACHE_OK)
-        return st;
-    if (t->relocs_index == RELOC_NO_SECTION)
-        return PCACHE_OK;
     if (seg->validation == PCACHE_VALIDATE_LAZY) {
         pcache_view v;
         if ((st = pcache_segment_section(seg, t->relocs_index, &v, rep)) != PCACHE_OK)
@@ -247,9 +264,28 @@ pcache_status reloc_tables_check(pcache_segment *seg, reloc_tables *t, pcache_re
             return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, ANCHORS_SECTION_NAME, aoff + AE_NAME, 0, 0, 0,
                                "anchor %" PRIu32 ": names are not in strictly increasing byte order", j);
     }
-    for (uint64_t i = 0; i < t->nrelocs; i++)
+    *ranged = 0;
+    for (uint64_t i = 0; i < t->nrelocs; i++) {
         if ((st = check_record(seg, t, i, &prev_section, &prev_start, &prev_end, rep)) != PCACHE_OK)
             return st;
+        *ranged += t->relocs[i * PCACHE_RELOC_RECORD_SIZE + RR_KIND] != PCACHE_RELOC_ABS64;
+    }
+    return PCACHE_OK;
+}
+
+pcache_status reloc_tables_check(pcache_segment *seg, reloc_tables *t, pcache_report *rep)
+{
+    pcache_status st;
+    uint64_t ranged = 0;
+
+    seg->relocs_checked = 0;
+    seg->relocs_ranged = 0;
+    if ((st = reloc_tables_find(seg, t, rep)) != PCACHE_OK)
+        return st;
+    if (t->relocs_index != RELOC_NO_SECTION && (st = check_table_bytes(seg, t, &ranged, rep)) != PCACHE_OK)
+        return st;
+    seg->relocs_ranged = ranged;
+    seg->relocs_checked = tables_seal(seg);
     return PCACHE_OK;
 }
 

@@ -43,9 +43,16 @@ pcache_status reloc_tables_find(const pcache_segment *seg, reloc_tables *t, pcac
 
 /* Locates the tables; under PCACHE_VALIDATE_LAZY verifies their
  * checksums; validates every anchor entry and record (kinds, reserved
- * bytes, indices, bounds, order, overlap).  Resurrect calls it, so does
- * pcache_reloc_apply. */
+ * bytes, indices, bounds, order, overlap).  On success seals the segment
+ * (seg->relocs_checked) and counts in seg->relocs_ranged the records
+ * whose value can be out of range.  Resurrect calls it; so does
+ * pcache_reloc_apply for a segment that is not sealed. */
 pcache_status reloc_tables_check(pcache_segment *seg, reloc_tables *t, pcache_report *rep);
+
+/* 1 if reloc_tables_check has passed on seg with its present base, size
+ * and layout: a segment resurrect accepted, not one made or changed by
+ * hand.  The seal vouches for the table bytes as they were read. */
+int reloc_tables_checked(const pcache_segment *seg);
 
 /* Record i, decoded without checks (the table has been checked). */
 void reloc_record_read(const pcache_segment *seg, const reloc_tables *t, uint64_t i, pcache_reloc *r);

@@ -450,6 +450,11 @@ typedef struct pcache_segment {
     size_t known_section_count;
     /* per-section state for lazy validation: bit set = checksum verified */
     uint64_t verified[PCACHE_MAX_SECTIONS / 64];
+    /* library-internal: the relocation tables passed every check of
+     * docs/FORMAT.md 9.7 (a seal of base and size, 0 until then), and
+     * how many of their records have a range that can fail (not abs64) */
+    uint64_t relocs_checked;
+    uint64_t relocs_ranged;
 } pcache_segment;
 
 /* A view of one section's bytes, inside the mapped segment.  For a
