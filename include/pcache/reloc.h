@@ -158,6 +158,14 @@ typedef int (*pcache_anchor_resolver)(void *ctx, const char *name, uint64_t pers
  * failure (PCACHE_E_RELOC_RANGE naming the site, PCACHE_E_ANCHOR, a
  * malformed table, a section checksum) dst is left untouched.
  *
+ * The records are hostile input, validated in full once: by the
+ * pcache_resurrect() that filled in seg, which seals it (docs/FORMAT.md
+ * 9.7).  Apply relies on that and does not check them again, so the
+ * segment's bytes must not change between resurrect and apply, but for
+ * the sites' fields an earlier apply with dst = seg->base wrote.  A
+ * segment struct that resurrect did not fill in, or whose fields were
+ * changed since, is validated in full here before anything is written.
+ *
  * Order: patched sections no longer match their stored checksums, so they
  * are verified first.  Under PCACHE_VALIDATE_FULL resurrect did it; under
  * PCACHE_VALIDATE_LAZY this call verifies every section holding a site
