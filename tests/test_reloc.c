@@ -1107,6 +1107,121 @@ static void test_lazy_verifies_touched_sections(void **state)
     small_image_free(&im);
 }
 
+/* Sites in two sections under LAZY: apply verifies both, the second
+ * found past the first's records, before it writes into either. */
+static void test_lazy_verifies_every_site_section(void **state)
+{
+    static uint8_t more[64];
+    pcache_builder *b = small_builder();
+    pcache_segment seg;
+    pcache_report rep;
+    uint8_t *s, *copy, *before;
+    uint64_t size, sz, x = 0x7f0000400000ull;
+    void *block, *blk;
+    const char *changed[2] = {"code", "more"};
+    (void)state;
+    test_fill(more, sizeof more, 14);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RX, "more", more, sizeof more, 8, 0), PCACHE_OK);
+    for (int i = 0; i < 5; i++) {
+        add(b, to_section(PCACHE_RX, "code", 8 * (uint64_t)i, PCACHE_RELOC_ABS64, 0, PCACHE_RO, "consts",
+                          (uint64_t)i, 0));
+        add(b, to_anchor(PCACHE_RX, "more", 16 + 8 * (uint64_t)i, PCACHE_RELOC_ABS64, 0, "x", (uint64_t)i, 0));
+    }
+    assert_int_equal(pcache_builder_set_anchor(b, "x", 0x1000), PCACHE_OK);
+    assert_int_equal(pcache_builder_size(b, PCACHE_RO, F_RO, &sz), PCACHE_OK);
+    assert_int_equal(persist_class(b, PCACHE_RX, F_RX, &s, &size, &block), PCACHE_OK);
+    before = malloc(size);
+    for (int k = 0; k < 2; k++) {
+        /* one byte of one site section changed, not at a site: apply
+         * refuses before writing to either section */
+        int si = section_index(s, changed[k]);
+        copy = test_copy_at(s, size, F_RX, &blk);
+        copy[ld64(entry(copy, si) + SE_OFFSET) + 4 + 8 * 5 * (uint64_t)(1 - k)] ^= 0x40;
+        memcpy(before, copy, size);
+        assert_int_equal(resurrect(&seg, copy, size, PCACHE_RX, pcache_builder_identity(b), PCACHE_VALIDATE_LAZY, &rep),
+                         PCACHE_OK);
+        assert_int_equal(pcache_reloc_apply(&seg, copy, 0x10000000, resolve_x, &x, &rep), PCACHE_E_SECTION_CHECKSUM);
+        assert_string_equal(rep.section, changed[k]);
+        assert_memory_equal(copy, before, size);
+        free(blk);
+    }
+    /* unchanged: both sections are verified, then patched */
+    copy = test_copy_at(s, size, F_RX, &blk);
+    assert_int_equal(resurrect(&seg, copy, size, PCACHE_RX, pcache_builder_identity(b), PCACHE_VALIDATE_LAZY, &rep),
+                     PCACHE_OK);
+    assert_int_equal(pcache_reloc_apply(&seg, copy, 0x10000000, resolve_x, &x, &rep), PCACHE_OK);
+    for (int k = 0; k < 2; k++) {
+        int si = section_index(s, changed[k]);
+        assert_true(seg.verified[si / 64] & (1ull << (si % 64)));
+    }
+    assert_int_equal(ld64(copy + ld64(entry(copy, section_index(s, "more")) + SE_OFFSET) + 16 + 8 * 4), x + 4);
+    free(blk);
+    free(before);
+    free(block);
+    pcache_builder_free(b);
+}
+
+/* Apply relies on resurrect's checks of the records only for the segment
+ * resurrect filled in.  A copy of that struct relies on them too; one
+ * pointed at other bytes, or whose seal is not resurrect's, is checked
+ * again, in full, before anything is written. */
+static void test_apply_checks_unsealed_segment(void **state)
+{
+    small_image im;
+    pcache_segment seg, twin;
+    pcache_report rep;
+    const uint64_t base = 0x7ff000000000ull;
+    anchors_now a = {.client = 0x7f1000002000ull, .module = base - 0x100000, .tbl = 0x20000};
+    uint64_t size;
+    uint8_t *copy, *bad, *dst, *want;
+    void *blk, *bad_blk;
+    int ri;
+    (void)state;
+    small_image_build(&im, small_builder_with_patches());
+    size = im.size[PCACHE_RX];
+    copy = test_copy_at(im.seg[PCACHE_RX], size, F_RX, &blk);
+    assert_int_equal(resurrect(&seg, copy, size, PCACHE_RX, pcache_builder_identity(im.b), PCACHE_VALIDATE_FULL, &rep),
+                     PCACHE_OK);
+    dst = malloc(size);
+    want = malloc(size);
+    memcpy(want, copy, size);
+    assert_int_equal(pcache_reloc_apply(&seg, want, base, resolve_small, &a, &rep), PCACHE_OK);
+    twin = seg;
+    memcpy(dst, copy, size);
+    assert_int_equal(pcache_reloc_apply(&twin, dst, base, resolve_small, &a, &rep), PCACHE_OK);
+    assert_memory_equal(dst, want, size);
+
+    /* the struct pointed at a table with a field past its section
+     * (re-signed, so that only the relocation checks object) */
+    bad = test_copy_at(im.seg[PCACHE_RX], size, F_RX, &bad_blk);
+    ri = section_index(bad, ".relocs");
+    st64(bad + ld64(entry(bad, ri) + SE_OFFSET) + 48 + RR_SITE_OFFSET, sizeof code - 7);
+    resign_section(bad, ri);
+    twin = seg;
+    twin.base = bad;
+    memcpy(dst, bad, size);
+    assert_int_equal(pcache_reloc_apply(&twin, dst, base, resolve_small, &a, &rep), PCACHE_E_RELOC_TARGET);
+    test_assert_report(&rep, PCACHE_E_RELOC_TARGET);
+    assert_memory_equal(dst, bad, size);
+
+    /* the same change under a struct whose seal was cleared or is not
+     * resurrect's (the bytes changed after resurrect: only a new check
+     * sees it) */
+    memcpy(copy, bad, size);
+    for (int k = 0; k < 2; k++) {
+        twin = seg;
+        twin.relocs_checked = k == 0 ? 0 : seg.relocs_checked ^ 2;
+        memcpy(dst, copy, size);
+        assert_int_equal(pcache_reloc_apply(&twin, dst, base, resolve_small, &a, &rep), PCACHE_E_RELOC_TARGET);
+        assert_memory_equal(dst, copy, size);
+    }
+    free(dst);
+    free(want);
+    free(bad_blk);
+    free(blk);
+    small_image_free(&im);
+}
+
 /* ------------------------------------------------------------------ */
 /* hostile tables                                                      */
 /* ------------------------------------------------------------------ */
@@ -1829,6 +1944,8 @@ int main(void)
         cmocka_unit_test(test_straddling_fields),
         cmocka_unit_test(test_big_endian_image),
         cmocka_unit_test(test_lazy_verifies_touched_sections),
+        cmocka_unit_test(test_lazy_verifies_every_site_section),
+        cmocka_unit_test(test_apply_checks_unsealed_segment),
         cmocka_unit_test(test_hostile_tables),
         cmocka_unit_test(test_relocs_size_not_multiple),
         cmocka_unit_test(test_random_table_corruption),
