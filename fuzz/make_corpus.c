@@ -206,7 +206,8 @@ static void dpc(const char *dir, const char *name, const pcache_identity *id, in
     st32(f + off + 2 * PCACHE_DPC_MD5_LEN, PCACHE_DPC_MAGIC);
     off += PCACHE_DPC_FOOTER_LEN;
     write_file(dir, "dpc", name, f, off);
-    write_file(dir, "inspect", name, f, off);
+    if (ro_count > 0) /* inspect's seeds: kept few, the committed corpus is small */
+        write_file(dir, "inspect", name, f, off);
     free(f);
 }
 
@@ -260,8 +261,6 @@ static void file(const char *dir, const char *name, const pcache_identity *id, c
     if (pcache_file_write_sink(b, &sink, NULL) != PCACHE_OK || bs.used != size)
         die(name, "file write");
     write_file(dir, "file_memory", name, out, size);
-    if (strcmp(name, "example_7_6") == 0 || strcmp(name, "unknown_skippable") == 0)
-        write_file(dir, "inspect", name, out, size);
     free(out);
     for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
         free_all(keep[c]);
