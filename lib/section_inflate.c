@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "aligned_mem.h"
 #include "bytes.h"
 #include "checksum.h"
 #include "compressed_section.h"
@@ -156,7 +157,7 @@ pcache_status pcache_segment_inflate(pcache_segment *seg, uint32_t index, void *
     if ((st = pcache_segment_section(seg, index, &v, rep)) != PCACHE_OK)
         return st;
     if (seg->validation != PCACHE_VALIDATE_HEADER) {
-        if (!(hash = aligned_alloc(64, (sizeof *hash + 63) & ~(size_t)63)))
+        if (!(hash = aligned_mem_alloc(sizeof *hash)))
             return report_fail(rep, PCACHE_E_NO_MEMORY, seg->cls, v.name, v.offset, 0, 0, 0,
                                "cannot allocate a checksum state");
         checksum_reset(hash, seg->identity.checksum);
@@ -171,7 +172,7 @@ pcache_status pcache_segment_inflate(pcache_segment *seg, uint32_t index, void *
             st = report_fail(rep, PCACHE_E_SECTION_CHECKSUM, seg->cls, v.name, at, 1, want, got,
                              "inflated bytes do not match the trailer's raw checksum (stored, computed)");
     }
-    free(hash);
+    aligned_mem_free(hash);
     if (st == PCACHE_OK && out) {
         *out = v;
         out->data = buf;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aligned_mem.h"
 #include "builder.h"
 #include "bytes.h"
 #include "checksum.h"
@@ -470,11 +471,11 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
 
     /* The writer holds an 8 KiB stage and a hash state: keep them off the
      * stack, which is small in DynamoRIO's client threads. */
-    w = aligned_alloc(64, (sizeof *w + 63) & ~(size_t)63);
-    hash = aligned_alloc(64, (sizeof *hash + 63) & ~(size_t)63);
+    w = aligned_mem_alloc(sizeof *w);
+    hash = aligned_mem_alloc(sizeof *hash);
     if (!w || !hash) {
-        free(w);
-        free(hash);
+        aligned_mem_free(w);
+        aligned_mem_free(hash);
         return PCACHE_E_NO_MEMORY;
     }
     memset(w, 0, sizeof *w);
@@ -559,7 +560,7 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
                          w->total, "segment written differs from the size promised");
     if (st == PCACHE_E_SINK)
         b->report.sys_errno = w->sink_errno;
-    free(w);
-    free(hash);
+    aligned_mem_free(w);
+    aligned_mem_free(hash);
     return st;
 }
