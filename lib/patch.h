@@ -18,6 +18,19 @@ static inline int reloc_kind_relative(unsigned kind)
     return kind == PCACHE_RELOC_REL8 || kind == PCACHE_RELOC_REL32;
 }
 
+/* A value v fits a field of a known kind iff v + reloc_fit_bias(kind) <=
+ * reloc_fit_max(kind), unsigned, mod 2^64: the signed ranges shifted to
+ * start at 0. */
+static inline uint64_t reloc_fit_bias(unsigned kind)
+{
+    return kind == PCACHE_RELOC_REL8 ? 0x80u : kind == PCACHE_RELOC_REL32 ? 0x80000000u : 0;
+}
+
+static inline uint64_t reloc_fit_max(unsigned kind)
+{
+    return kind == PCACHE_RELOC_REL8 ? 0xffu : kind == PCACHE_RELOC_ABS64 ? UINT64_MAX : 0xffffffffu;
+}
+
 /* The field value (modulo 2^64) of a reference of this kind from a field
  * at field_address to target.  Arithmetic wraps as the processor's. */
 uint64_t patch_value(pcache_reloc_kind kind, uint64_t field_address, int32_t pc_offset,

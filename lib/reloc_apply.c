@@ -88,6 +88,31 @@ HOT int value_fits(unsigned kind, uint64_t v)
     }
 }
 
+/* 1 if the spans resurrect summed the ranged records up in (pcache.h)
+ * prove every value in range at these addresses: then no record needs a
+ * look.  0 when they do not, or are not all there (too many origins and
+ * kinds): then each record is checked. */
+static int spans_prove_fit(const pcache_segment *seg, const apply_ctx *a)
+{
+    if (seg->relocs_span_count > PCACHE_RELOC_SPANS)
+        return 0;
+    for (uint32_t k = 0; k < seg->relocs_span_count; k++) {
+        const pcache_reloc_span *sp = &seg->relocs_spans[k];
+        /* an anchor origin is below the anchor count: the span came from
+         * a checked record */
+        uint64_t origin = sp->origin == 0 ? a->image_base : a->anchor[sp->origin - 1];
+        uint64_t max = reloc_fit_max(sp->kind), start;
+        if (reloc_kind_relative(sp->kind))
+            origin -= a->seg_address;
+        /* every value + bias lies in [start, start + width]: no wrap when
+         * start + width <= max */
+        start = origin + sp->low;
+        if (start > max || sp->width > max - start)
+            return 0;
+    }
+    return 1;
+}
+
 /* Index of the first record whose value does not fit its field, or
  * nrelocs.  abs64 fields take any value: skipped. */
 static uint64_t first_out_of_range(const apply_ctx *a)
@@ -234,9 +259,9 @@ pcache_status pcache_reloc_apply(pcache_segment *seg, void *dst, uint64_t image_
 
     if (seg->validation == PCACHE_VALIDATE_LAZY && (st = verify_site_sections(seg, &a, rep)) != PCACHE_OK)
         return st;
-    /* Pass 1, only when some field has a range (not abs64): check every
-     * value that has one. */
-    if (seg->relocs_ranged != 0 && (bad = first_out_of_range(&a)) < a.nrelocs)
+    /* Pass 1, only when some field has a range (not abs64) and the spans
+     * do not prove them all in range: check every value that has one. */
+    if (seg->relocs_ranged != 0 && !spans_prove_fit(seg, &a) && (bad = first_out_of_range(&a)) < a.nrelocs)
         return report_out_of_range(&a, &t, bad, rep);
     /* Pass 2: write. */
     big = seg->identity.byte_order == PCACHE_BIG_ENDIAN;

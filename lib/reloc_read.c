@@ -226,9 +226,59 @@ static uint64_t tables_seal(const pcache_segment *seg)
     uint64_t h = ((uint64_t)(uintptr_t)seg->base ^ 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
     h ^= seg->size + seg->file_offset + ((uint64_t)seg->section_count << 40) + ((uint64_t)seg->cls << 56);
     h = (h ^ (h >> 31)) * 0xc4ceb9fe1a85ec53ull;
-    h ^= seg->relocs_ranged;
+    h ^= seg->relocs_ranged + ((uint64_t)seg->relocs_span_count << 32);
+    for (uint32_t k = 0; k < seg->relocs_span_count && k < PCACHE_RELOC_SPANS; k++) {
+        const pcache_reloc_span *sp = &seg->relocs_spans[k];
+        h = (h ^ (h >> 29)) * 0xff51afd7ed558ccdull;
+        h ^= sp->low + sp->width * 0x9e3779b97f4a7c15ull + ((uint64_t)sp->origin << 8) + sp->kind;
+    }
     h *= 0xff51afd7ed558ccdull;
     return (h ^ (h >> 29)) | 1;
+}
+
+/* Adds checked record rec, of a kind with a range, to the span of its
+ * origin and kind.  Its value is origin + k for a target's origin (the
+ * image base or the anchor) and, for relative kinds, minus where the
+ * segment runs; k depends on nothing known only at load. */
+static void span_add(pcache_segment *seg, const uint8_t *rec)
+{
+    unsigned kind = rec[RR_KIND];
+    uint16_t origin = rec[RR_TARGET_KIND] == PCACHE_TARGET_SECTION ? 0 : (uint16_t)(1 + ld16(rec + RR_TARGET_INDEX));
+    uint64_t k = ld64(rec + RR_TARGET_BASE) + ld64(rec + RR_TARGET_OFFSET) + ld64(rec + RR_ADDEND) +
+                 reloc_fit_bias(kind);
+    pcache_reloc_span *sp = seg->relocs_spans;
+    uint32_t n = seg->relocs_span_count;
+
+    if (reloc_kind_relative(kind))
+        k -= reloc_section_offset(seg, ld16(rec + RR_SITE_SECTION)) + ld64(rec + RR_SITE_OFFSET) +
+             (uint64_t)(int64_t)(int32_t)ld32(rec + RR_PC_OFFSET);
+    if (n > PCACHE_RELOC_SPANS)
+        return;
+    while (sp < seg->relocs_spans + n && (sp->origin != origin || sp->kind != kind))
+        sp++;
+    if (sp == seg->relocs_spans + n) {
+        if (n == PCACHE_RELOC_SPANS) {
+            seg->relocs_span_count = PCACHE_RELOC_SPANS + 1;
+            return;
+        }
+        sp->origin = origin;
+        sp->kind = (uint8_t)kind;
+        sp->low = k;
+        sp->width = 0;
+        seg->relocs_span_count++;
+        return;
+    }
+    /* k outside [low, low + width] (mod 2^64): grow the span by the
+     * shorter way round; since k - low > width, neither sum wraps */
+    if (k - sp->low > sp->width) {
+        uint64_t up = k - sp->low, down = sp->width + (sp->low - k);
+        if (up <= down) {
+            sp->width = up;
+        } else {
+            sp->low = k;
+            sp->width = down;
+        }
+    }
 }
 
 int reloc_tables_checked(const pcache_segment *seg)
@@ -237,7 +287,8 @@ int reloc_tables_checked(const pcache_segment *seg)
 }
 
 /* The bytes of the tables t found: anchors, then records in order.
- * *ranged: how many records have a range that can fail. */
+ * *ranged: how many records have a range that can fail; their spans go
+ * to seg. */
 static pcache_status check_table_bytes(pcache_segment *seg, const reloc_tables *t, uint64_t *ranged,
                                        pcache_report *rep)
 {
@@ -268,7 +319,10 @@ static pcache_status check_table_bytes(pcache_segment *seg, const reloc_tables *
     for (uint64_t i = 0; i < t->nrelocs; i++) {
         if ((st = check_record(seg, t, i, &prev_section, &prev_start, &prev_end, rep)) != PCACHE_OK)
             return st;
-        *ranged += t->relocs[i * PCACHE_RELOC_RECORD_SIZE + RR_KIND] != PCACHE_RELOC_ABS64;
+        if (t->relocs[i * PCACHE_RELOC_RECORD_SIZE + RR_KIND] != PCACHE_RELOC_ABS64) {
+            *ranged += 1;
+            span_add(seg, t->relocs + i * PCACHE_RELOC_RECORD_SIZE);
+        }
     }
     return PCACHE_OK;
 }
@@ -280,6 +334,8 @@ pcache_status reloc_tables_check(pcache_segment *seg, reloc_tables *t, pcache_re
 
     seg->relocs_checked = 0;
     seg->relocs_ranged = 0;
+    seg->relocs_span_count = 0;
+    memset(seg->relocs_spans, 0, sizeof seg->relocs_spans);
     if ((st = reloc_tables_find(seg, t, rep)) != PCACHE_OK)
         return st;
     if (t->relocs_index != RELOC_NO_SECTION && (st = check_table_bytes(seg, t, &ranged, rep)) != PCACHE_OK)

@@ -44,9 +44,10 @@ pcache_status reloc_tables_find(const pcache_segment *seg, reloc_tables *t, pcac
 /* Locates the tables; under PCACHE_VALIDATE_LAZY verifies their
  * checksums; validates every anchor entry and record (kinds, reserved
  * bytes, indices, bounds, order, overlap).  On success seals the segment
- * (seg->relocs_checked) and counts in seg->relocs_ranged the records
- * whose value can be out of range.  Resurrect calls it; so does
- * pcache_reloc_apply for a segment that is not sealed. */
+ * (seg->relocs_checked), counts in seg->relocs_ranged the records whose
+ * value can be out of range and sums them up in seg->relocs_spans.
+ * Resurrect calls it; so does pcache_reloc_apply for a segment that is
+ * not sealed. */
 pcache_status reloc_tables_check(pcache_segment *seg, reloc_tables *t, pcache_report *rep);
 
 /* 1 if reloc_tables_check has passed on seg with its present base, size

@@ -433,6 +433,17 @@ PCACHE_API void pcache_expect_init(pcache_expect *exp, const pcache_identity *id
 PCACHE_API void pcache_expect_image_id(pcache_expect *exp,
                                        const uint8_t image_id[PCACHE_IMAGE_ID_SIZE]);
 
+/* Library-internal (pcache_reloc_apply): what the relocation records of
+ * one origin and kind add to it lies in [low, low + width] (mod 2^64),
+ * so that one comparison per span can prove every value in range. */
+typedef struct pcache_reloc_span {
+    uint64_t low, width;
+    uint16_t origin;            /* 0: the image base; 1 + j: anchor j */
+    uint8_t kind;               /* pcache_reloc_kind */
+} pcache_reloc_span;
+
+#define PCACHE_RELOC_SPANS 8u   /* per segment; more: checked record by record */
+
 /* A resurrected segment: a caller-owned object (no allocation) whose views
  * point into the mapped bytes.  Its fields are read-only for the caller. */
 typedef struct pcache_segment {
@@ -455,6 +466,10 @@ typedef struct pcache_segment {
      * how many of their records have a range that can fail (not abs64) */
     uint64_t relocs_checked;
     uint64_t relocs_ranged;
+    /* their spans, by origin and kind; a count above PCACHE_RELOC_SPANS:
+     * more origins and kinds than spans */
+    uint32_t relocs_span_count;
+    pcache_reloc_span relocs_spans[PCACHE_RELOC_SPANS];
 } pcache_segment;
 
 /* A view of one section's bytes, inside the mapped segment.  For a
