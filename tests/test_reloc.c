@@ -851,6 +851,165 @@ static void test_all_or_nothing(void **state)
     pcache_builder_free(b);
 }
 
+/* A segment of rx "code" holding the references refs (all to anchors),
+ * resurrected under FULL; *fo: the file offset of "code". */
+typedef struct span_image {
+    pcache_builder *b;
+    pcache_identity id;
+    uint8_t *s;
+    uint64_t size, fo;
+    void *block;
+    pcache_segment seg;
+} span_image;
+
+static void span_image_build(span_image *im, const pcache_patch *refs, int n, const char *const *anchors, int nanchors)
+{
+    pcache_report rep;
+    uint64_t sz;
+    test_fill(code, sizeof code, 12);
+    test_identity(&im->id, PCACHE_CHECKSUM_XXH3_64);
+    assert_int_equal(pcache_builder_new(&im->b, &im->id), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(im->b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
+    for (int i = 0; i < n; i++)
+        add(im->b, refs[i]);
+    for (int j = 0; j < nanchors; j++)
+        assert_int_equal(pcache_builder_set_anchor(im->b, anchors[j], 0x1000 * (uint64_t)(j + 1)), PCACHE_OK);
+    assert_int_equal(pcache_builder_size(im->b, PCACHE_RX, F_RX, &sz), PCACHE_OK);
+    assert_int_equal(pcache_builder_section_file_offset(im->b, PCACHE_RX, "code", &im->fo), PCACHE_OK);
+    assert_int_equal(persist_class(im->b, PCACHE_RX, F_RX, &im->s, &im->size, &im->block), PCACHE_OK);
+    assert_int_equal(resurrect(&im->seg, im->s, im->size, PCACHE_RX, &im->id, PCACHE_VALIDATE_FULL, &rep),
+                     PCACHE_OK);
+}
+
+static void span_image_free(span_image *im)
+{
+    free(im->block);
+    pcache_builder_free(im->b);
+}
+
+/* Applies at base, anchors resolved by resolve(ctx): want PCACHE_OK (the
+ * copy is returned, to be freed) or PCACHE_E_RELOC_RANGE naming record
+ * bad and leaving the copy as it was (NULL returned). */
+static uint8_t *span_apply(span_image *im, uint64_t base, pcache_anchor_resolver resolve, void *ctx, int bad)
+{
+    pcache_report rep;
+    char want[32];
+    uint8_t *dst = malloc(im->size);
+    memcpy(dst, im->s, im->size);
+    if (bad < 0) {
+        if (pcache_reloc_apply(&im->seg, dst, base, resolve, ctx, &rep) != PCACHE_OK)
+            fail_msg("apply: %s", rep.message);
+        return dst;
+    }
+    assert_int_equal(pcache_reloc_apply(&im->seg, dst, base, resolve, ctx, &rep), PCACHE_E_RELOC_RANGE);
+    test_assert_report(&rep, PCACHE_E_RELOC_RANGE);
+    snprintf(want, sizeof want, "record %d:", bad);
+    if (!strstr(rep.message, want))
+        fail_msg("expected %s in: %s", want, rep.message);
+    assert_memory_equal(dst, im->s, im->size);
+    free(dst);
+    return NULL;
+}
+
+/* Many records of one anchor and kind, whose values apply proves in range
+ * at once (pcache_reloc_span): exactly up to the reach of the farthest up
+ * and down, and the farthest is named when it no longer reaches. */
+static void test_apply_span_boundaries(void **state)
+{
+    static const uint64_t toff[8] = {0x40, 0, 0x7000, 0x10, 0x123, 0x6fff, 0x20, 0x3000};
+    const uint64_t base = 0x7f5500000000ull;
+    pcache_patch refs[8];
+    span_image im;
+    int64_t d[8], dmax = INT64_MIN, dmin = INT64_MAX;
+    int imax = 0, imin = 0;
+    uint64_t x, from;
+    (void)state;
+    for (int i = 0; i < 8; i++) {
+        refs[i] = to_anchor(PCACHE_RX, "code", 8 * (uint64_t)i, PCACHE_RELOC_REL32, 4, "x", toff[i], 0);
+        /* the value is x + d[i] - (base + fo + 4) */
+        d[i] = (int64_t)toff[i] - 8 * i;
+        if (d[i] > dmax)
+            dmax = d[i], imax = i;
+        if (d[i] < dmin)
+            dmin = d[i], imin = i;
+    }
+    span_image_build(&im, refs, 8, (const char *const[]){"x"}, 1);
+    from = base + im.fo + 4;
+    for (int k = 0; k < 2; k++) {
+        uint8_t *dst;
+        x = k == 0 ? from + 0x7fffffffull - (uint64_t)dmax : from - 0x80000000ull - (uint64_t)dmin;
+        dst = span_apply(&im, base, resolve_x, &x, -1);
+        for (int i = 0; i < 8; i++)
+            assert_int_equal(get_field(dst + (im.fo - F_RX) + 8 * (uint64_t)i, 4, 0),
+                             low_bits(x + (uint64_t)d[i] - from, 4));
+        free(dst);
+        x = k == 0 ? x + 1 : x - 1;
+        span_apply(&im, base, resolve_x, &x, k == 0 ? imax : imin);
+    }
+    span_image_free(&im);
+}
+
+/* abs32 values on both sides of an anchor (addends -8 and +8): the span
+ * wraps around 2^64 when the values are summed up, not when applied. */
+static void test_apply_span_around_zero(void **state)
+{
+    pcache_patch refs[2] = {to_anchor(PCACHE_RX, "code", 0x40, PCACHE_RELOC_ABS32, 0, "x", 0, -8),
+                            to_anchor(PCACHE_RX, "code", 0x48, PCACHE_RELOC_ABS32, 0, "x", 0, 8)};
+    span_image im;
+    uint8_t *dst;
+    uint64_t x = 0x10;
+    (void)state;
+    span_image_build(&im, refs, 2, (const char *const[]){"x"}, 1);
+    dst = span_apply(&im, 0x10000, resolve_x, &x, -1);
+    assert_int_equal(ld32(dst + (im.fo - F_RX) + 0x40), 0x8);
+    assert_int_equal(ld32(dst + (im.fo - F_RX) + 0x48), 0x18);
+    free(dst);
+    x = 4;
+    span_apply(&im, 0x10000, resolve_x, &x, 0);
+    x = 0xffffffffull - 8;
+    dst = span_apply(&im, 0x10000, resolve_x, &x, -1);
+    assert_int_equal(ld32(dst + (im.fo - F_RX) + 0x48), 0xffffffffu);
+    free(dst);
+    x++;
+    span_apply(&im, 0x10000, resolve_x, &x, 1);
+    span_image_free(&im);
+}
+
+static int resolve_numbered(void *ctx, const char *name, uint64_t persisted, uint64_t *address)
+{
+    (void)persisted;
+    assert_true(name[0] == 'a' && name[1] >= '0' && name[1] <= '9' && name[2] == 0);
+    *address = ((const uint64_t *)ctx)[name[1] - '0'];
+    return 0;
+}
+
+/* More anchors with ranged records than a segment keeps spans for
+ * (PCACHE_RELOC_SPANS): apply checks record by record, as exactly. */
+static void test_apply_more_origins_than_spans(void **state)
+{
+    enum { N = PCACHE_RELOC_SPANS + 2 };
+    static const char *const names[10] = {"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9"};
+    const uint64_t base = 0x7f5500000000ull;
+    pcache_patch refs[N];
+    uint64_t at[N];
+    span_image im;
+    uint8_t *dst;
+    (void)state;
+    assert_true(N <= 10);
+    for (int i = 0; i < N; i++)
+        refs[i] = to_anchor(PCACHE_RX, "code", 8 * (uint64_t)i, PCACHE_RELOC_REL32, 4, names[i], 0, 0);
+    span_image_build(&im, refs, N, names, N);
+    for (int i = 0; i < N; i++)
+        at[i] = base + im.fo + 8 * (uint64_t)i + 4 + 0x7fffffffull - (uint64_t)i;
+    dst = span_apply(&im, base, resolve_numbered, at, -1);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(ld32(dst + (im.fo - F_RX) + 8 * (uint64_t)i), 0x7fffffffu - (uint32_t)i);
+    free(dst);
+    at[N - 1] += N - 1 + 1; /* one past the reach, for an anchor past the spans */
+    span_apply(&im, base, resolve_numbered, at, N - 1);
+    span_image_free(&im);
+}
+
 /* Relative references between sections are resolved at persist: reach
  * boundaries set exactly through the addend. */
 static pcache_status persist_internal(pcache_reloc_kind kind, int32_t pc, int64_t addend, uint64_t *value,
@@ -1940,6 +2099,9 @@ int main(void)
         cmocka_unit_test(test_apply_reach_boundaries),
         cmocka_unit_test(test_apply_abs32_internal_boundary),
         cmocka_unit_test(test_all_or_nothing),
+        cmocka_unit_test(test_apply_span_boundaries),
+        cmocka_unit_test(test_apply_span_around_zero),
+        cmocka_unit_test(test_apply_more_origins_than_spans),
         cmocka_unit_test(test_persist_reach_boundaries),
         cmocka_unit_test(test_straddling_fields),
         cmocka_unit_test(test_big_endian_image),
