@@ -1,12 +1,15 @@
 /* The program examples/bbcount's drrun test runs: deterministic work in a
  * few blocks.  Built non-PIE, so its code is at the same address in every
- * run; "--range" prints that code range for bbcount's -range option. */
+ * run.  The counted function has a section of its own, so that the rest of
+ * the program's code stays uninstrumented and DR persists it as usual;
+ * "--range" prints that section's range for bbcount's -range option. */
 #include <stdio.h>
 #include <string.h>
 
-extern char __executable_start[], etext[];
+/* GNU ld defines these for a section whose name is a C identifier. */
+extern char __start_bbcount_work[], __stop_bbcount_work[];
 
-static unsigned long work(int n)
+__attribute__((noinline, section("bbcount_work"))) static unsigned long work(int n)
 {
     unsigned long s = 0;
     for (int i = 0; i < n; i++)
@@ -18,7 +21,7 @@ int main(int argc, char **argv)
 {
     unsigned long t = 0;
     if (argc > 1 && strcmp(argv[1], "--range") == 0) {
-        printf("%p-%p\n", (void *)__executable_start, (void *)etext);
+        printf("%p-%p\n", (void *)__start_bbcount_work, (void *)__stop_bbcount_work);
         return 0;
     }
     for (int k = 0; k < 2000; k++)

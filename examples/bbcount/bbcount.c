@@ -2,13 +2,14 @@
  * bbcount: a DynamoRIO client that counts basic-block executions and keeps
  * its counters in DR's persisted caches through libpcache's adapter.
  *
- *   drrun -persist -c libbbcount.so [-range LO-HI] -- app
+ *   drrun -persist -c libbbcount.so [-range LO-HI] [-persist_code] -- app
  *
  * Each block (in [LO, HI) if given) gets a clean call to at_bb(index).
  * When DR persists a module's code (at exit under -persist), the adapter
  * asks describe() for that unit's data:
- *   ro "meta"    magic, the client library's base (plain), the unit's start
- *                (an absolute reference to the app module: rebased at load),
+ *   ro "meta"    magic, the client library's base when the instrumented
+ *                blocks are persisted too (else 0), the unit's start (an
+ *                absolute reference to the app module: rebased at load),
  *                the number of blocks;
  *   ro "blocks"  per block: offset from the unit start, counter index;
  *   ro "banner"  a string;
@@ -16,17 +17,20 @@
  *                (a rel32 from rx to ro, fixed at persist), sum() adds up an
  *                array of counters;
  *   rw "counts"  the run's counter per block.
- * In the next run DR loads the file with the blocks' code, clean calls and
- * all, and no bb event for them; the adapter hands on_resurrect() the data
- * checked and rebased, with "counts" as a private writable copy.  The
- * client calls the rx code, claims the persisted counter indices (the
- * persisted code increments them) and reports at exit what it resurrected
- * next to what this run counted.
+ * In the next run DR loads the file and the adapter hands on_resurrect()
+ * the data checked and rebased, with "counts" as a private writable copy.
+ * The client calls the rx code, takes the counter indices back (so that a
+ * block keeps its counter) and reports at exit what it resurrected next to
+ * what this run counted.
  *
- * The persisted clean calls hold the address of at_bb(): a pcache written
- * with the client library elsewhere is refused (on_resurrect returns 0 and
- * DR drops the pcache: the blocks are built again), as DR's own pcache test
- * requires.
+ * By default the instrumented blocks themselves are not persisted (DR
+ * builds them again, and the bb event instruments them): DynamoRIO 11.91
+ * does not relocate the clean calls of a client's persisted blocks, and a
+ * run that loads such blocks crashes (docs/DYNAMORIO.md, 3.5).  With
+ * -persist_code they are persisted as well, as a DR that handles them
+ * would allow (the model in tests/dr does): their clean calls hold
+ * at_bb()'s address, so a pcache written with the client library elsewhere
+ * is then refused (on_resurrect returns 0 and DR drops the pcache).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +49,7 @@ static struct {
     client_id_t id;
     uint64_t client_base;
     uint64_t lo, hi;
+    int persist_code;   /* -persist_code: instrumented blocks persisted too */
     void *lock;
     pcache_dr_client *pcache;
     uint64_t *tag;      /* by counter index; 0: free */
@@ -113,7 +118,7 @@ static dr_emit_flags_t event_bb(void *drcontext, void *tag, instrlist_t *ilist, 
         return DR_EMIT_DEFAULT; /* out of counters: not counted, not persisted */
     dr_insert_clean_call(drcontext, ilist, instrlist_first(ilist), (void *)at_bb, false, 1,
                          OPND_CREATE_INTPTR(index));
-    return DR_EMIT_PERSISTABLE;
+    return bb.persist_code ? DR_EMIT_PERSISTABLE : DR_EMIT_DEFAULT;
 }
 
 /* ---- generated code -------------------------------------------------------- */
@@ -166,7 +171,7 @@ static int describe(void *ctx, const pcache_dr_unit *unit, pcache_builder *b)
     blocks = meta + 4;
     counts = blocks + 2 * (size_t)n;
     meta[0] = META_MAGIC;
-    meta[1] = bb.client_base;
+    meta[1] = bb.persist_code ? bb.client_base : 0; /* persisted calls into the library */
     meta[2] = unit->start;
     meta[3] = n;
     for (uint32_t i = 0; i < bb.nblocks; i++)
@@ -234,8 +239,8 @@ static int on_resurrect(void *ctx, const pcache_dr_unit *unit, pcache_bound_imag
     if (m[0] != META_MAGIC || n == 0 || n > MAX_BLOCKS || !find(img, PCACHE_RO, "blocks", &blocks, n * 16) ||
         !find(img, PCACHE_RW, "counts", &counts, n * 8))
         return 0;
-    /* the persisted clean calls target at_bb() where the library was */
-    if (m[1] != bb.client_base) {
+    /* persisted clean calls target at_bb() where the library was */
+    if (m[1] != 0 && m[1] != bb.client_base) {
         dr_fprintf(STDERR, "bbcount: pcache of a client library at 0x%llx, now at 0x%llx: refused\n",
                    (unsigned long long)m[1], (unsigned long long)bb.client_base);
         return 0;
@@ -340,8 +345,10 @@ DR_EXPORT void dr_client_main(client_id_t id, int argc, const char *argv[])
     bb.id = id;
     bb.client_base = (uint64_t)(uintptr_t)dr_get_client_base(id);
     bb.hi = UINT64_MAX;
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], "-range") == 0) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-persist_code") == 0)
+            bb.persist_code = 1;
+        else if (i + 1 < argc && strcmp(argv[i], "-range") == 0) {
             char *end;
             bb.lo = strtoull(argv[i + 1], &end, 0);
             bb.hi = *end == '-' ? strtoull(end + 1, NULL, 0) : UINT64_MAX;

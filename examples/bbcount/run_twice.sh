@@ -11,7 +11,7 @@ app=$3
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT INT TERM
 range=$("$app" --range)
-set -- -persist -persist_dir "$dir" -no_persist_per_user -no_validate_owner_dir -coarse_freeze_min_size 0
+set -- -persist -persist_shared_dir "$dir" -no_persist_per_user -no_validate_owner_dir -coarse_freeze_min_size 0
 for run in 1 2; do
     if ! "$drrun" "$@" -c "$client" -range "$range" -- "$app" >"$dir/out$run" 2>&1; then
         echo "run $run failed:"; cat "$dir/out$run"; exit 1
