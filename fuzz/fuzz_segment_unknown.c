@@ -38,6 +38,7 @@
 #include "bytes.h"
 #include "format.h"
 #include "fuzz_common.h"
+#include "pcache/bind.h"
 
 #define ARENA (1u << 20) /* a multiple of every page size */
 
@@ -145,8 +146,43 @@ static void run(const uint8_t *data, size_t size, int fix)
             }
 }
 
+/* pcache_slot_peek(), which DynamoRIO's adapter calls first on the same
+ * pointer to choose whom to resurrect for, has its own, smaller contract:
+ * it reads the 8-byte magic and, only when that matched, at most the first
+ * 192 bytes.  Same placement against the guard page, same zero padding. */
+static void peek(const uint8_t *data, size_t size)
+{
+    uint8_t h[192] = {0};
+    char name[PCACHE_CLIENT_NAME_MAX + 1];
+    pcache_class cls;
+    uint64_t avail;
+    const uint8_t *at;
+    pcache_status st;
+
+    memcpy(h, data, size < sizeof h ? size : sizeof h);
+    avail = memcmp(h, SEG_MAGIC, SEG_MAGIC_SIZE) == 0 ? sizeof h : SEG_MAGIC_SIZE;
+    at = guard_page() - avail;
+    memcpy((uint8_t *)at, h, avail);
+    st = pcache_slot_peek(at, &cls, name);
+    if (avail == SEG_MAGIC_SIZE) {
+        if (st != PCACHE_E_MAGIC)
+            fuzz_fail("pcache_slot_peek without the magic gives %s", pcache_status_name(st));
+        return;
+    }
+    if (!memchr(h + SH_CLIENT_NAME, 0, 64)) {
+        if (st != PCACHE_E_HEADER_FIELD)
+            fuzz_fail("pcache_slot_peek of a name without NUL gives %s", pcache_status_name(st));
+        return;
+    }
+    if (st != PCACHE_OK || strcmp(name, (const char *)h + SH_CLIENT_NAME) != 0 ||
+        cls != (h[SH_CLASS] >= 1 && h[SH_CLASS] <= 3 ? (pcache_class)(h[SH_CLASS] - 1) : PCACHE_CLASS_COUNT))
+        fuzz_fail("pcache_slot_peek gives %s, class %d, name '%.63s' for class code %u", pcache_status_name(st), (int)cls,
+                  st == PCACHE_OK ? name : "", h[SH_CLASS]);
+}
+
 int fuzz_segment_unknown(const uint8_t *data, size_t size)
 {
+    peek(data, size);
     run(data, size, 0);
     run(data, size, 1);
     return 0;
