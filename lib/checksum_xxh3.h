@@ -4,7 +4,7 @@
  * The packaged libxxhash is built for the distribution's baseline CPU
  * (SSE2 on x86-64), which leaves AVX2 and AVX-512 unused; checking every
  * byte of a resurrected image at full speed needs them.  Every path returns
- * exactly XXH3_64bits(); tests/checksum_paths_test.c holds them to it. */
+ * exactly XXH3_64bits(); tests/test_checksum_paths.c holds them to it. */
 #ifndef PCACHE_CHECKSUM_XXH3_H
 #define PCACHE_CHECKSUM_XXH3_H
 

@@ -82,7 +82,7 @@ static uint64_t NAME(_digest)(const public_state *st)
  * xxHash's own per-stripe kernels, XXH3_accumulate_512 and
  * XXH3_scrambleAcc, on the caller's state exactly as XXH3_update() does for
  * a long input: the state it leaves is the one XXH3_64bits_update() would
- * have left, which tests/checksum_paths_test.c checks against libxxhash.
+ * have left, which tests/test_checksum_paths.c checks against libxxhash.
  * Those kernels and the state's fields are xxHash's internals, so the
  * fused loop is compiled only for the release it was checked with (0.8.1);
  * any other hashes, then copies. */
