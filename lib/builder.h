@@ -86,6 +86,11 @@ struct pcache_builder {
 };
 
 int section_name_valid(const char *name, size_t *len_out);
+/* Makes room for one more section at the end of a class and returns it,
+ * zeroed, in *out; fails with PCACHE_E_TOO_MANY_SECTIONS (reported as
+ * about section name) or PCACHE_E_NO_MEMORY. */
+pcache_status builder_push_section(pcache_builder *b, pcache_class cls, const char *name,
+                                   section_src **out);
 pcache_status builder_layout(pcache_builder *b, pcache_class cls, uint64_t file_offs);
 
 /* reloc_write.c: at size, appends the class's ".relocs"/".anchors"

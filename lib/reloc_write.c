@@ -199,19 +199,9 @@ static pcache_status append_library_section(pcache_builder *b, class_state *cs, 
                                             uint64_t size)
 {
     section_src *s;
-    if (cs->n >= PCACHE_MAX_SECTIONS)
-        return report_fail(&b->report, PCACHE_E_TOO_MANY_SECTIONS, cls, name, 0, 1, PCACHE_MAX_SECTIONS,
-                           cs->n + 1u, "no room for the library's relocation sections");
-    if (cs->n == cs->cap) {
-        uint32_t cap = cs->cap ? cs->cap * 2 : 8;
-        section_src *p = realloc(cs->sec, cap * sizeof *p);
-        if (!p)
-            return PCACHE_E_NO_MEMORY;
-        cs->sec = p;
-        cs->cap = cap;
-    }
-    s = &cs->sec[cs->n++];
-    memset(s, 0, sizeof *s);
+    pcache_status st = builder_push_section(b, cls, name, &s);
+    if (st != PCACHE_OK)
+        return st;
     memcpy(s->name, name, strlen(name));
     s->type = type;
     s->align = RELOCS_ALIGN;

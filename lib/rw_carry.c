@@ -11,22 +11,15 @@
 pcache_status split_append_section(pcache_builder *b, pcache_class cls, const section_src *src)
 {
     class_state *cs = &b->cls[cls];
+    section_src *s;
+    pcache_status st;
 
     /* The library's relocation sections are appended again by size(). */
     cs->n -= cs->lib;
     cs->lib = 0;
-    if (cs->n >= PCACHE_MAX_SECTIONS)
-        return report_fail(&b->report, PCACHE_E_TOO_MANY_SECTIONS, cls, src->name, 0, 1, PCACHE_MAX_SECTIONS,
-                           cs->n + 1u, "too many sections");
-    if (cs->n == cs->cap) {
-        uint32_t cap = cs->cap ? cs->cap * 2 : 8;
-        section_src *p = realloc(cs->sec, cap * sizeof *p);
-        if (!p)
-            return PCACHE_E_NO_MEMORY;
-        cs->sec = p;
-        cs->cap = cap;
-    }
-    cs->sec[cs->n++] = *src;
+    if ((st = builder_push_section(b, cls, src->name, &s)) != PCACHE_OK)
+        return st;
+    *s = *src;
     cs->sized = 0;
     return PCACHE_OK;
 }

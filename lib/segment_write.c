@@ -110,6 +110,26 @@ uint32_t pcache_builder_section_count(const pcache_builder *b, pcache_class cls)
     return b->cls[cls].n - b->cls[cls].lib;
 }
 
+pcache_status builder_push_section(pcache_builder *b, pcache_class cls, const char *name,
+                                   section_src **out)
+{
+    class_state *cs = &b->cls[cls];
+    if (cs->n >= PCACHE_MAX_SECTIONS)
+        return report_fail(&b->report, PCACHE_E_TOO_MANY_SECTIONS, cls, name, 0, 1, PCACHE_MAX_SECTIONS,
+                           cs->n + 1u, "too many sections");
+    if (cs->n == cs->cap) {
+        uint32_t cap = cs->cap ? cs->cap * 2 : 8;
+        section_src *p = realloc(cs->sec, cap * sizeof *p);
+        if (!p)
+            return PCACHE_E_NO_MEMORY;
+        cs->sec = p;
+        cs->cap = cap;
+    }
+    *out = &cs->sec[cs->n++];
+    memset(*out, 0, sizeof **out);
+    return PCACHE_OK;
+}
+
 static pcache_status add_section(pcache_builder *b, pcache_class cls, const char *name,
                                  uint16_t type, const void *data, uint64_t size,
                                  uint32_t align, uint32_t flags, pcache_produce_fn produce,
@@ -118,6 +138,7 @@ static pcache_status add_section(pcache_builder *b, pcache_class cls, const char
     class_state *cs;
     section_src *s;
     size_t len;
+    pcache_status st;
 
     if (!b)
         return PCACHE_E_INVALID_ARGUMENT;
@@ -147,19 +168,8 @@ static pcache_status add_section(pcache_builder *b, pcache_class cls, const char
         if (strcmp(cs->sec[i].name, name) == 0)
             return report_fail(&b->report, PCACHE_E_DUPLICATE_SECTION, cls, name, 0, 0, 0, 0,
                                "a section of this name already exists in the class");
-    if (cs->n >= PCACHE_MAX_SECTIONS)
-        return report_fail(&b->report, PCACHE_E_TOO_MANY_SECTIONS, cls, name, 0, 1,
-                           PCACHE_MAX_SECTIONS, cs->n + 1u, "too many sections");
-    if (cs->n == cs->cap) {
-        uint32_t cap = cs->cap ? cs->cap * 2 : 8;
-        section_src *p = realloc(cs->sec, cap * sizeof *p);
-        if (!p)
-            return PCACHE_E_NO_MEMORY;
-        cs->sec = p;
-        cs->cap = cap;
-    }
-    s = &cs->sec[cs->n++];
-    memset(s, 0, sizeof *s);
+    if ((st = builder_push_section(b, cls, name, &s)) != PCACHE_OK)
+        return st;
     memcpy(s->name, name, len);
     s->type = type;
     s->flags = (uint16_t)flags;
