@@ -148,36 +148,37 @@ static void run(const uint8_t *data, size_t size, int fix)
 
 /* pcache_slot_peek(), which DynamoRIO's adapter calls first on the same
  * pointer to choose whom to resurrect for, has its own, smaller contract:
- * it reads the 8-byte magic and, only when that matched, at most the first
- * 192 bytes.  Same placement against the guard page, same zero padding. */
+ * it never reads past the bytes it is told are there, reads only the
+ * 8-byte magic unless that matched and a whole header is there, and then
+ * at most the first 192 bytes.  The input's first min(size, 256) bytes
+ * are placed against the guard page, and that many said available. */
 static void peek(const uint8_t *data, size_t size)
 {
-    uint8_t h[192] = {0};
     char name[PCACHE_CLIENT_NAME_MAX + 1];
+    size_t n = size < SEG_HEADER_SIZE ? size : SEG_HEADER_SIZE;
+    const uint8_t *at = guard_page() - n;
     pcache_class cls;
-    uint64_t avail;
-    const uint8_t *at;
-    pcache_status st;
+    pcache_status st, want;
 
-    memcpy(h, data, size < sizeof h ? size : sizeof h);
-    avail = memcmp(h, SEG_MAGIC, SEG_MAGIC_SIZE) == 0 ? sizeof h : SEG_MAGIC_SIZE;
-    at = guard_page() - avail;
-    memcpy((uint8_t *)at, h, avail);
-    st = pcache_slot_peek(at, &cls, name);
-    if (avail == SEG_MAGIC_SIZE) {
-        if (st != PCACHE_E_MAGIC)
-            fuzz_fail("pcache_slot_peek without the magic gives %s", pcache_status_name(st));
-        return;
-    }
-    if (!memchr(h + SH_CLIENT_NAME, 0, 64)) {
-        if (st != PCACHE_E_HEADER_FIELD)
-            fuzz_fail("pcache_slot_peek of a name without NUL gives %s", pcache_status_name(st));
-        return;
-    }
-    if (st != PCACHE_OK || strcmp(name, (const char *)h + SH_CLIENT_NAME) != 0 ||
-        cls != (h[SH_CLASS] >= 1 && h[SH_CLASS] <= 3 ? (pcache_class)(h[SH_CLASS] - 1) : PCACHE_CLASS_COUNT))
-        fuzz_fail("pcache_slot_peek gives %s, class %d, name '%.63s' for class code %u", pcache_status_name(st), (int)cls,
-                  st == PCACHE_OK ? name : "", h[SH_CLASS]);
+    memcpy((uint8_t *)at, data, n);
+    if (n < SEG_MAGIC_SIZE)
+        want = PCACHE_E_TRUNCATED;
+    else if (memcmp(at, SEG_MAGIC, SEG_MAGIC_SIZE) != 0)
+        want = PCACHE_E_MAGIC;
+    else if (n < SEG_HEADER_SIZE)
+        want = PCACHE_E_TRUNCATED;
+    else if (!memchr(at + SH_CLIENT_NAME, 0, 64))
+        want = PCACHE_E_HEADER_FIELD;
+    else
+        want = PCACHE_OK;
+    st = pcache_slot_peek(at, n, &cls, name);
+    if (st != want)
+        fuzz_fail("pcache_slot_peek of %zu bytes gives %s, expected %s", n, pcache_status_name(st),
+                  pcache_status_name(want));
+    if (st == PCACHE_OK &&
+        (strcmp(name, (const char *)at + SH_CLIENT_NAME) != 0 ||
+         cls != (at[SH_CLASS] >= 1 && at[SH_CLASS] <= 3 ? (pcache_class)(at[SH_CLASS] - 1) : PCACHE_CLASS_COUNT)))
+        fuzz_fail("pcache_slot_peek gives class %d, name '%.63s' for class code %u", (int)cls, name, at[SH_CLASS]);
 }
 
 int fuzz_segment_unknown(const uint8_t *data, size_t size)

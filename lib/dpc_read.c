@@ -234,19 +234,28 @@ static pcache_status check_header(pcache_dpc *d, pcache_report *rep)
     return PCACHE_OK;
 }
 
-/* Total size, footer, digests. */
-static pcache_status check_footer(pcache_dpc *d, pcache_report *rep)
+/* data_len within DR's bounds. */
+static pcache_status check_data_len(const pcache_dpc_header *h, pcache_report *rep)
 {
-    const pcache_dpc_header *h = &d->header;
-    uint64_t total, foot;
-    const uint8_t *f;
-
     if (h->data_len > PCACHE_DPC_MAX_DATA_LEN)
         return fail_v(rep, PCACHE_E_DPC_LAYOUT, DH_DATA_LEN, PCACHE_DPC_MAX_DATA_LEN, h->data_len,
                       "header field data_len above DR's 2 GB limit");
     if (h->data_len < PCACHE_DPC_FOOTER_LEN)
         return fail_v(rep, PCACHE_E_DPC_LAYOUT, DH_DATA_LEN, PCACHE_DPC_FOOTER_LEN, h->data_len,
                       "header field data_len smaller than the footer");
+    return PCACHE_OK;
+}
+
+/* Total size, footer, digests. */
+static pcache_status check_footer(pcache_dpc *d, pcache_report *rep)
+{
+    const pcache_dpc_header *h = &d->header;
+    uint64_t total, foot;
+    const uint8_t *f;
+    pcache_status st;
+
+    if ((st = check_data_len(h, rep)) != PCACHE_OK)
+        return st;
     total = h->header_len + h->data_len; /* both bounded above: no wrap */
     if (d->size < total)
         return fail_v(rep, PCACHE_E_TRUNCATED, DH_DATA_LEN, total, d->size,
@@ -378,6 +387,33 @@ static pcache_status parse_client_list(pcache_dpc *d, pcache_report *rep)
     d->client_list_len = pos + 1;
     d->client_data[PCACHE_RO].offset = r->offset + d->client_list_len;
     d->client_data[PCACHE_RO].size = r->size - d->client_list_len;
+    return PCACHE_OK;
+}
+
+pcache_status pcache_dpc_parse_header(pcache_dpc *out, const void *data, uint64_t size, pcache_report *rep)
+{
+    pcache_status st;
+    uint64_t foot;
+
+    report_clear(rep);
+    if (!out || !data)
+        return fail(rep, PCACHE_E_INVALID_ARGUMENT, 0, "invalid argument to pcache_dpc_parse_header");
+    memset(out, 0, sizeof *out);
+    out->data = data;
+    out->size = size;
+    if ((st = check_header(out, rep)) != PCACHE_OK)
+        return st;
+    if ((st = check_data_len(&out->header, rep)) != PCACHE_OK)
+        return st;
+    foot = out->header.header_len + out->header.data_len - PCACHE_DPC_FOOTER_LEN;
+    out->region[PCACHE_DPC_R_HEADER].size = out->header.header_len;
+    out->region[PCACHE_DPC_R_FOOTER].offset = foot;
+    out->region[PCACHE_DPC_R_FOOTER].size = PCACHE_DPC_FOOTER_LEN;
+    if ((st = check_sections(out, rep)) != PCACHE_OK)
+        return st;
+    out->client_data[PCACHE_RO] = out->region[PCACHE_DPC_R_CLIENT_RO];
+    out->client_data[PCACHE_RX] = out->region[PCACHE_DPC_R_CLIENT_RX];
+    out->client_data[PCACHE_RW] = out->region[PCACHE_DPC_R_CLIENT_RW];
     return PCACHE_OK;
 }
 

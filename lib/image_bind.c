@@ -76,28 +76,65 @@ static pcache_status check_against_manifest(pcache_segment *const segs[PCACHE_CL
     return PCACHE_OK;
 }
 
-/* A copy of seg at the same offset within a page as its file offset, so
- * that its sections keep their alignment. */
-static pcache_status make_copy(pcache_bound_image *img, pcache_class c, pcache_alloc_fn alloc, void *actx,
-                               pcache_report *rep)
+/* A private block holding the file bytes [lo, hi) of the image, at the
+ * same offset within a page as in the file, so that sections keep their
+ * alignment; stored as class c's block.  Returns the address of file
+ * offset lo in it, or NULL (reported). */
+static uint8_t *copy_span(pcache_bound_image *img, pcache_class c, uint64_t lo, uint64_t hi, uint64_t page,
+                          pcache_alloc_fn alloc, int exec, pcache_report *rep)
 {
-    const pcache_segment *s = img->seg[c];
-    uint64_t page = s->identity.page_size, need;
+    uint64_t need;
     uintptr_t at;
 
-    if (s->size > SIZE_MAX - 2 * page)
-        return report_fail(rep, PCACHE_E_NO_MEMORY, c, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
-                           "segment too large to copy");
-    need = s->size + 2 * page; /* room to align, and to shift within a page */
-    img->block[c] = alloc(actx, (size_t)need);
-    if (!img->block[c])
-        return report_fail(rep, PCACHE_E_NO_MEMORY, c, NULL, PCACHE_REPORT_NO_OFFSET, 1, need, 0,
-                           "no memory for the private copy (bytes asked)");
+    if (hi - lo > SIZE_MAX - 2 * page) {
+        report_fail(rep, PCACHE_E_NO_MEMORY, c, NULL, PCACHE_REPORT_NO_OFFSET, 1, hi - lo, 0,
+                    "too large to copy (bytes)");
+        return NULL;
+    }
+    need = hi - lo + 2 * page; /* room to align, and to shift within a page */
+    img->block[c] = alloc(img->alloc_ctx, (size_t)need);
+    if (!img->block[c]) {
+        report_fail(rep, PCACHE_E_NO_MEMORY, c, NULL, PCACHE_REPORT_NO_OFFSET, 1, need, 0,
+                    "no memory for the private copy (bytes asked)");
+        return NULL;
+    }
     img->block_size[c] = (size_t)need;
+    img->block_exec[c] = exec;
     at = ((uintptr_t)img->block[c] + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
-    at += (uintptr_t)(s->file_offset & (page - 1));
-    img->copy[c] = (uint8_t *)at;
-    memcpy(img->copy[c], s->base, (size_t)s->size);
+    at += (uintptr_t)(lo & (page - 1));
+    memcpy((void *)at, (const void *)(uintptr_t)(img->image_base + lo), (size_t)(hi - lo));
+    return (uint8_t *)at;
+}
+
+/* A copy of one segment. */
+static pcache_status make_copy(pcache_bound_image *img, pcache_class c, pcache_alloc_fn alloc, pcache_report *rep)
+{
+    const pcache_segment *s = img->seg[c];
+    img->copy[c] = copy_span(img, c, s->file_offset, s->file_offset + s->size, s->identity.page_size, alloc, 0, rep);
+    return img->copy[c] ? PCACHE_OK : PCACHE_E_NO_MEMORY;
+}
+
+/* PCACHE_BIND_PRIVATE: ro and rx in one block, at their distance in the
+ * file. */
+static pcache_status make_code_block(pcache_bound_image *img, pcache_alloc_fn alloc, pcache_alloc_fn alloc_exec,
+                                     pcache_report *rep)
+{
+    const pcache_segment *ro = img->seg[PCACHE_RO], *rx = img->seg[PCACHE_RX];
+    uint64_t lo = ro->file_offset, hi = ro->file_offset + ro->size;
+    int exec = rx && alloc_exec;
+    uint8_t *at;
+
+    if (rx) {
+        lo = rx->file_offset < lo ? rx->file_offset : lo;
+        hi = rx->file_offset + rx->size > hi ? rx->file_offset + rx->size : hi;
+    }
+    at = copy_span(img, PCACHE_RO, lo, hi, ro->identity.page_size, exec ? alloc_exec : alloc, exec, rep);
+    if (!at)
+        return PCACHE_E_NO_MEMORY;
+    img->copy_base = (uint64_t)(uintptr_t)at - lo;
+    img->copy[PCACHE_RO] = at + (ro->file_offset - lo);
+    if (rx)
+        img->copy[PCACHE_RX] = at + (rx->file_offset - lo);
     return PCACHE_OK;
 }
 
@@ -105,11 +142,15 @@ pcache_status pcache_bind(pcache_bound_image *img, pcache_segment *const segs[PC
                           const pcache_bind_options *opt, pcache_report *rep)
 {
     pcache_alloc_fn alloc = opt && opt->alloc ? opt->alloc : default_alloc;
+    pcache_alloc_fn alloc_exec = opt ? opt->alloc_exec : NULL;
     pcache_anchor_resolver resolve = opt ? opt->resolve : NULL;
     void *rctx = opt ? opt->resolve_ctx : NULL;
+    int private_copies = opt && (opt->flags & PCACHE_BIND_PRIVATE);
+    int rx_writable = opt && opt->rx_writable;
+    uint64_t rx_records;
     manifest m;
     pcache_status st;
-    pcache_segment *ro;
+    pcache_segment *ro, *rx;
 
     report_clear(rep);
     if (!img || !segs)
@@ -117,11 +158,15 @@ pcache_status pcache_bind(pcache_bound_image *img, pcache_segment *const segs[PC
                            0, 0, "invalid argument to pcache_bind");
     memset(img, 0, sizeof *img);
     img->free = opt && opt->alloc ? opt->free : default_free;
+    img->free_exec = opt ? opt->free_exec : NULL;
     img->alloc_ctx = opt ? opt->alloc_ctx : NULL;
-    if (opt && !!opt->alloc != !!opt->free)
+    if (opt && (!!opt->alloc != !!opt->free || !!opt->alloc_exec != !!opt->free_exec ||
+                (opt->flags & ~(uint32_t)PCACHE_BIND_PRIVATE)))
         return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, PCACHE_REPORT_NO_CLASS, NULL, PCACHE_REPORT_NO_OFFSET, 0,
-                           0, 0, "pcache_bind: alloc and free go together");
+                           0, 0, "pcache_bind: alloc and free go together, so do alloc_exec and free_exec; "
+                           "flags other than PCACHE_BIND_PRIVATE are unknown");
     ro = segs[PCACHE_RO];
+    rx = segs[PCACHE_RX];
     if (!ro || !ro->base)
         return report_fail(rep, PCACHE_E_NOT_FOUND, PCACHE_RO, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
                            "no ro segment: the image's manifest lives there");
@@ -147,32 +192,48 @@ pcache_status pcache_bind(pcache_bound_image *img, pcache_segment *const segs[PC
         if (segs[c] &&
             (st = pcache_reloc_check_targets(segs[c], (const pcache_segment *const *)segs, rep)) != PCACHE_OK)
             return st;
-    if (segs[PCACHE_RX] && pcache_segment_reloc_count(segs[PCACHE_RX]) && !(opt && opt->rx_writable))
+    rx_records = rx ? pcache_segment_reloc_count(rx) : 0;
+    if (rx_records && !rx_writable && !private_copies)
         return report_fail(rep, PCACHE_E_ACCESS, PCACHE_RX, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
                            "%" PRIu64 " relocation records must be applied where the rx segment is mapped, "
                            "and that mapping is not writable",
-                           pcache_segment_reloc_count(segs[PCACHE_RX]));
+                           rx_records);
 
     for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
         img->seg[c] = segs[c];
     img->manifest_flags = m.flags;
-    st = PCACHE_OK;
-    if (holds_carried(ro) || pcache_segment_reloc_count(ro))
-        st = make_copy(img, PCACHE_RO, alloc, img->alloc_ctx, rep);
+    if (private_copies)
+        st = make_code_block(img, alloc, alloc_exec, rep);
+    else if (holds_carried(ro) || pcache_segment_reloc_count(ro))
+        st = make_copy(img, PCACHE_RO, alloc, rep);
     if (st == PCACHE_OK && segs[PCACHE_RW])
-        st = make_copy(img, PCACHE_RW, alloc, img->alloc_ctx, rep);
-    /* Copies first, the mapping last: a failure before rx leaves the
+        st = make_copy(img, PCACHE_RW, alloc, rep);
+    /* Copies first, the mapping last: a failure before it leaves the
      * mapping as it was. */
-    if (st == PCACHE_OK && img->copy[PCACHE_RO])
-        st = pcache_reloc_apply(ro, img->copy[PCACHE_RO], img->image_base, resolve, rctx, rep);
-    if (st == PCACHE_OK && img->copy[PCACHE_RW])
-        st = pcache_reloc_apply(segs[PCACHE_RW], img->copy[PCACHE_RW], img->image_base, resolve, rctx, rep);
-    if (st == PCACHE_OK && segs[PCACHE_RX] && pcache_segment_reloc_count(segs[PCACHE_RX]))
-        st = pcache_reloc_apply(segs[PCACHE_RX], (void *)(uintptr_t)segs[PCACHE_RX]->base, img->image_base, resolve,
-                                rctx, rep);
-    if (st != PCACHE_OK)
+    {
+        uint64_t base = private_copies ? img->copy_base : img->image_base;
+        if (st == PCACHE_OK && img->copy[PCACHE_RO])
+            st = pcache_reloc_apply(ro, img->copy[PCACHE_RO], base, resolve, rctx, rep);
+        if (st == PCACHE_OK && img->copy[PCACHE_RW])
+            st = pcache_reloc_apply(segs[PCACHE_RW], img->copy[PCACHE_RW], base, resolve, rctx, rep);
+        if (st == PCACHE_OK && img->copy[PCACHE_RX] && rx_records)
+            st = pcache_reloc_apply(rx, img->copy[PCACHE_RX], base, resolve, rctx, rep);
+    }
+    if (st == PCACHE_OK && rx_records && rx_writable) {
+        st = pcache_reloc_apply(rx, (void *)(uintptr_t)rx->base, img->image_base, resolve, rctx, rep);
+        img->mapping_rx_relocated = st == PCACHE_OK;
+    }
+    if (st != PCACHE_OK) {
         pcache_bound_release(img);
-    return st;
+        return st;
+    }
+    /* The mapping may go away: from now on every read (lookups, lazy
+     * checksums, inflation) is of the copies. */
+    if (private_copies)
+        for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+            if (segs[c])
+                segs[c]->base = img->copy[c];
+    return PCACHE_OK;
 }
 
 pcache_status pcache_bound_find(pcache_bound_image *img, pcache_class cls, const char *name, pcache_view *view,
@@ -240,8 +301,63 @@ void pcache_bound_release(pcache_bound_image *img)
 {
     if (!img)
         return;
-    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
-        if (img->block[c] && img->free)
-            img->free(img->alloc_ctx, img->block[c], img->block_size[c]);
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        pcache_free_fn f = img->block_exec[c] ? img->free_exec : img->free;
+        if (img->block[c] && f)
+            f(img->alloc_ctx, img->block[c], img->block_size[c]);
+    }
     memset(img, 0, sizeof *img);
+}
+
+/* Loaded bytes of a bound image's client section: inflated when stored
+ * compressed (only ro sections ever are), else copied. */
+pcache_status pcache_bound_inflate(pcache_bound_image *img, pcache_class cls, const char *name, void *buf,
+                                   uint64_t capacity, pcache_view *out, pcache_report *rep)
+{
+    pcache_view v;
+    pcache_status st = pcache_bound_find(img, cls, name, &v, rep);
+
+    if (st != PCACHE_OK)
+        return st;
+    if (!buf && v.loaded_size)
+        return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, cls, name, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
+                           "pcache_bound_inflate: no buffer");
+    if (v.flags & PCACHE_SECTION_COMPRESSED)
+        return pcache_segment_inflate(img->seg[cls], v.index, buf, capacity, out, rep);
+    if (capacity < v.size)
+        return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, cls, name, PCACHE_REPORT_NO_OFFSET, 1, v.size, capacity,
+                           "buffer smaller than the section (bytes needed, given)");
+    if (v.size)
+        memcpy(buf, v.data, (size_t)v.size);
+    if (out) {
+        *out = v;
+        out->data = buf;
+    }
+    return PCACHE_OK;
+}
+
+pcache_status pcache_bound_inflate_alloc(pcache_bound_image *img, pcache_class cls, const char *name, void **buf,
+                                         pcache_view *out, pcache_report *rep)
+{
+    pcache_view v;
+    pcache_status st;
+
+    if (!buf)
+        return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, cls, name, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
+                           "pcache_bound_inflate_alloc: no buffer pointer");
+    *buf = NULL;
+    if ((st = pcache_bound_find(img, cls, name, &v, rep)) != PCACHE_OK)
+        return st;
+    if (v.flags & PCACHE_SECTION_COMPRESSED)
+        return pcache_segment_inflate_alloc(img->seg[cls], v.index, buf, out, rep);
+    if (v.size > SIZE_MAX || !(*buf = malloc(v.size ? (size_t)v.size : 1)))
+        return report_fail(rep, PCACHE_E_NO_MEMORY, cls, name, PCACHE_REPORT_NO_OFFSET, 1, v.size, 0,
+                           "no memory for the section's bytes (bytes asked)");
+    if (v.size)
+        memcpy(*buf, v.data, (size_t)v.size);
+    if (out) {
+        *out = v;
+        out->data = *buf;
+    }
+    return PCACHE_OK;
 }

@@ -106,3 +106,20 @@ pcache_status manifest_read(pcache_segment *ro, manifest *m, pcache_report *rep)
     }
     return PCACHE_OK;
 }
+
+pcache_status pcache_bind_manifest_entry(pcache_segment *ro, pcache_class cls, uint64_t *file_offset, uint64_t *size,
+                                         pcache_report *rep)
+{
+    manifest m;
+    pcache_status st;
+
+    report_clear(rep);
+    if (!ro || !ro->base || ro->cls != PCACHE_RO || (unsigned)cls >= PCACHE_CLASS_COUNT || !file_offset || !size)
+        return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, PCACHE_REPORT_NO_CLASS, NULL, PCACHE_REPORT_NO_OFFSET, 0,
+                           0, 0, "invalid argument to pcache_bind_manifest_entry");
+    if ((st = manifest_read(ro, &m, rep)) != PCACHE_OK)
+        return st;
+    *file_offset = m.file_offset[cls];
+    *size = m.size[cls];
+    return PCACHE_OK;
+}

@@ -285,6 +285,31 @@ pcache_status pcache_builder_section_file_offset(const pcache_builder *b, pcache
     return PCACHE_E_NOT_FOUND;
 }
 
+pcache_status pcache_builder_section_relocated(const pcache_builder *b, pcache_class cls, const char *name,
+                                               int *relocated)
+{
+    const class_state *cs;
+    uint32_t i;
+
+    if (!b || (unsigned)cls >= PCACHE_CLASS_COUNT || !name || !relocated)
+        return PCACHE_E_INVALID_ARGUMENT;
+    cs = &b->cls[cls];
+    for (i = 0; i < cs->n && strcmp(cs->sec[i].name, name) != 0; i++)
+        ;
+    if (i == cs->n)
+        return PCACHE_E_NOT_FOUND;
+    *relocated = 0;
+    for (size_t k = 0; k < b->npatches; k++) {
+        const patch_src *p = &b->patches[k];
+        /* a record: an anchor, or an absolute address of a section */
+        if (p->cls == cls && p->site_index == i &&
+            (p->target_kind == PCACHE_TARGET_ANCHOR ||
+             p->kind == PCACHE_RELOC_ABS32 || p->kind == PCACHE_RELOC_ABS64))
+            *relocated = 1;
+    }
+    return PCACHE_OK;
+}
+
 /* ---- encoding ---- */
 
 static void encode_entry(const section_src *s, uint8_t e[SEG_ENTRY_SIZE])

@@ -644,7 +644,7 @@ static void test_slot_peek(void **state)
     fixture_make(&x, 0);
     for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
         memset(name, 'x', sizeof name);
-        assert_int_equal(pcache_slot_peek(x.f.base + x.f.off[c], &cls, name), PCACHE_OK);
+        assert_int_equal(pcache_slot_peek(x.f.base + x.f.off[c], PCACHE_SIZE_UNKNOWN, &cls, name), PCACHE_OK);
         assert_int_equal(cls, c);
         assert_string_equal(name, TEST_CLIENT);
     }
@@ -654,19 +654,28 @@ static void test_slot_peek(void **state)
     {
         void *block;
         uint8_t *p = test_copy_at(junk, 8, 0, &block);
-        assert_int_equal(pcache_slot_peek(p, &cls, name), PCACHE_E_MAGIC);
+        assert_int_equal(pcache_slot_peek(p, 8, &cls, name), PCACHE_E_MAGIC);
+        assert_int_equal(pcache_slot_peek(p, 7, &cls, name), PCACHE_E_TRUNCATED);
+        free(block);
+    }
+    /* the magic, then fewer bytes than a header: nothing past them read
+     * (the copy ends where the bytes said available end: ASan, valgrind) */
+    for (uint64_t avail = 8; avail < 256; avail += 31) {
+        void *block;
+        uint8_t *p = test_copy_at(x.f.base + x.f.off[PCACHE_RO], (size_t)avail, 0, &block);
+        assert_int_equal(pcache_slot_peek(p, avail, &cls, name), PCACHE_E_TRUNCATED);
         free(block);
     }
     /* a name field without a NUL; an invalid class code */
     seg = x.f.base + x.f.off[PCACHE_RO];
     memset(seg + 128, 'n', 64);
-    assert_int_equal(pcache_slot_peek(seg, &cls, name), PCACHE_E_HEADER_FIELD);
+    assert_int_equal(pcache_slot_peek(seg, 256, &cls, name), PCACHE_E_HEADER_FIELD);
     seg[128 + 63] = 0;
     seg[16] = 9;
-    assert_int_equal(pcache_slot_peek(seg, &cls, name), PCACHE_OK);
+    assert_int_equal(pcache_slot_peek(seg, 256, &cls, name), PCACHE_OK);
     assert_int_equal(cls, PCACHE_CLASS_COUNT);
     assert_int_equal(strlen(name), 63);
-    assert_int_equal(pcache_slot_peek(NULL, &cls, name), PCACHE_E_INVALID_ARGUMENT);
+    assert_int_equal(pcache_slot_peek(NULL, 256, &cls, name), PCACHE_E_INVALID_ARGUMENT);
     fixture_free(&x);
 }
 

@@ -79,20 +79,39 @@ PCACHE_API pcache_status pcache_builder_prepare_split(pcache_builder *b, uint32_
 typedef void *(*pcache_alloc_fn)(void *ctx, size_t size);
 typedef void (*pcache_free_fn)(void *ctx, void *mem, size_t size);
 
+/* Flags of pcache_bind_options.flags. */
+/* Every view of the bound image is in private memory, never in the
+ * mapping: ro and rx are copied as one block that keeps their distance in
+ * the file (so that references between them made at persist time hold in
+ * the copy; the bytes of the file between them are copied too), rw as
+ * its own copy.  The image then outlives the mapping: a host that may
+ * drop the mapping after handing out the image (DynamoRIO, when another
+ * client refuses the pcache) binds with this flag. */
+#define PCACHE_BIND_PRIVATE 0x0001u
+
 typedef struct pcache_bind_options {
     /* Current addresses of the anchors the records use (pcache/reloc.h);
      * may be NULL when no segment has an anchor record. */
     pcache_anchor_resolver resolve;
     void *resolve_ctx;
     /* Nonzero when the rx segment's bytes may be written where they are
-     * mapped.  rx code runs where it is mapped, so its relocation records
-     * can only be applied there: an rx segment with records and
-     * rx_writable == 0 is refused (PCACHE_E_ACCESS). */
+     * mapped.  Without PCACHE_BIND_PRIVATE rx code runs where it is
+     * mapped, so its relocation records can only be applied there: an rx
+     * segment with records and rx_writable == 0 is refused
+     * (PCACHE_E_ACCESS).  With PCACHE_BIND_PRIVATE the records are
+     * applied to the copy, and also to the mapping when rx_writable
+     * (img->mapping_rx_relocated says which). */
     int rx_writable;
+    uint32_t flags; /* PCACHE_BIND_* */
     /* NULL: malloc and free. */
     pcache_alloc_fn alloc;
     pcache_free_fn free;
     void *alloc_ctx;
+    /* With PCACHE_BIND_PRIVATE, memory that may be executed, for the
+     * block that holds the rx copy (same ctx); NULL: alloc, and the rx copy
+     * is data only.  Both or neither. */
+    pcache_alloc_fn alloc_exec;
+    pcache_free_fn free_exec;
 } pcache_bind_options;
 
 /* An image bound at its load address.  Fields are read-only for callers. */
@@ -104,9 +123,18 @@ typedef struct pcache_bound_image {
      * or relocation records, rw always.  copy[c] is where the segment's
      * first byte is, at the same offset within a page as in the file. */
     uint8_t *copy[PCACHE_CLASS_COUNT];
+    /* With PCACHE_BIND_PRIVATE: the address of file offset 0 for the ro
+     * and rx copies (their records were applied for this base); 0
+     * otherwise. */
+    uint64_t copy_base;
+    /* Nonzero when rx's relocation records were applied where rx is
+     * mapped (always, without PCACHE_BIND_PRIVATE, when it has records). */
+    int mapping_rx_relocated;
     void *block[PCACHE_CLASS_COUNT];
     size_t block_size[PCACHE_CLASS_COUNT];
+    int block_exec[PCACHE_CLASS_COUNT];
     pcache_free_fn free;
+    pcache_free_fn free_exec;
     void *alloc_ctx;
 } pcache_bound_image;
 
@@ -125,18 +153,46 @@ typedef struct pcache_bound_image {
  *  3. every segment sits at the same image base, address minus file
  *     offset: the file was mapped as one piece (PCACHE_E_FILE_LAYOUT);
  *  4. pcache_reloc_check_targets() for each segment;
- *  5. copies: ro (if it carries rw or has records) and rw, allocated and
- *     filled (PCACHE_E_NO_MEMORY);
- *  6. relocation records applied: to the ro and rw copies, then to rx in
- *     place (PCACHE_E_ACCESS when it has records and !rx_writable), each
- *     with pcache_reloc_apply() and the same image base; a reference that
- *     no longer reaches fails with PCACHE_E_RELOC_RANGE.
- * Relative fields in a copy keep the value for the section's place in the
- * mapping (where code referring to it runs).  rep may be NULL. */
+ *  5. copies (PCACHE_E_NO_MEMORY): without PCACHE_BIND_PRIVATE, ro (if it
+ *     carries rw or has records) and rw; with it, ro and rx in one block
+ *     at their distance in the file, and rw;
+ *  6. relocation records applied, each with pcache_reloc_apply(): to the
+ *     copies, then to rx where it is mapped (without PCACHE_BIND_PRIVATE:
+ *     PCACHE_E_ACCESS when rx has records and !rx_writable; with it: only
+ *     when rx_writable); a reference that no longer reaches fails with
+ *     PCACHE_E_RELOC_RANGE.
+ *
+ * Which bytes hold what:
+ *  - Without PCACHE_BIND_PRIVATE every class is relocated for the mapping
+ *    (image_base): the ro and rw copies hold the values for code that runs
+ *    in the mapping, and a relative field in a copy holds the displacement
+ *    from its place in the mapping.  Code in the mapping that reaches ro
+ *    through a relative reference reads the mapping's ro, which is as
+ *    persisted: only the copy (pcache_bound_find) holds relocated ro
+ *    values.
+ *  - With PCACHE_BIND_PRIVATE the ro and rx copies are relocated for
+ *    copy_base: an absolute reference to a section of the image points
+ *    into the copies, and a relative reference between ro and rx holds in
+ *    them, so code run from the rx copy reads relocated ro.  The rw copy
+ *    is relocated for copy_base too (its absolute references point into
+ *    the copies), but it lies elsewhere: a relative field in rw is wrong
+ *    there.  The mapping's ro is as persisted; the mapping's rx is
+ *    relocated (for image_base) only when mapping_rx_relocated.
+ * rep may be NULL. */
 PCACHE_API pcache_status pcache_bind(pcache_bound_image *img,
                                      pcache_segment *const segs[PCACHE_CLASS_COUNT],
                                      const pcache_bind_options *opt,
                                      pcache_report *report);
+
+/* Where the manifest of a resurrected ro segment says the image's segment
+ * of class cls was laid out: its file offset and size (both 0 when the
+ * image has no such segment).  A host that hands segments back one at a
+ * time finds each at (ro's address - ro's file offset) + file_offset and
+ * resurrects it from there, so that what it binds is validated where it
+ * is.  Statuses of pcache_bind() step 1. */
+PCACHE_API pcache_status pcache_bind_manifest_entry(pcache_segment *ro, pcache_class cls,
+                                                    uint64_t *file_offset, uint64_t *size,
+                                                    pcache_report *report);
 
 /* Looks up a client section of class cls by the name it was added under:
  * a carried rw section is found in ro.  view->data points into the copy
@@ -153,6 +209,20 @@ PCACHE_API pcache_status pcache_bound_find(pcache_bound_image *img, pcache_class
 PCACHE_API void *pcache_bound_writable(const pcache_bound_image *img, pcache_class cls,
                                        const pcache_view *view);
 
+/* A compressed client section of a bound image (docs/FORMAT.md 10),
+ * found by name as pcache_bound_find() does, inflated as
+ * pcache_segment_inflate() and pcache_segment_inflate_alloc() do (same
+ * statuses; *out describes the loaded bytes; release *buf with
+ * pcache_free()).  A section stored plain is copied out the same way, so a
+ * client need not know which sections the writer compressed.  Only ro
+ * sections are ever compressed. */
+PCACHE_API pcache_status pcache_bound_inflate(pcache_bound_image *img, pcache_class cls,
+                                              const char *name, void *buf, uint64_t capacity,
+                                              pcache_view *out, pcache_report *report);
+PCACHE_API pcache_status pcache_bound_inflate_alloc(pcache_bound_image *img, pcache_class cls,
+                                                    const char *name, void **buf,
+                                                    pcache_view *out, pcache_report *report);
+
 /* Frees the copies; *img is then empty.  Safe on an empty image. */
 PCACHE_API void pcache_bound_release(pcache_bound_image *img);
 
@@ -162,16 +232,20 @@ PCACHE_API void pcache_bound_release(pcache_bound_image *img);
 
 /* The host gives a pointer into a slot that other clients share, with no
  * length: what is there may be this client's segment, another client's
- * bytes, or the host's own.  Returns PCACHE_OK when the 8 bytes at p are
- * the segment magic and the 64-byte client name field (header offset 128)
- * holds a NUL: *cls gets the class the header states (PCACHE_CLASS_COUNT
- * for an invalid code) and name the client name, both unverified, for
- * choosing whom to resurrect it for (pcache_resurrect() then verifies
- * everything).  PCACHE_E_MAGIC when the magic differs (only those 8 bytes
- * were read); PCACHE_E_HEADER_FIELD when the name has no NUL.  Reads at
- * most the first 192 bytes, and past the magic only when it matched: a
- * segment is at least 256 bytes. */
-PCACHE_API pcache_status pcache_slot_peek(const void *p, pcache_class *cls,
+ * bytes, or the host's own.  available is how many bytes at p may be read
+ * (the host's mapping, as far as the caller can tell; PCACHE_SIZE_UNKNOWN
+ * only when the caller knows a whole segment header is there).  Returns
+ * PCACHE_OK when the 8 bytes at p are the segment magic, at least a
+ * segment header's 256 bytes are available, and the 64-byte client name
+ * field (header offset 128) holds a NUL: *cls gets the class the header
+ * states (PCACHE_CLASS_COUNT for an invalid code) and name the client
+ * name, both unverified, for choosing whom to resurrect it for
+ * (pcache_resurrect() then verifies everything).  PCACHE_E_TRUNCATED when
+ * fewer than 8 bytes, or after the magic fewer than 256, are available;
+ * PCACHE_E_MAGIC when the magic differs (only those 8 bytes were read);
+ * PCACHE_E_HEADER_FIELD when the name has no NUL.  Reads at most the first
+ * 192 bytes, never past available. */
+PCACHE_API pcache_status pcache_slot_peek(const void *p, uint64_t available, pcache_class *cls,
                                           char name[PCACHE_CLIENT_NAME_MAX + 1]);
 
 #ifdef __cplusplus

@@ -241,6 +241,17 @@ typedef struct pcache_dpc {
 PCACHE_API pcache_status pcache_dpc_parse(pcache_dpc *out, const void *data, uint64_t size,
                                           pcache_report *rep);
 
+/* Parses only DR's header (at least its 280 bytes at data, size of them
+ * readable), as a DR client can read it from the file DR is writing
+ * (DR writes its header first): magic, version, header_len, data_len and
+ * the section lengths, checked as pcache_dpc_parse() does, with the same
+ * statuses.  On success have_header is set and region[] and client_data[]
+ * hold the layout (client_data[PCACHE_RO] is the whole ro slot, DR's
+ * client list included, which is not read); nothing past the header is
+ * read or checked: no footer, digests, option string or client list. */
+PCACHE_API pcache_status pcache_dpc_parse_header(pcache_dpc *out, const void *data, uint64_t size,
+                                                 pcache_report *rep);
+
 /* ------------------------------------------------------------------ */
 /* This library's segments inside the client slots                     */
 /* ------------------------------------------------------------------ */

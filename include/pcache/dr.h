@@ -46,20 +46,22 @@ typedef struct pcache_dr_unit {
     int rw_carried;
 } pcache_dr_unit;
 
-/* DR's frozen code cache, as the patch event gives it, before DR writes it
- * into the file after the clients' rx data. */
+/* DR's frozen code cache, as the patch event gives it.  DR gives it
+ * before it writes anything; the adapter calls on_patch a little later,
+ * at the start of its ro persist callback, once DR has written its header
+ * (DR writes the cache from memory after the rx slot, so patches made
+ * then are in the file). */
 typedef struct pcache_dr_cache {
     uint8_t *start;
     size_t size;
-    /* The file offset that start will have: the end of this library's rx
-     * data, for DR writes its cache right after the rx slot.  Valid only
-     * when this library's rx data is the last in DR's rx slot (it
-     * registered first, or is the only client with rx data; DR calls
-     * clients in reverse order of registration).  UINT64_MAX when this
-     * unit has no rx data of this library. */
+    /* The file offset that start will have, read from DR's header in the
+     * file being written and checked against this library's layout; never
+     * a guess: UINT64_MAX when it cannot be read or does not agree (then
+     * pcache_dr_patch_cache fails with PCACHE_E_STATE). */
     uint64_t file_offset;
     /* private */
     pcache_builder *builder;
+    int rx_read_only; /* DR will map rx read-only (-persist_map_rw_separate) */
 } pcache_dr_cache;
 
 /* Writes into field (width of kind, inside the cache) the displacement
@@ -67,11 +69,17 @@ typedef struct pcache_dr_cache {
  * be in DR's mapping of the file: the core's math
  * (pcache_encode_reference) on file offsets.  Only relative kinds:
  * nothing patches DR's cache at load, so only references that move with
- * the file stay right.  rw sections cannot be targets (rw is handed out as
- * a private copy).  Fails with PCACHE_E_INVALID_ARGUMENT (kind, field
- * outside the cache), PCACHE_E_STATE (no cache file offset),
- * PCACHE_E_NOT_FOUND, PCACHE_E_RELOC_TARGET, PCACHE_E_RELOC_RANGE; rep
- * may be NULL. */
+ * the file stay right.  The reference reaches DR's mapping of the file,
+ * not the bound image's copies: there ro holds the bytes as persisted, and
+ * rx is relocated only when DR maps it writable
+ * (-no_persist_map_rw_separate).  So a target must not hold relocation
+ * records (pcache_builder_section_relocated): ro sections with records,
+ * and rx sections with records under -persist_map_rw_separate, are
+ * refused (PCACHE_E_RELOC_TARGET, saying what to do instead), as are rw
+ * sections (rw is handed out as a private copy).  Fails with
+ * PCACHE_E_INVALID_ARGUMENT (kind, field outside the cache),
+ * PCACHE_E_STATE (no cache file offset), PCACHE_E_NOT_FOUND,
+ * PCACHE_E_RELOC_TARGET, PCACHE_E_RELOC_RANGE; rep may be NULL. */
 PCACHE_API pcache_status pcache_dr_patch_cache(const pcache_dr_cache *cache, uint8_t *field,
                                                pcache_reloc_kind kind, int32_t pc_offset,
                                                pcache_class cls, const char *section,

@@ -130,6 +130,14 @@ PCACHE_API pcache_status pcache_builder_add_patch(pcache_builder *b,
 PCACHE_API pcache_status pcache_builder_set_anchor(pcache_builder *b, const char *name,
                                                    uint64_t address);
 
+/* *relocated = 1 when section `name` of class cls holds a patch site that
+ * becomes a relocation record (an anchor target, or an absolute address
+ * of a section), whose value is known only at load; 0 when every site in
+ * it (if any) is resolved at persist.  PCACHE_E_NOT_FOUND for no such
+ * client section. */
+PCACHE_API pcache_status pcache_builder_section_relocated(const pcache_builder *b, pcache_class cls,
+                                                          const char *name, int *relocated);
+
 /* Number of patches declared. */
 PCACHE_API uint64_t pcache_builder_patch_count(const pcache_builder *b);
 

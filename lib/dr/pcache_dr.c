@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "dr_api.h"
+#include "pcache/dpc.h"
 #include "pcache/dr.h"
 
 #define DR_PAGE 4096u
@@ -46,25 +47,37 @@ typedef struct persist_unit {
     pcache_dr_client *who[PCACHE_DR_MAX_CLIENTS];
     int n;
     int failed;
-    uint64_t rx_first, rx_total;
+    uint64_t ro_first, rx_first, rx_total;
+    /* DR's patch event: its cache, patched by the clients at ro persist */
+    byte *cache_start;
+    size_t cache_size;
+    int patch_pending;
 } persist_unit;
 
-/* rx and rw segments of a load, waiting for ro (DR resurrects ro last). */
-typedef struct pending {
+/* A segment of this library that DR handed to the rx/rw dispatcher in a
+ * load still waiting for its ro callback (DR resurrects ro last): where it
+ * was, never the segment itself, which is validated again from the
+ * mapping the ro segment is in.  Entries belong to one load of one unit:
+ * a callback of the same perscxt from another mapping (DR reuses its unit
+ * structs) drops them, and so does the load's ro callback. */
+typedef struct seen {
     void *perscxt;
-    int have[PCACHE_DR_MAX_CLIENTS][PCACHE_CLASS_COUNT];
-    pcache_segment seg[PCACHE_DR_MAX_CLIENTS][PCACHE_CLASS_COUNT];
-} pending;
+    uint64_t image_base; /* the segment's address minus its file offset */
+    const uint8_t *at;
+    uint64_t size;
+    int who;
+    pcache_class cls;
+} seen;
 
-#define MAX_PENDING 16
+#define MAX_SEEN 64
 
 static struct {
     void *lock;
     pcache_dr_client *client[PCACHE_DR_MAX_CLIENTS]; /* registration order */
     int nclients;
     persist_unit unit;
-    pending pend[MAX_PENDING];
-    int npend;
+    seen seen[MAX_SEEN];
+    int nseen;
 } g;
 
 /* ------------------------------------------------------------------ */
@@ -232,6 +245,7 @@ static size_t ro_size(void *drcontext, void *perscxt, size_t file_offs, void **u
     (void)user_data; /* shared between classes by position in DR 11.91 */
     dr_mutex_lock(g.lock);
     unit_begin(drcontext, perscxt);
+    g.unit.ro_first = file_offs;
     n = size_class(PCACHE_RO, file_offs);
     dr_mutex_unlock(g.lock);
     return n;
@@ -266,40 +280,98 @@ static size_t rw_size(void *drcontext, void *perscxt, size_t file_offs, void **u
     return n;
 }
 
+/* DR's patch event comes before DR writes anything, so the file offset
+ * its cache will have is not known yet (DR tells no one, and other
+ * clients' rx data may follow this library's).  The adapter keeps the
+ * cache and lets the clients patch it at the start of its ro persist
+ * callback: DR has written its header by then, and DR writes the cache
+ * from memory only after the rx slot. */
 static bool patch_cache(void *drcontext, void *perscxt, byte *bb_start, size_t bb_size, void *user_data)
 {
-    bool ok = true;
     (void)drcontext;
     (void)user_data;
     dr_mutex_lock(g.lock);
-    if (perscxt != g.unit.perscxt || g.unit.failed) {
-        dr_mutex_unlock(g.lock);
-        return perscxt != g.unit.perscxt; /* another unit: not ours to refuse */
+    if (perscxt == g.unit.perscxt && !g.unit.failed) {
+        g.unit.cache_start = bb_start;
+        g.unit.cache_size = bb_size;
+        g.unit.patch_pending = 1;
     }
-    for (int i = 0; i < g.unit.n && ok; i++) {
+    dr_mutex_unlock(g.lock);
+    return true;
+}
+
+/* The file offset of DR's cache, from DR's header in the file being
+ * written (fd is open for reading too: DR maps it afterwards for its MD5),
+ * checked against what the adapter laid out; UINT64_MAX when it cannot
+ * be known for sure.  The file position is restored; 0 when it cannot be
+ * (the persist must then fail). */
+static int cache_offset_from_file(file_t fd, uint64_t *offset)
+{
+    uint8_t hdr[PCACHE_DPC_HEADER_LEN];
+    int64 pos = dr_file_tell(fd);
+    ssize_t n;
+    int back;
+    pcache_dpc d;
+    const pcache_dpc_span *rx, *ro;
+
+    *offset = UINT64_MAX;
+    if (pos < (int64)sizeof hdr || !dr_file_seek(fd, 0, DR_SEEK_SET))
+        return 1;
+    n = dr_read_file(fd, hdr, sizeof hdr);
+    back = dr_file_seek(fd, pos, DR_SEEK_SET) && dr_file_tell(fd) == pos;
+    if (!back)
+        return 0;
+    if (n != (ssize_t)sizeof hdr || pcache_dpc_parse_header(&d, hdr, sizeof hdr, NULL) != PCACHE_OK)
+        return 1;
+    ro = &d.region[PCACHE_DPC_R_CLIENT_RO];
+    rx = &d.region[PCACHE_DPC_R_CLIENT_RX];
+    /* DR is at this library's ro data, inside the ro slot; its rx data, if
+     * any, inside the rx slot */
+    if ((uint64_t)pos != g.unit.ro_first || g.unit.ro_first < ro->offset || g.unit.ro_first > ro->offset + ro->size ||
+        (g.unit.rx_total && (g.unit.rx_first < rx->offset || g.unit.rx_first - rx->offset > rx->size ||
+                             g.unit.rx_total > rx->size - (g.unit.rx_first - rx->offset))))
+        return 1;
+    *offset = d.region[PCACHE_DPC_R_CACHE].offset;
+    return 1;
+}
+
+static bool run_patches(file_t fd)
+{
+    uint64_t offset;
+
+    g.unit.patch_pending = 0;
+    if (!cache_offset_from_file(fd, &offset)) {
+        g.unit.failed = 1;
+        fail_reason(g.unit.who[0], &g.unit.unit, PCACHE_E_IO,
+                    "cannot restore DR's file position after reading its header: DR will abandon the file");
+        return false;
+    }
+    for (int i = 0; i < g.unit.n; i++) {
         pcache_dr_client *c = g.unit.who[i];
         pcache_dr_cache cache;
         if (!c->cfg.on_patch)
             continue;
-        cache.start = bb_start;
-        cache.size = bb_size;
-        cache.file_offset = g.unit.rx_total ? g.unit.rx_first + g.unit.rx_total : UINT64_MAX;
+        memset(&cache, 0, sizeof cache);
+        cache.start = g.unit.cache_start;
+        cache.size = g.unit.cache_size;
+        cache.file_offset = offset;
         cache.builder = g.unit.b[i];
+        cache.rx_read_only = g.unit.unit.rw_carried;
         if (!c->cfg.on_patch(c->cfg.ctx, &g.unit.unit, &cache)) {
             g.unit.failed = 1;
             fail_reason(c, &g.unit.unit, PCACHE_E_STATE, "on_patch refused DR's cache: DR will abandon the file");
-            ok = false;
+            return false;
         }
     }
-    dr_mutex_unlock(g.lock);
-    return ok;
+    return true;
 }
 
 static bool persist_in(pcache_class cls, void *perscxt, file_t fd)
 {
     bool ok;
     dr_mutex_lock(g.lock);
-    ok = perscxt == g.unit.perscxt && persist_class(cls, fd);
+    ok = perscxt == g.unit.perscxt && (cls != PCACHE_RO || !g.unit.patch_pending || run_patches(fd)) &&
+         persist_class(cls, fd);
     dr_mutex_unlock(g.lock);
     return ok;
 }
@@ -331,6 +403,7 @@ pcache_status pcache_dr_patch_cache(const pcache_dr_cache *cache, uint8_t *field
 {
     uint64_t target, width = kind == PCACHE_RELOC_REL8 ? 1 : 4;
     pcache_status st;
+    int relocated = 0;
 
     if (rep)
         memset(rep, 0, sizeof *rep);
@@ -348,8 +421,8 @@ pcache_status pcache_dr_patch_cache(const pcache_dr_cache *cache, uint8_t *field
         if (rep) {
             rep->status = PCACHE_E_STATE;
             snprintf(rep->message, sizeof rep->message,
-                     "DR does not say where its cache lies in the file; the adapter infers it from the end of "
-                     "this library's rx data, and this unit has none");
+                     "where DR's cache lies in the file could not be read from DR's header, or did not agree "
+                     "with the adapter's layout: no reference from the cache can be encoded");
         }
         return PCACHE_E_STATE;
     }
@@ -358,6 +431,22 @@ pcache_status pcache_dr_patch_cache(const pcache_dr_cache *cache, uint8_t *field
             rep->status = PCACHE_E_RELOC_TARGET;
             snprintf(rep->message, sizeof rep->message,
                      "rw section '%.31s' cannot be a target: rw is loaded as a private copy", section ? section : "");
+        }
+        return PCACHE_E_RELOC_TARGET;
+    }
+    /* DR's cache runs its references into DR's mapping of the file, where
+     * ro is never relocated and rx only when DR maps it writable: a
+     * reference to a section whose values are known only at load would
+     * read the persisted ones there. */
+    if ((st = pcache_builder_section_relocated(cache->builder, cls, section, &relocated)) == PCACHE_OK &&
+        relocated && (cls == PCACHE_RO || cache->rx_read_only)) {
+        if (rep) {
+            rep->status = PCACHE_E_RELOC_TARGET;
+            snprintf(rep->message, sizeof rep->message,
+                     "%s section '%.31s' has relocation records; DR's cache reaches it in DR's mapping, %s",
+                     pcache_class_name(cls), section,
+                     cls == PCACHE_RO ? "where ro is never relocated: read such values from the bound image"
+                                      : "where rx is not relocated under -persist_map_rw_separate");
         }
         return PCACHE_E_RELOC_TARGET;
     }
@@ -378,49 +467,63 @@ pcache_status pcache_dr_patch_cache(const pcache_dr_cache *cache, uint8_t *field
 /* loading                                                             */
 /* ------------------------------------------------------------------ */
 
-static pending *pending_for(void *perscxt, int create)
+/* How many bytes from p on may be read: the run of readable regions DR
+ * reports from p (its mapping of the file, both views under
+ * -persist_map_rw_separate), capped at DR's 2 GB file limit.  Every read
+ * of a slot stays within it: a slot's end is not given, and after the rw
+ * slot come DR's footer and the end of the file. */
+static uint64_t readable_at(const void *p)
 {
-    for (int i = 0; i < g.npend; i++)
-        if (g.pend[i].perscxt == perscxt)
-            return &g.pend[i];
-    if (!create)
-        return NULL;
-    if (g.npend == MAX_PENDING) {
-        /* Loads DR abandoned between rx and ro leave entries: drop the oldest. */
-        memmove(&g.pend[0], &g.pend[1], sizeof g.pend[0] * (MAX_PENDING - 1));
-        g.npend--;
+    uintptr_t at = (uintptr_t)p, end = at;
+
+    for (int i = 0; i < 64 && end - at < 0x80000000u; i++) {
+        byte *base;
+        size_t size;
+        uint prot;
+        if (!dr_query_memory((const byte *)end, &base, &size, &prot) || !(prot & DR_MEMPROT_READ) ||
+            (uintptr_t)base > end || (uintptr_t)base + size <= end || (uintptr_t)base + size < (uintptr_t)base)
+            break;
+        end = (uintptr_t)base + size;
     }
-    memset(&g.pend[g.npend], 0, sizeof g.pend[0]);
-    g.pend[g.npend].perscxt = perscxt;
-    return &g.pend[g.npend++];
+    return (uint64_t)(end - at);
 }
 
-static void pending_drop(pending *p)
+static void seen_drop(void *perscxt)
 {
-    int i = (int)(p - g.pend);
-    memmove(&g.pend[i], &g.pend[i + 1], sizeof g.pend[0] * (size_t)(g.npend - i - 1));
-    g.npend--;
+    int k = 0;
+    for (int i = 0; i < g.nseen; i++)
+        if (g.seen[i].perscxt != perscxt)
+            g.seen[k++] = g.seen[i];
+    g.nseen = k;
 }
 
-static void expectation(const pcache_dr_client *c, const pcache_dr_unit *u, pcache_expect *exp)
+static void expectation(const pcache_dr_client *c, const pcache_dr_unit *u, pcache_validation v,
+                        pcache_expect *exp)
 {
     pcache_identity id;
     pcache_identity_init(&id, c->name, c->cfg.client_version);
     pcache_identity_set_module(&id, u->start, u->size, NULL, 0);
     pcache_expect_init(exp, &id);
-    exp->validation = c->cfg.validation ? c->cfg.validation : PCACHE_VALIDATE_FULL;
+    exp->validation = v;
+}
+
+static pcache_validation validation_of(const pcache_dr_client *c)
+{
+    return c->cfg.validation ? c->cfg.validation : PCACHE_VALIDATE_FULL;
 }
 
 /* One of this library's segments starts at *map when it carries the magic
  * and a registrant's name; anything else belongs to another client or to
  * DR, and the walk stops there without consuming it.  Resurrects each of
- * ours and reports them through got (registrant index, segment).  Returns
- * 0 to fail closed. */
-typedef void (*got_fn)(int who, const pcache_segment *seg, void *arg);
+ * ours (at validation v, or the registrant's own when v is 0) with every
+ * read bounded by what DR mapped, and reports them through got
+ * (registrant index, segment).  Returns 0 to fail closed. */
+typedef int (*got_fn)(int who, const pcache_segment *seg, void *arg);
 
-static int walk_slot(const pcache_dr_unit *u, byte **map, int ro_slot, got_fn got, void *arg)
+static int walk_slot(const pcache_dr_unit *u, byte **map, int ro_slot, pcache_validation v, got_fn got, void *arg)
 {
     const uint8_t *p = *map;
+    const uint8_t *end = p + readable_at(p);
 
     for (;;) {
         char name[PCACHE_CLIENT_NAME_MAX + 1];
@@ -431,7 +534,7 @@ static int walk_slot(const pcache_dr_unit *u, byte **map, int ro_slot, got_fn go
         pcache_status st;
         int who;
 
-        if (pcache_slot_peek(p, &cls, name) != PCACHE_OK || (who = client_index(name)) < 0)
+        if (pcache_slot_peek(p, (uint64_t)(end - p), &cls, name) != PCACHE_OK || (who = client_index(name)) < 0)
             break;
         if (cls == PCACHE_CLASS_COUNT || (cls == PCACHE_RO) != ro_slot) {
             fail_reason(g.client[who], u, PCACHE_E_CLASS,
@@ -439,39 +542,50 @@ static int walk_slot(const pcache_dr_unit *u, byte **map, int ro_slot, got_fn go
                         cls == PCACHE_CLASS_COUNT ? "?" : pcache_class_name(cls), ro_slot ? "ro" : "rx/rw");
             return 0;
         }
-        expectation(g.client[who], u, &exp);
-        if ((st = pcache_resurrect(&seg, cls, &p, PCACHE_SIZE_UNKNOWN, &exp, &rep)) != PCACHE_OK) {
+        expectation(g.client[who], u, v ? v : validation_of(g.client[who]), &exp);
+        if ((st = pcache_resurrect(&seg, cls, &p, (uint64_t)(end - p), &exp, &rep)) != PCACHE_OK) {
             fail_reason(g.client[who], u, st, "%s", rep.message);
             return 0;
         }
-        got(who, &seg, arg);
+        if (!got(who, &seg, arg))
+            return 0;
     }
     *map = (byte *)p;
     return 1;
 }
 
-static void got_rxrw(int who, const pcache_segment *seg, void *arg)
+/* rx and rw: only the header and table are checked here, to know each
+ * segment's size and consume it; the segment is validated in full, from
+ * where the ro segment's manifest says it is, when ro arrives. */
+static int got_rxrw(int who, const pcache_segment *seg, void *arg)
 {
-    pending *p = arg;
-    /* DR walks the rw slot before the rx slot: anything held when rw
-     * arrives, or an rx when rx arrives, is from a load DR abandoned. */
-    if (seg->cls == PCACHE_RW || p->have[who][PCACHE_RX])
-        memset(p->have[who], 0, sizeof p->have[who]);
-    p->have[who][seg->cls] = 1;
-    p->seg[who][seg->cls] = *seg;
+    void *perscxt = arg;
+    uint64_t base = (uint64_t)(uintptr_t)seg->base - seg->file_offset;
+
+    /* Segments of a load DR abandoned before ro, under a reused perscxt,
+     * lie in another mapping: they are forgotten, never bound. */
+    for (int i = 0; i < g.nseen; i++)
+        if (g.seen[i].perscxt == perscxt && g.seen[i].image_base != base) {
+            seen_drop(perscxt);
+            break;
+        }
+    if (g.nseen == MAX_SEEN) {
+        memmove(&g.seen[0], &g.seen[1], sizeof g.seen[0] * (MAX_SEEN - 1));
+        g.nseen--;
+    }
+    g.seen[g.nseen++] = (seen){perscxt, base, seg->base, seg->size, who, seg->cls};
+    return 1;
 }
 
 static bool rxrw_resurrect(void *drcontext, void *perscxt, byte **map)
 {
     pcache_dr_unit u = unit_of(drcontext, perscxt);
-    pending *p;
     bool ok;
 
     dr_mutex_lock(g.lock);
-    p = pending_for(perscxt, 1);
-    ok = walk_slot(&u, map, 0, got_rxrw, p) != 0;
+    ok = walk_slot(&u, map, 0, PCACHE_VALIDATE_HEADER, got_rxrw, perscxt) != 0;
     if (!ok)
-        pending_drop(p);
+        seen_drop(perscxt);
     dr_mutex_unlock(g.lock);
     return ok;
 }
@@ -481,19 +595,20 @@ typedef struct ro_batch {
     int twice, no_memory;
 } ro_batch;
 
-static void got_ro(int who, const pcache_segment *seg, void *arg)
+static int got_ro(int who, const pcache_segment *seg, void *arg)
 {
     ro_batch *b = arg;
     if (b->img[who]) {
         b->twice = 1;
-        return;
+        return 0;
     }
     if (!(b->img[who] = dr_global_alloc(sizeof *b->img[who]))) {
         b->no_memory = 1;
-        return;
+        return 0;
     }
     memset(b->img[who], 0, sizeof *b->img[who]);
     b->img[who]->seg[PCACHE_RO] = *seg;
+    return 1;
 }
 
 static void *copy_alloc(void *ctx, size_t size)
@@ -506,6 +621,19 @@ static void copy_free(void *ctx, void *mem, size_t size)
 {
     (void)ctx;
     dr_global_free(mem, size);
+}
+
+/* The copy of ro and rx, which the client may run code from. */
+static void *code_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    return dr_nonheap_alloc(size, DR_MEMPROT_READ | DR_MEMPROT_WRITE | DR_MEMPROT_EXEC);
+}
+
+static void code_free(void *ctx, void *mem, size_t size)
+{
+    (void)ctx;
+    dr_nonheap_free(mem, size);
 }
 
 typedef struct resolve_ctx {
@@ -544,18 +672,71 @@ static void held_free(held_image *h)
     dr_global_free(h, sizeof *h);
 }
 
+/* Finds registrant who's segment of class cls where ro's manifest says it
+ * is, checks that DR handed it over in this load, and validates it there
+ * in full.  0: the manifest lists none; 1: found; -1: fail closed. */
+static int locate(const pcache_dr_unit *u, int who, held_image *h, pcache_class cls)
+{
+    pcache_dr_client *c = g.client[who];
+    const pcache_segment *ro = &h->seg[PCACHE_RO];
+    uint64_t image_base = (uint64_t)(uintptr_t)ro->base - ro->file_offset, off, size, addr;
+    const uint8_t *p;
+    pcache_expect exp;
+    pcache_report rep;
+    pcache_status st;
+    int handed = 0;
+
+    if ((st = pcache_bind_manifest_entry(&h->seg[PCACHE_RO], cls, &off, &size, &rep)) != PCACHE_OK) {
+        fail_reason(c, u, st, "%s", rep.message);
+        return -1;
+    }
+    for (int i = 0; i < g.nseen; i++) {
+        const seen *s = &g.seen[i];
+        if (s->perscxt == u->perscxt && s->who == who && s->cls == cls && s->image_base == image_base) {
+            if (!size || s->size != size || (uint64_t)(uintptr_t)s->at != image_base + off) {
+                fail_reason(c, u, PCACHE_E_FILE_LAYOUT,
+                            "DR handed over a %s segment of %llu bytes at file offset %llu; the manifest lists "
+                            "%llu bytes at %llu (0 bytes: none)",
+                            pcache_class_name(cls), (unsigned long long)s->size,
+                            (unsigned long long)((uint64_t)(uintptr_t)s->at - image_base),
+                            (unsigned long long)size, (unsigned long long)off);
+                return -1;
+            }
+            handed = 1;
+        }
+    }
+    if (!size)
+        return 0;
+    if (!handed) {
+        fail_reason(c, u, PCACHE_E_FILE_LAYOUT,
+                    "the manifest lists a %s segment of %llu bytes at file offset %llu that DR did not hand "
+                    "over in this load",
+                    pcache_class_name(cls), (unsigned long long)size, (unsigned long long)off);
+        return -1;
+    }
+    addr = image_base + off; /* handed: DR's pointer, so no wrap */
+    p = (const uint8_t *)(uintptr_t)addr;
+    expectation(c, u, validation_of(c), &exp);
+    if ((st = pcache_resurrect(&h->seg[cls], cls, &p, readable_at(p), &exp, &rep)) != PCACHE_OK) {
+        fail_reason(c, u, st, "%s", rep.message);
+        return -1;
+    }
+    return 1;
+}
+
 static bool ro_resurrect(void *drcontext, void *perscxt, byte **map)
 {
     pcache_dr_unit u = unit_of(drcontext, perscxt);
     ro_batch batch;
-    pending *p;
     int ok = 1, accepted = 0;
+
+    const uint8_t *ro_slot = *map;
+    uint64_t mapped = readable_at(ro_slot);
 
     memset(&batch, 0, sizeof batch);
     dr_mutex_lock(g.lock);
-    p = pending_for(perscxt, 0);
-    ok = walk_slot(&u, map, 1, got_ro, &batch);
-    if (ok && (batch.twice || batch.no_memory)) {
+    ok = walk_slot(&u, map, 1, 0, got_ro, &batch);
+    if (batch.twice || batch.no_memory) {
         fail_reason(g.client[0], &u, batch.no_memory ? PCACHE_E_NO_MEMORY : PCACHE_E_FILE_LAYOUT,
                     batch.no_memory ? "no memory to hold a resurrected image"
                                     : "two ro segments of one client in DR's ro slot");
@@ -571,26 +752,36 @@ static bool ro_resurrect(void *drcontext, void *perscxt, byte **map)
         pcache_status st;
 
         if (!h) {
-            if (p && (p->have[i][PCACHE_RX] || p->have[i][PCACHE_RW])) {
-                fail_reason(c, &u, PCACHE_E_NOT_FOUND,
-                            "rx or rw segments arrived but no ro segment, which holds the manifest");
-                ok = 0;
-            }
+            /* rx and rw lie after the ro slot in DR's mapping */
+            for (int k = 0; ok && k < g.nseen; k++)
+                if (g.seen[k].perscxt == perscxt && g.seen[k].who == i && g.seen[k].at >= ro_slot &&
+                    (uint64_t)(g.seen[k].at - ro_slot) < mapped) {
+                    fail_reason(c, &u, PCACHE_E_NOT_FOUND,
+                                "rx or rw segments arrived but no ro segment, which holds the manifest");
+                    ok = 0;
+                }
             continue;
         }
         h->unit = u;
         segs[PCACHE_RO] = &h->seg[PCACHE_RO];
-        for (int cl = PCACHE_RX; cl <= PCACHE_RW; cl++)
-            if (p && p->have[i][cl]) {
-                h->seg[cl] = p->seg[i][cl];
+        for (int cl = PCACHE_RX; ok && cl <= PCACHE_RW; cl++) {
+            int r = locate(&u, i, h, (pcache_class)cl);
+            if (r < 0)
+                ok = 0;
+            else if (r > 0)
                 segs[cl] = &h->seg[cl];
-            }
+        }
+        if (!ok)
+            break;
         memset(&o, 0, sizeof o);
         o.resolve = resolve;
         o.resolve_ctx = &rc;
         o.rx_writable = rx_writable(segs[PCACHE_RX]);
+        o.flags = PCACHE_BIND_PRIVATE;
         o.alloc = copy_alloc;
         o.free = copy_free;
+        o.alloc_exec = code_alloc;
+        o.free_exec = code_free;
         if ((st = pcache_bind(&h->img, segs, &o, &rep)) != PCACHE_OK) {
             fail_reason(c, &u, st, "%s", rep.message);
             ok = 0;
@@ -622,8 +813,8 @@ static bool ro_resurrect(void *drcontext, void *perscxt, byte **map)
             c->cfg.on_discard(c->cfg.ctx, &u, &h->img);
         held_free(h);
     }
-    if (p)
-        pending_drop(p);
+    /* This load is over, whatever DR does next. */
+    seen_drop(perscxt);
     dr_mutex_unlock(g.lock);
     return ok != 0;
 }
@@ -740,7 +931,7 @@ void pcache_dr_unregister(pcache_dr_client *c)
     }
     /* Registrant indices shift: unit and pending state refer to them. */
     unit_free();
-    g.npend = 0;
+    g.nseen = 0;
     memmove(&g.client[i], &g.client[i + 1], sizeof g.client[0] * (size_t)(g.nclients - i - 1));
     g.nclients--;
     dr_global_free(c, sizeof *c);

@@ -177,6 +177,22 @@ dr_mutex_unlock(void *mutex);
 
 ssize_t
 dr_write_file(file_t f, const void *buf, size_t count);
+ssize_t
+dr_read_file(file_t f, void *buf, size_t count);
+
+#define DR_SEEK_SET 0
+#define DR_SEEK_CUR 1
+#define DR_SEEK_END 2
+
+bool
+dr_file_seek(file_t f, int64 offset, int origin);
+int64
+dr_file_tell(file_t f);
+
+void *
+dr_nonheap_alloc(size_t size, uint prot);
+void
+dr_nonheap_free(void *mem, size_t size);
 
 void
 dr_log(void *drcontext, uint mask, uint level, const char *fmt, ...);
@@ -193,6 +209,7 @@ dr_fragment_app_pc(void *tag);
 
 /* ---- os_api.h ----------------------------------------------------------- */
 
+#define DR_MEMPROT_NONE 0x00
 #define DR_MEMPROT_READ 0x01
 #define DR_MEMPROT_WRITE 0x02
 #define DR_MEMPROT_EXEC 0x04

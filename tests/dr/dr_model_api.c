@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "dr_model_internal.h"
@@ -325,6 +326,60 @@ ssize_t dr_write_file(file_t f, const void *buf, size_t count)
     return (ssize_t)done;
 }
 
+ssize_t dr_read_file(file_t f, void *buf, size_t count)
+{
+    uint8_t *p = buf;
+    size_t done = 0;
+    while (done < count) {
+        ssize_t n = read(f, p + done, count - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return done ? (ssize_t)done : -1;
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+bool dr_file_seek(file_t f, int64 offset, int origin)
+{
+    int whence = origin == DR_SEEK_SET ? SEEK_SET : origin == DR_SEEK_CUR ? SEEK_CUR : SEEK_END;
+    if (drm.file_io_fails)
+        return false;
+    return lseek(f, (off_t)offset, whence) != (off_t)-1;
+}
+
+int64 dr_file_tell(file_t f)
+{
+    return drm.file_io_fails ? -1 : (int64)lseek(f, 0, SEEK_CUR);
+}
+
+/* DR's non-heap memory: pages of their own, with the protection asked. */
+void *dr_nonheap_alloc(size_t size, uint prot)
+{
+    int p = ((prot & DR_MEMPROT_READ) ? PROT_READ : 0) | ((prot & DR_MEMPROT_WRITE) ? PROT_WRITE : 0) |
+            ((prot & DR_MEMPROT_EXEC) ? PROT_EXEC : 0);
+    void *m = mmap(NULL, size, p, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED && (prot & DR_MEMPROT_EXEC)) /* a system that refuses exec mappings */
+        m = mmap(NULL, size, p & ~PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    drm.nonheap_live++;
+    drm_mapping_add(m, size, prot);
+    return m;
+}
+
+void dr_nonheap_free(void *mem, size_t size)
+{
+    if (!mem)
+        return;
+    drm_mapping_remove(mem, size);
+    if (munmap(mem, size) == 0)
+        drm.nonheap_live--;
+}
+
 app_pc dr_fragment_app_pc(void *tag)
 {
     return (app_pc)tag;
@@ -440,6 +495,17 @@ bool dr_query_memory(const byte *pc, byte **base_pc, size_t *size, uint *prot)
             *size = (hi - lo) * DRM_PAGE;
         if (prot)
             *prot = m->prot[pg];
+        return true;
+    }
+    /* DR's reservation where nothing is mapped (the space after a
+     * pcache's last page, an unmapped pcache): no access. */
+    if (drm_in_reservation(pc)) {
+        if (base_pc)
+            *base_pc = (byte *)((uintptr_t)pc & ~(uintptr_t)(DRM_PAGE - 1));
+        if (size)
+            *size = DRM_PAGE;
+        if (prot)
+            *prot = DR_MEMPROT_NONE;
         return true;
     }
     /* Not a pcache mapping: heap or stack of the test process. */

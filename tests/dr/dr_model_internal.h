@@ -42,6 +42,8 @@ typedef struct drm_state {
     dr_emit_flags_t (*bb_event[DRM_MAX_CALLBACKS])(void *, void *, instrlist_t *, bool, bool);
     unsigned nbb;
     unsigned merges;
+    int file_io_fails;     /* dr_file_seek / dr_file_tell fail (a DR without read access) */
+    long nonheap_live;     /* dr_nonheap_alloc blocks not yet freed */
 } drm_state;
 
 extern drm_state drm;
@@ -110,6 +112,8 @@ void drm_mapping_add(uint8_t *base, size_t size, uint prot);
 void drm_mapping_protect(uint8_t *base, size_t size, uint prot);
 void drm_mapping_remove(uint8_t *base, size_t size);
 void drm_mappings_clear(void);
+/* 1 if pc is inside DR's reservation (dr_model_reachable_base). */
+int drm_in_reservation(const void *pc);
 
 /* coarse_unit_load(); for_execution 0 for a merge.  On DRM_LOADED, *map
  * and *map_size hold the mapping (the caller unmaps). */

@@ -50,6 +50,11 @@ uint64_t dr_model_reachable_base(void)
     return (uint64_t)(uintptr_t)region;
 }
 
+int drm_in_reservation(const void *pc)
+{
+    return region && (const uint8_t *)pc >= region && (const uint8_t *)pc < region + REGION_SIZE;
+}
+
 static void *next_place(size_t size)
 {
     size_t need = (size_t)drm_align(size, DRM_PAGE);

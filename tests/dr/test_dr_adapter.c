@@ -50,6 +50,7 @@ typedef struct tclient {
     pcache_bound_image *img;
     pcache_dr_unit unit;
     uint64_t patched_field_offset; /* in DR's cache */
+    uint64_t cache_file_offset;    /* what on_patch was told */
     pcache_dr_client *handle;
 } tclient;
 
@@ -137,12 +138,25 @@ static int on_patch(void *ctx, const pcache_dr_unit *unit, const pcache_dr_cache
 {
     tclient *c = ctx;
     pcache_report rep;
-    (void)unit;
     if (c->patch_refuse)
         return 0;
     if (!c->patch_cache)
         return 1;
-    c->patched_field_offset = cache->size - 16;
+    /* DR's cache reaches the mapping, whose ro is never relocated: not a
+     * section with records; nor rx with records when DR maps it read-only */
+    assert_int_equal(pcache_dr_patch_cache(cache, cache->start, PCACHE_RELOC_REL32, 4, PCACHE_RO, "table", 0, &rep),
+                     PCACHE_E_RELOC_TARGET);
+    assert_non_null(strstr(rep.message, "relocation records"));
+    if (c->rx_anchor && unit->rw_carried) {
+        assert_int_equal(pcache_dr_patch_cache(cache, cache->start, PCACHE_RELOC_REL32, 4, PCACHE_RX, "code", 0, &rep),
+                         PCACHE_E_RELOC_TARGET);
+        assert_non_null(strstr(rep.message, "-persist_map_rw_separate"));
+        return 1;
+    }
+    /* the exact offset, from DR's header */
+    assert_int_not_equal(cache->file_offset, UINT64_MAX);
+    c->cache_file_offset = cache->file_offset;
+    c->patched_field_offset = cache->size - 16 - 8 * c->id;
     assert_int_equal(pcache_dr_patch_cache(cache, cache->start + c->patched_field_offset, PCACHE_RELOC_REL32, 4,
                                            PCACHE_RX, "code", 0, &rep),
                      PCACHE_OK);
@@ -276,29 +290,47 @@ static void check_image(tclient *c, const dr_model_unit *u, const dr_model_view 
     assert_non_null(img);
     assert_int_equal(c->unit.start, u->module_base + u->start_offs);
     assert_int_equal(c->unit.size, u->end_offs - u->start_offs);
-    /* the image base is the file mapping */
+    /* the image base is the file mapping; the views are private copies
+     * (they outlive DR's mapping), ro and rx at their distance in the file */
     assert_int_equal(img->image_base, (uint64_t)(uintptr_t)v->map);
     assert_int_equal(pcache_bound_find(img, PCACHE_RO, "table", &table, NULL), PCACHE_OK);
     assert_int_equal(pcache_bound_find(img, PCACHE_RX, "code", &code, NULL), PCACHE_OK);
     assert_int_equal(pcache_bound_find(img, PCACHE_RW, "counters", &counters, NULL), PCACHE_OK);
+    for (int cl = 0; cl < PCACHE_CLASS_COUNT; cl++)
+        if (img->seg[cl]) {
+            const uint8_t *b = img->seg[cl]->base;
+            assert_ptr_equal(b, img->copy[cl]);
+            assert_true(b + img->seg[cl]->size <= v->map || b >= v->map + v->size);
+        }
+    assert_int_equal(img->copy_base + img->seg[PCACHE_RO]->file_offset,
+                     (uint64_t)(uintptr_t)img->seg[PCACHE_RO]->base);
+    assert_int_equal(img->copy_base + img->seg[PCACHE_RX]->file_offset,
+                     (uint64_t)(uintptr_t)img->seg[PCACHE_RX]->base);
     table_mapped = (uint64_t)(uintptr_t)img->seg[PCACHE_RO]->base + table.offset;
-    /* rx: in place, whole pages, on a page */
+    assert_ptr_equal(table.data, (const void *)(uintptr_t)table_mapped);
+    /* rx: whole pages, on a page (in the file and in the copy) */
     assert_ptr_equal(code.data, img->seg[PCACHE_RX]->base + code.offset);
     assert_int_equal(img->seg[PCACHE_RX]->size % 4096, 0);
     assert_int_equal(img->seg[PCACHE_RX]->file_offset % 4096, 0);
+    assert_int_equal((uintptr_t)img->seg[PCACHE_RX]->base % 4096, 0);
     assert_int_equal((uintptr_t)code.data % 16, 0);
-    /* ro: relocated (a copy: DR's view is read-only) */
+    /* ro: relocated for the copies */
     assert_int_equal(rd64(table.data), (uint64_t)(uintptr_t)code.data + 0x10);
     assert_int_equal(rd64((const uint8_t *)table.data + 8), u->module_base + u->start_offs + 0x123);
     assert_int_equal(rd64((const uint8_t *)table.data + 16),
                      (uint64_t)(uintptr_t)dr_get_client_base(c->id) + 0x456);
     assert_memory_equal((const uint8_t *)table.data + 24, c->table + 24, 8);
-    /* rx -> ro rel32, fixed at persist, right in the mapping */
+    /* rx -> ro rel32, fixed at persist: right in the copy too */
     memcpy(&rel, (const uint8_t *)code.data + 3, 4);
     assert_int_equal((uint64_t)(uintptr_t)code.data + 7 + (int64_t)rel, table_mapped);
+    /* ... and in DR's mapping, whose ro keeps the persisted bytes */
+    memcpy(&rel, v->map + img->seg[PCACHE_RX]->file_offset + code.offset + 3, 4);
+    assert_int_equal((uint64_t)(uintptr_t)v->map + img->seg[PCACHE_RX]->file_offset + code.offset + 7 + (int64_t)rel,
+                     (uint64_t)(uintptr_t)v->map + img->seg[PCACHE_RO]->file_offset + table.offset);
+    assert_memory_equal(v->map + img->seg[PCACHE_RO]->file_offset + table.offset + 24, c->table + 24, 8);
 #if defined(__x86_64__)
     if (v->exec) {
-        /* run it: the code finds the table where DR mapped it */
+        /* run it from the copy: the code finds the relocated table copy */
         uint64_t (*fn)(void) = (uint64_t(*)(void))(uintptr_t)code.data;
         assert_int_equal(fn(), table_mapped);
     }
@@ -315,7 +347,8 @@ static void check_image(tclient *c, const dr_model_unit *u, const dr_model_view 
         const pcache_segment *home = img->seg[img->manifest_flags & PCACHE_MANIFEST_RW_CARRIED ? PCACHE_RO : PCACHE_RW];
         memset(rw, 0x77, sizeof c->counters);
         assert_int_equal(rw[40], 0x77);
-        assert_memory_equal(home->base + counters.offset + 16, c->counters + 16, sizeof c->counters - 16);
+        assert_memory_equal(v->map + home->file_offset + counters.offset + 16, c->counters + 16,
+                            sizeof c->counters - 16);
     }
 }
 
@@ -399,7 +432,7 @@ static void test_round_trip_every_mode(void **state)
             const uint8_t *field = v.map + v.cache_offset + (u.cache_len - u.post_cache_pad_len) - 16;
             assert_int_equal(pcache_bound_find(alpha.img, PCACHE_RX, "code", &code, NULL), PCACHE_OK);
             memcpy(&rel, field, 4);
-            assert_ptr_equal(field + 4 + rel, code.data);
+            assert_ptr_equal(field + 4 + rel, v.map + code.offset + alpha.img->seg[PCACHE_RX]->file_offset);
         }
         pcache_dr_release(alpha.handle, alpha.img);
         unreg(&alpha);
@@ -557,8 +590,6 @@ static void test_fail_closed(void **state)
     expect_refused(&separate, NULL, corrupt_ro_major, NULL, PCACHE_E_FORMAT_VERSION, "version");
     /* the rx segment gone: the manifest says it must be there */
     expect_refused(&together, NULL, corrupt_rx_magic, NULL, PCACHE_E_FILE_LAYOUT, "manifest");
-    /* an rx record DR's read-only view cannot take */
-    expect_refused(&separate, with_rx_anchor, NULL, NULL, PCACHE_E_ACCESS, "not writable");
     /* an anchor a rel32 can no longer reach */
     expect_refused(&together, with_rx_anchor, NULL, client_far_away, PCACHE_E_RELOC_RANGE, "does not fit");
     /* the client itself says no */
@@ -608,37 +639,53 @@ static void test_persist_fail_closed(void **state)
     }
 }
 
-/* The rx record that the read-only view refuses works when DR maps the
- * file copy-on-write. */
+/* rx relocation records: applied to the client's copy in every mode, and
+ * where DR maps rx too when DR maps it copy-on-write (DR's cache may reach
+ * it there); under -persist_map_rw_separate DR's view is read-only, the
+ * mapping keeps the persisted bytes, and references from DR's cache to
+ * that section were refused at persist (on_patch above). */
 static void test_rx_record_in_place(void **state)
 {
-    const mode together = {0, 0};
-    dr_model_unit u = test_unit();
-    dr_model_view v;
-    char file[1024], why[512];
-    pcache_view code;
-    int32_t rel;
-
     (void)state;
-    path_of(file, sizeof file, "rxrec.dpc");
-    unlink(file);
-    process(&together, 1, 0);
-    init_client(&alpha, "alpha", 0, 0x30);
-    alpha.rx_anchor = 1;
-    reg(&alpha);
-    persist_one(&together, file);
-    unreg(&alpha);
-    process(&together, 1, 1);
-    init_client(&alpha, "alpha", 0, 0x30);
-    alpha.rx_anchor = 1;
-    reg(&alpha);
-    assert_int_equal(dr_model_load(&u, file, &v, why, sizeof why), DRM_LOADED);
-    assert_int_equal(pcache_bound_find(alpha.img, PCACHE_RX, "code", &code, NULL), PCACHE_OK);
-    memcpy(&rel, (const uint8_t *)code.data + 0x20, 4);
-    assert_int_equal((uint64_t)(uintptr_t)code.data + 0x24 + (int64_t)rel,
-                     (uint64_t)(uintptr_t)dr_get_client_base(0) + 0x10);
-    unreg(&alpha);
-    dr_model_reset(NULL);
+    for (int separate = 0; separate <= 1; separate++) {
+        const mode m = {separate, 0};
+        dr_model_unit u = test_unit();
+        dr_model_view v;
+        char file[1024], why[512];
+        pcache_view code;
+        int32_t rel;
+        uint64_t client = 0, field_copy, field_map;
+
+        path_of(file, sizeof file, "rxrec.dpc");
+        unlink(file);
+        process(&m, 1, 0);
+        init_client(&alpha, "alpha", 0, 0x30);
+        alpha.rx_anchor = 1;
+        alpha.patch_cache = 1;
+        reg(&alpha);
+        persist_one(&m, file);
+        unreg(&alpha);
+        process(&m, 1, 1);
+        init_client(&alpha, "alpha", 0, 0x30);
+        alpha.rx_anchor = 1;
+        reg(&alpha);
+        assert_int_equal(dr_model_load(&u, file, &v, why, sizeof why), DRM_LOADED);
+        assert_int_equal(alpha.errors, 0);
+        client = (uint64_t)(uintptr_t)dr_get_client_base(0) + 0x10;
+        assert_int_equal(pcache_bound_find(alpha.img, PCACHE_RX, "code", &code, NULL), PCACHE_OK);
+        field_copy = (uint64_t)(uintptr_t)code.data + 0x20;
+        memcpy(&rel, (const void *)(uintptr_t)field_copy, 4);
+        assert_int_equal(field_copy + 4 + (int64_t)rel, client);
+        field_map = (uint64_t)(uintptr_t)v.map + alpha.img->seg[PCACHE_RX]->file_offset + code.offset + 0x20;
+        memcpy(&rel, (const void *)(uintptr_t)field_map, 4);
+        assert_int_equal(alpha.img->mapping_rx_relocated, !separate);
+        if (!separate)
+            assert_int_equal(field_map + 4 + (int64_t)rel, client);
+        else
+            assert_int_not_equal(field_map + 4 + (int64_t)rel, client);
+        unreg(&alpha);
+        dr_model_reset(NULL);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -652,6 +699,7 @@ static void test_two_registrations_two_libraries(void **state)
         dr_model_unit u = test_unit(), moved;
         dr_model_view v;
         char file[1024], why[512];
+        uint64_t told, field_at[2];
 
         path_of(file, sizeof file, "three.dpc");
         unlink(file);
@@ -659,11 +707,19 @@ static void test_two_registrations_two_libraries(void **state)
         init_client(&alpha, "alpha", 0, 0x41);
         init_client(&beta, "beta", 0, 0x52);
         init_client(&gamma_, "gamma", 1, 0x63);
+        /* both libraries patch DR's cache: the one DR calls first (gamma,
+         * registered last) has rx data after it, so the cache is not where
+         * its own rx data ends */
+        alpha.patch_cache = gamma_.patch_cache = 1;
         reg(&alpha);
         reg(&beta);
         reg_second(&gamma_); /* the second library registers after the first */
         persist_one(m, file);
         check_file_layout(file, m->separate, m->separate ? 6 : 9);
+        assert_int_equal(gamma_.cache_file_offset, alpha.cache_file_offset);
+        told = alpha.cache_file_offset;
+        field_at[0] = alpha.patched_field_offset;
+        field_at[1] = gamma_.patched_field_offset;
         unreg(&alpha);
         unreg(&beta);
         unreg(&gamma_);
@@ -682,6 +738,18 @@ static void test_two_registrations_two_libraries(void **state)
         check_image(&beta, &moved, &v);
         check_image(&gamma_, &moved, &v);
         assert_int_equal(alpha.errors + beta.errors + gamma_.errors, 0);
+        /* each library's reference from DR's cache reaches its rx code in
+         * the mapping, and the offset on_patch was told is DR's */
+        assert_int_equal(told, v.cache_offset);
+        for (int k2 = 0; k2 < 2; k2++) {
+            tclient *c = k2 ? &gamma_ : &alpha;
+            pcache_view code;
+            int32_t rel;
+            const uint8_t *field = v.map + v.cache_offset + field_at[k2];
+            assert_int_equal(pcache_bound_find(c->img, PCACHE_RX, "code", &code, NULL), PCACHE_OK);
+            memcpy(&rel, field, 4);
+            assert_ptr_equal(field + 4 + rel, v.map + c->img->seg[PCACHE_RX]->file_offset + code.offset);
+        }
         unreg(&alpha);
         unreg(&beta);
         unreg(&gamma_);
