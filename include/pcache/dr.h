@@ -44,6 +44,21 @@ typedef struct pcache_dr_unit {
      * difference; an rw name then has at most PCACHE_CARRIED_NAME_MAX
      * bytes. */
     int rw_carried;
+    /* In describe() only: the image of this unit (same start and size)
+     * that this client accepted in on_resurrect() in the last DR callback
+     * before this persist began, else NULL.  DR 11.91 does not say whether
+     * a resurrect is a load for execution or a merge: before it persists a
+     * unit over a file on disk (-coarse_disk_merge, -coarse_lone_merge) it
+     * loads that file, hands it to the clients, and persists the union
+     * right after, with all threads stopped, so the load it merged is the
+     * one just before.  A client that describes the union takes in this
+     * image's data unless it already has (it can compare the pointer with
+     * the images it holds: a unit loaded for execution and then persisted
+     * with nothing in between comes here too).  The image is the client's
+     * to release as any other (pcache_dr_release()); DR has unmapped the
+     * file by then, which the image's private copies do not mind.  At load
+     * time, in on_resurrect(), a merge cannot be told from a load. */
+    pcache_bound_image *merge_source;
 } pcache_dr_unit;
 
 /* DR's frozen code cache, as the patch event gives it.  DR gives it
@@ -99,19 +114,28 @@ typedef struct pcache_dr_config {
     int (*describe)(void *ctx, const pcache_dr_unit *unit, pcache_builder *b);
 
     /* Load time (and when DR merges with a file on disk before persisting,
-     * which it does not announce): the image, validated, its relocations
-     * applied.  Look sections up with pcache_bound_find(); rw sections are
-     * a private writable copy (pcache_bound_writable()).  ro and rx views
-     * point into DR's mapping of the file and live as long as DR keeps that
-     * pcache (after a merge DR unmaps it at once).  The image stays valid
-     * until pcache_dr_release() or pcache_dr_unregister().  Return nonzero
-     * to accept; 0 makes DR drop the pcache. */
+     * which it does not announce at that point: see merge_source): the
+     * image, validated in full from the bytes it is bound from, its
+     * relocations applied.  Look sections up with pcache_bound_find().
+     * Every view is in memory the adapter owns, never in DR's mapping of
+     * the file: ro and rx are one private copy, at their distance in the
+     * file and executable, relocated for where the copy is (so rx code run
+     * from it reads relocated ro); rw sections are a private writable copy
+     * (pcache_bound_writable()).  So a view stays valid even when DR drops
+     * the pcache after all (a client of another library refuses it after
+     * this one accepted: DR tells no one) or unmaps it after a merge.  The
+     * image stays valid until pcache_dr_release() or
+     * pcache_dr_unregister().  Return nonzero to accept; 0 makes DR drop
+     * the pcache.  What DR runs from the file itself (its cache, and
+     * references into this library's data patched into it with
+     * pcache_dr_patch_cache()) reaches DR's mapping, not the copies. */
     int (*on_resurrect)(void *ctx, const pcache_dr_unit *unit, pcache_bound_image *img);
 
     /* Optional: an image this client accepted belongs to a pcache DR is
-     * dropping after all (another registrant of this library refused it);
-     * its ro and rx views are about to become invalid.  The adapter then
-     * releases the image. */
+     * dropping after all, because another registrant of this library
+     * refused it (the adapter knows then; it cannot know when a client of
+     * another library refuses).  The image's copies stay valid until the
+     * adapter releases the image right after this call. */
     void (*on_discard)(void *ctx, const pcache_dr_unit *unit, pcache_bound_image *img);
 
     /* Optional: DR's patch event, once per persisted unit, after every

@@ -71,6 +71,14 @@ typedef struct seen {
 
 #define MAX_SEEN 64
 
+/* The images the last ro resurrect handed over, kept while DR calls the
+ * adapter for nothing else (pcache_dr_unit.merge_source). */
+typedef struct last_load {
+    int valid;
+    uint64_t start, size;
+    held_image *img[PCACHE_DR_MAX_CLIENTS];
+} last_load;
+
 static struct {
     void *lock;
     pcache_dr_client *client[PCACHE_DR_MAX_CLIENTS]; /* registration order */
@@ -78,6 +86,7 @@ static struct {
     persist_unit unit;
     seen seen[MAX_SEEN];
     int nseen;
+    last_load last; /* see merge_source_for() */
 } g;
 
 /* ------------------------------------------------------------------ */
@@ -147,11 +156,27 @@ static void unit_fail_builder(int i, pcache_status st, const char *what)
                 r && r->status != PCACHE_OK ? r->message : pcache_strerror(st));
 }
 
+/* DR's merge with a file on disk is a load right before the persist of
+ * the same unit, with no other DR callback in between. */
+static pcache_bound_image *merge_source_for(const last_load *l, int who, const pcache_dr_unit *u)
+{
+    if (!l->valid || l->start != u->start || l->size != u->size || !l->img[who])
+        return NULL;
+    return &l->img[who]->img;
+}
+
+static void last_load_forget(void)
+{
+    memset(&g.last, 0, sizeof g.last);
+}
+
 /* The first DR callback for a unit: build every registrant's image. */
 static void unit_begin(void *drcontext, void *perscxt)
 {
     uint64 separate = 1;
+    last_load last = g.last;
 
+    last_load_forget();
     unit_free();
     g.unit.perscxt = perscxt;
     g.unit.unit = unit_of(drcontext, perscxt);
@@ -165,6 +190,7 @@ static void unit_begin(void *drcontext, void *perscxt)
         pcache_identity id;
         pcache_builder *b = NULL;
         pcache_status st;
+        pcache_dr_unit unit;
 
         g.unit.who[i] = c;
         g.unit.n = i + 1;
@@ -184,7 +210,9 @@ static void unit_begin(void *drcontext, void *perscxt)
             unit_fail_builder(i, st, "cannot set up the builder");
             return;
         }
-        if (!c->cfg.describe(c->cfg.ctx, &g.unit.unit, b)) {
+        unit = g.unit.unit;
+        unit.merge_source = merge_source_for(&last, i, &unit);
+        if (!c->cfg.describe(c->cfg.ctx, &unit, b)) {
             g.unit.failed = 1;
             fail_reason(c, &g.unit.unit, PCACHE_E_STATE, "describe refused this unit: DR will abandon the file");
             return;
@@ -583,6 +611,7 @@ static bool rxrw_resurrect(void *drcontext, void *perscxt, byte **map)
     bool ok;
 
     dr_mutex_lock(g.lock);
+    last_load_forget();
     ok = walk_slot(&u, map, 0, PCACHE_VALIDATE_HEADER, got_rxrw, perscxt) != 0;
     if (!ok)
         seen_drop(perscxt);
@@ -735,6 +764,7 @@ static bool ro_resurrect(void *drcontext, void *perscxt, byte **map)
 
     memset(&batch, 0, sizeof batch);
     dr_mutex_lock(g.lock);
+    last_load_forget();
     ok = walk_slot(&u, map, 1, 0, got_ro, &batch);
     if (batch.twice || batch.no_memory) {
         fail_reason(g.client[0], &u, batch.no_memory ? PCACHE_E_NO_MEMORY : PCACHE_E_FILE_LAYOUT,
@@ -812,6 +842,12 @@ static bool ro_resurrect(void *drcontext, void *perscxt, byte **map)
         if (i < accepted && c->cfg.on_discard)
             c->cfg.on_discard(c->cfg.ctx, &u, &h->img);
         held_free(h);
+    }
+    if (ok) {
+        g.last.valid = 1;
+        g.last.start = u.start;
+        g.last.size = u.size;
+        memcpy(g.last.img, batch.img, sizeof g.last.img);
     }
     /* This load is over, whatever DR does next. */
     seen_drop(perscxt);
@@ -904,6 +940,9 @@ void pcache_dr_release(pcache_dr_client *c, pcache_bound_image *img)
         if (&(*pp)->img == img) {
             held_image *h = *pp;
             *pp = h->next;
+            for (unsigned k = 0; k < PCACHE_DR_MAX_CLIENTS; k++)
+                if (g.last.img[k] == h)
+                    g.last.img[k] = NULL;
             held_free(h);
             break;
         }
@@ -931,6 +970,7 @@ void pcache_dr_unregister(pcache_dr_client *c)
     }
     /* Registrant indices shift: unit and pending state refer to them. */
     unit_free();
+    last_load_forget();
     g.nseen = 0;
     memmove(&g.client[i], &g.client[i + 1], sizeof g.client[0] * (size_t)(g.nclients - i - 1));
     g.nclients--;

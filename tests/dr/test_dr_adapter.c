@@ -51,6 +51,8 @@ typedef struct tclient {
     pcache_dr_unit unit;
     uint64_t patched_field_offset; /* in DR's cache */
     uint64_t cache_file_offset;    /* what on_patch was told */
+    pcache_bound_image *merge_source; /* what the last describe was told */
+    uint8_t merged_table[32];         /* its ro "table", read in describe */
     pcache_dr_client *handle;
 } tclient;
 
@@ -79,6 +81,12 @@ static int describe(void *ctx, const pcache_dr_unit *unit, pcache_builder *b)
     tclient *c = ctx;
     c->described++;
     c->unit = *unit;
+    c->merge_source = unit->merge_source;
+    if (unit->merge_source) {
+        pcache_view t;
+        assert_int_equal(pcache_bound_find(unit->merge_source, PCACHE_RO, "table", &t, NULL), PCACHE_OK);
+        memcpy(c->merged_table, t.data, sizeof c->merged_table);
+    }
     if (c->describe_refuse)
         return 0;
     if (c->long_rw_name)
@@ -792,6 +800,68 @@ static void test_refusal_discards_others(void **state)
     dr_model_reset(NULL);
 }
 
+/* Two libraries: the one DR calls second refuses, so DR drops and unmaps
+ * the pcache; the first accepted and is never told (DR tells no one), yet
+ * every view it holds is in the adapter's private copies and stays right. */
+static void test_other_library_refuses(void **state)
+{
+    const mode modes2[] = {{1, 0}, {0, 0}};
+    (void)state;
+    for (size_t k = 0; k < 2; k++) {
+        const mode *m = &modes2[k];
+        dr_model_unit u = test_unit();
+        dr_model_view v;
+        char file[1024], why[512];
+        pcache_view table, code, counters;
+        byte *base;
+        size_t size;
+        uint prot;
+
+        path_of(file, sizeof file, "other_refuses.dpc");
+        unlink(file);
+        process(m, 2, 0);
+        init_client(&alpha, "alpha", 0, 0x21);
+        init_client(&gamma_, "gamma", 1, 0x31);
+        reg(&alpha);
+        reg_second(&gamma_);
+        persist_one(m, file);
+        unreg(&alpha);
+        unreg(&gamma_);
+
+        process(m, 2, 1);
+        init_client(&alpha, "alpha", 0, 0x21);
+        init_client(&gamma_, "gamma", 1, 0x31);
+        alpha.refuse = 1; /* the first library registered: DR calls it last */
+        reg(&alpha);
+        reg_second(&gamma_);
+        memset(&v, 0, sizeof v);
+        assert_int_equal(dr_model_load(&u, file, &v, why, sizeof why), DRM_REFUSED);
+        assert_int_equal(gamma_.resurrected, 1);
+        assert_int_equal(gamma_.errors, 0);
+        assert_int_equal(alpha.resurrected, 1);
+        assert_non_null(gamma_.img);
+        assert_int_equal(pcache_bound_find(gamma_.img, PCACHE_RO, "table", &table, NULL), PCACHE_OK);
+        assert_int_equal(pcache_bound_find(gamma_.img, PCACHE_RX, "code", &code, NULL), PCACHE_OK);
+        assert_int_equal(pcache_bound_find(gamma_.img, PCACHE_RW, "counters", &counters, NULL), PCACHE_OK);
+        /* the file is gone from memory; the views are not */
+        assert_true(dr_query_memory(table.data, &base, &size, &prot));
+        assert_true(prot & DR_MEMPROT_READ);
+        assert_memory_equal((const uint8_t *)table.data + 24, gamma_.table + 24, 8);
+        assert_int_equal(rd64(table.data), (uint64_t)(uintptr_t)code.data + 0x10);
+        assert_memory_equal(code.data, gamma_.code, 3); /* lea rax, [rip + ...] */
+        assert_memory_equal(pcache_bound_writable(gamma_.img, PCACHE_RW, &counters), gamma_.counters, 8);
+#if defined(__x86_64__)
+        if (dr_query_memory(code.data, &base, &size, &prot) && (prot & DR_MEMPROT_EXEC)) {
+            uint64_t (*fn)(void) = (uint64_t(*)(void))(uintptr_t)code.data;
+            assert_int_equal(fn(), (uint64_t)(uintptr_t)table.data);
+        }
+#endif
+        unreg(&alpha);
+        unreg(&gamma_);
+        dr_model_reset(NULL);
+    }
+}
+
 /* Persisting over a file on disk: DR resurrects it first. */
 static void test_merge(void **state)
 {
@@ -809,11 +879,23 @@ static void test_merge(void **state)
         reg(&alpha);
         persist_one(m, file);
         assert_int_equal(alpha.resurrected, 0);
+        assert_null(alpha.merge_source);
         persist_one(m, file); /* over the first: a merge */
         assert_int_equal(dr_model_merges(), 1);
         assert_int_equal(alpha.resurrected, 1);
         assert_int_equal(alpha.described, 2);
         assert_int_equal(alpha.errors, 0);
+        /* describe was told which image DR merged, and its views still
+         * hold the persisted table after DR unmapped that file */
+        assert_non_null(alpha.merge_source);
+        assert_ptr_equal(alpha.merge_source, alpha.img);
+        assert_memory_equal(alpha.merged_table + 24, alpha.table + 24, 8);
+        {
+            pcache_view t;
+            assert_int_equal(pcache_bound_find(alpha.img, PCACHE_RO, "table", &t, NULL), PCACHE_OK);
+            assert_memory_equal((const uint8_t *)t.data + 24, alpha.table + 24, 8);
+        }
+        pcache_dr_release(alpha.handle, alpha.img);
         unreg(&alpha);
         process(m, 1, 0);
         init_client(&alpha, "alpha", 0, 0x70);
@@ -903,6 +985,7 @@ int main(void)
         cmocka_unit_test_teardown(test_rx_record_in_place, test_teardown),
         cmocka_unit_test_teardown(test_two_registrations_two_libraries, test_teardown),
         cmocka_unit_test_teardown(test_refusal_discards_others, test_teardown),
+        cmocka_unit_test_teardown(test_other_library_refuses, test_teardown),
         cmocka_unit_test_teardown(test_merge, test_teardown),
         cmocka_unit_test_teardown(test_registration_errors, test_teardown),
     };
