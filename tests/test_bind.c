@@ -293,6 +293,171 @@ static void test_bind_rw_carried(void **state)
     bind_round_trip(1);
 }
 
+static void never_free(void *ctx, void *mem, size_t size)
+{
+    (void)ctx;
+    (void)mem;
+    (void)size;
+    fail_msg("nothing was allocated");
+}
+
+/* PCACHE_BIND_PRIVATE: every view in private memory, ro and rx one block
+ * at their file distance, relocated for it; the mapping untouched (rx too:
+ * rx_writable 0); the segments then read the copies, so the mapping can
+ * go: it is overwritten after bind, and lookups, lazy checksums and the
+ * values still hold.  pcache_bind_manifest_entry() says where each
+ * segment is. */
+static void test_bind_private(void **state)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    split_file f;
+    pcache_bound_image img;
+    pcache_bind_options o = options(0);
+    pcache_report rep;
+
+    (void)state;
+    test_identity_with_module(&id, PCACHE_CHECKSUM_XXH3_64);
+    b = reference_builder(&id);
+    assert_int_equal(pcache_builder_prepare_split(b, PCACHE_SPLIT_CARRY_RW), PCACHE_OK);
+    write_split(b, &f);
+    o.flags = PCACHE_BIND_PRIVATE;
+    for (pcache_validation level = PCACHE_VALIDATE_HEADER; level <= PCACHE_VALIDATE_FULL; level++) {
+        uint8_t *pristine = malloc(FILE_SIZE);
+        uint64_t C, fo, sz;
+        pcache_view v;
+        int32_t rel;
+
+        assert_non_null(pristine);
+        memcpy(pristine, f.base, FILE_SIZE);
+        client_now = (uint64_t)(uintptr_t)f.base + 0x10000000u;
+        assert_int_equal(resurrect_all(&f, level), PCACHE_OK);
+        for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+            assert_int_equal(pcache_bind_manifest_entry(&f.seg[PCACHE_RO], (pcache_class)c, &fo, &sz, &rep),
+                             PCACHE_OK);
+            assert_int_equal(fo, c == PCACHE_RW ? 0 : f.off[c]);
+            assert_int_equal(sz, c == PCACHE_RW ? 0 : f.size[c]);
+        }
+        assert_int_equal(pcache_bind_manifest_entry(&f.seg[PCACHE_RX], PCACHE_RO, &fo, &sz, &rep),
+                         PCACHE_E_INVALID_ARGUMENT);
+        assert_int_equal(pcache_bind(&img, f.segs, &o, &rep), PCACHE_OK);
+        /* nothing written where the file is mapped */
+        assert_memory_equal(pristine, f.base, FILE_SIZE);
+        assert_int_equal(img.mapping_rx_relocated, 0);
+        C = img.copy_base;
+        assert_int_not_equal(C, 0);
+        for (int c = PCACHE_RO; c <= PCACHE_RX; c++) {
+            assert_ptr_equal(img.copy[c], (uint8_t *)(uintptr_t)(C + f.off[c]));
+            assert_ptr_equal(f.seg[c].base, img.copy[c]);
+            assert_true(img.copy[c] + f.size[c] <= f.base || img.copy[c] >= f.base + FILE_SIZE);
+        }
+        /* the mapping goes away (here: overwritten) */
+        memset(f.base, 0xee, FILE_SIZE);
+        /* ro, relocated for the copies: rx code's copy + 0x10 */
+        assert_int_equal(pcache_bound_find(&img, PCACHE_RO, "table", &v, NULL), PCACHE_OK);
+        assert_int_equal(ld64(v.data), C + section_file_offset(b, PCACHE_RX, "code") + 0x10);
+        assert_int_equal(ld64((const uint8_t *)v.data + 8), MODULE_NOW + 0x40);
+        assert_memory_equal((const uint8_t *)v.data + 16, table_bytes + 16, 16);
+        /* rx in the copy: rel32 to the table copy + 8, rel32 to the client */
+        assert_int_equal(pcache_bound_find(&img, PCACHE_RX, "code", &v, NULL), PCACHE_OK);
+        assert_ptr_equal(v.data, (const void *)(uintptr_t)(C + section_file_offset(b, PCACHE_RX, "code")));
+        memcpy(&rel, (const uint8_t *)v.data + 3, 4);
+        assert_int_equal((uint64_t)((int64_t)(C + section_file_offset(b, PCACHE_RX, "code") + 7) + rel),
+                         C + section_file_offset(b, PCACHE_RO, "table") + 8);
+        memcpy(&rel, (const uint8_t *)v.data + 0x20, 4);
+        assert_int_equal((uint64_t)((int64_t)(C + section_file_offset(b, PCACHE_RX, "code") + 0x24) + rel),
+                         client_now + 0x100);
+        /* carried rw: writable, relocated for the copies */
+        assert_int_equal(pcache_bound_find(&img, PCACHE_RW, "counters", &v, NULL), PCACHE_OK);
+        assert_non_null(pcache_bound_writable(&img, PCACHE_RW, &v));
+        assert_int_equal(ld64((const uint8_t *)v.data + 16), C + section_file_offset(b, PCACHE_RO, "table"));
+        assert_int_equal(pcache_bound_find(&img, PCACHE_RW, "flags", &v, NULL), PCACHE_OK);
+        assert_memory_equal(v.data, flags_bytes, sizeof flags_bytes);
+        pcache_bound_release(&img);
+        memcpy(f.base, pristine, FILE_SIZE);
+        free(pristine);
+    }
+    /* with rx_writable, the mapping's rx is relocated too, for the mapping */
+    o.rx_writable = 1;
+    assert_int_equal(resurrect_all(&f, PCACHE_VALIDATE_FULL), PCACHE_OK);
+    assert_int_equal(pcache_bind(&img, f.segs, &o, &rep), PCACHE_OK);
+    assert_int_equal(img.mapping_rx_relocated, 1);
+    {
+        int32_t rel;
+        uint64_t B = (uint64_t)(uintptr_t)f.base, at = section_file_offset(b, PCACHE_RX, "code") + 0x20;
+        memcpy(&rel, f.base + at, 4);
+        assert_int_equal((uint64_t)((int64_t)(B + at + 4) + rel), client_now + 0x100);
+    }
+    pcache_bound_release(&img);
+    /* options that do not go together (the file written again: rx was
+     * relocated where it is mapped) */
+    free(f.block);
+    write_split(b, &f);
+    o.alloc_exec = NULL;
+    o.free_exec = never_free;
+    assert_int_equal(resurrect_all(&f, PCACHE_VALIDATE_FULL), PCACHE_OK);
+    assert_int_equal(pcache_bind(&img, f.segs, &o, &rep), PCACHE_E_INVALID_ARGUMENT);
+    o.free_exec = NULL;
+    o.flags = 0x80;
+    assert_int_equal(pcache_bind(&img, f.segs, &o, &rep), PCACHE_E_INVALID_ARGUMENT);
+    pcache_builder_free(b);
+    free(f.block);
+}
+
+/* Loaded bytes of a bound image's sections by name: a compressed ro
+ * section inflated, a plain one (ro, carried rw) copied out; a buffer too
+ * small, an unknown name. */
+static void test_bound_inflate(void **state)
+{
+    static uint8_t big[4096];
+    pcache_identity id;
+    pcache_builder *b;
+    split_file f;
+    pcache_bound_image img;
+    pcache_bind_options o = options(1);
+    pcache_view v;
+    void *buf;
+    uint8_t small[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i / 64);
+    test_identity_with_module(&id, PCACHE_CHECKSUM_XXH3_64);
+    b = reference_builder(&id);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RO, "big", big, sizeof big, 8, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_set_compression(b, PCACHE_RO, "big", 6), PCACHE_OK);
+    assert_int_equal(pcache_builder_prepare_split(b, PCACHE_SPLIT_CARRY_RW), PCACHE_OK);
+    write_split(b, &f);
+    o.flags = PCACHE_BIND_PRIVATE;
+    assert_int_equal(resurrect_all(&f, PCACHE_VALIDATE_LAZY), PCACHE_OK);
+    assert_int_equal(pcache_bind(&img, f.segs, &o, NULL), PCACHE_OK);
+    memset(f.base, 0, FILE_SIZE); /* the mapping is gone: the copies are read */
+    assert_int_equal(pcache_bound_find(&img, PCACHE_RO, "big", &v, NULL), PCACHE_OK);
+    assert_true(v.flags & PCACHE_SECTION_COMPRESSED);
+    assert_true(v.size < sizeof big);
+    assert_int_equal(pcache_bound_inflate_alloc(&img, PCACHE_RO, "big", &buf, &v, NULL), PCACHE_OK);
+    assert_int_equal(v.size, sizeof big);
+    assert_memory_equal(buf, big, sizeof big);
+    pcache_free(buf);
+    assert_int_equal(pcache_bound_inflate(&img, PCACHE_RO, "big", small, sizeof small, &v, NULL),
+                     PCACHE_E_INVALID_ARGUMENT);
+    /* plain sections: copied out */
+    assert_int_equal(pcache_bound_inflate(&img, PCACHE_RO, "table", small, sizeof small, &v, NULL), PCACHE_OK);
+    assert_int_equal(v.size, sizeof table_bytes);
+    assert_ptr_equal(v.data, small);
+    assert_memory_equal(small + 16, table_bytes + 16, 16);
+    assert_int_equal(pcache_bound_inflate(&img, PCACHE_RO, "table", small, 8, &v, NULL), PCACHE_E_INVALID_ARGUMENT);
+    assert_int_equal(pcache_bound_inflate_alloc(&img, PCACHE_RW, "flags", &buf, &v, NULL), PCACHE_OK);
+    assert_memory_equal(buf, flags_bytes, sizeof flags_bytes);
+    pcache_free(buf);
+    assert_int_equal(pcache_bound_inflate_alloc(&img, PCACHE_RO, "absent", &buf, &v, NULL), PCACHE_E_NOT_FOUND);
+    assert_null(buf);
+    assert_int_equal(pcache_bound_inflate_alloc(&img, PCACHE_RO, "table", NULL, &v, NULL), PCACHE_E_INVALID_ARGUMENT);
+    pcache_bound_release(&img);
+    pcache_builder_free(b);
+    free(f.block);
+}
+
 static void test_carried_name_limit(void **state)
 {
     pcache_identity id;
@@ -685,6 +850,8 @@ int main(void)
         cmocka_unit_test(test_manifest_bytes),
         cmocka_unit_test(test_bind_rw_slot),
         cmocka_unit_test(test_bind_rw_carried),
+        cmocka_unit_test(test_bind_private),
+        cmocka_unit_test(test_bound_inflate),
         cmocka_unit_test(test_carried_name_limit),
         cmocka_unit_test(test_reference_into_rw_refused),
         cmocka_unit_test(test_manifest_needs_every_layout),
