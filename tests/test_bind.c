@@ -108,8 +108,9 @@ static void write_split(pcache_builder *b, split_file *f)
         assert_int_equal(pcache_builder_size(b, (pcache_class)c, at[c], &f->size[c]), PCACHE_OK);
         assert_true(at[c] + f->size[c] <= FILE_SIZE);
     }
-    assert_int_equal(posix_memalign(&f->block, TEST_PAGE, FILE_SIZE), 0);
-    memset(f->block, 0, FILE_SIZE);
+    /* 3 pages more than the file: room for copies near it (bump_over) */
+    assert_int_equal(posix_memalign(&f->block, TEST_PAGE, 4 * FILE_SIZE), 0);
+    memset(f->block, 0, 4 * FILE_SIZE);
     f->base = f->block;
     for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
         pcache_buffer_sink state;
@@ -293,6 +294,43 @@ static void test_bind_rw_carried(void **state)
     bind_round_trip(1);
 }
 
+/* Copies carved from the pages after the "file" in its own block, so that
+ * a rel32 from a copy reaches what one from the file reaches (whatever
+ * the allocator, sanitizers included, does with addresses). */
+typedef struct bump {
+    uint8_t *next, *end;
+    int live;
+} bump;
+
+static void *bump_alloc(void *ctx, size_t size)
+{
+    bump *bp = ctx;
+    uint8_t *p = bp->next;
+    if ((size_t)(bp->end - p) < size)
+        return NULL;
+    bp->next += size;
+    bp->live++;
+    return p;
+}
+
+static void bump_free(void *ctx, void *mem, size_t size)
+{
+    bump *bp = ctx;
+    (void)mem;
+    (void)size;
+    bp->live--;
+}
+
+static void bump_over(bump *bp, split_file *f, pcache_bind_options *o)
+{
+    bp->next = f->base + FILE_SIZE;
+    bp->end = f->base + 4 * FILE_SIZE;
+    bp->live = 0;
+    o->alloc = o->alloc_exec = bump_alloc;
+    o->free = o->free_exec = bump_free;
+    o->alloc_ctx = bp;
+}
+
 static void never_free(void *ctx, void *mem, size_t size)
 {
     (void)ctx;
@@ -315,6 +353,7 @@ static void test_bind_private(void **state)
     pcache_bound_image img;
     pcache_bind_options o = options(0);
     pcache_report rep;
+    bump after;
 
     (void)state;
     test_identity_with_module(&id, PCACHE_CHECKSUM_XXH3_64);
@@ -323,6 +362,7 @@ static void test_bind_private(void **state)
     write_split(b, &f);
     o.flags = PCACHE_BIND_PRIVATE;
     for (pcache_validation level = PCACHE_VALIDATE_HEADER; level <= PCACHE_VALIDATE_FULL; level++) {
+        bump bp;
         uint8_t *pristine = malloc(FILE_SIZE);
         uint64_t C, fo, sz;
         pcache_view v;
@@ -340,7 +380,9 @@ static void test_bind_private(void **state)
         }
         assert_int_equal(pcache_bind_manifest_entry(&f.seg[PCACHE_RX], PCACHE_RO, &fo, &sz, &rep),
                          PCACHE_E_INVALID_ARGUMENT);
+        bump_over(&bp, &f, &o);
         assert_int_equal(pcache_bind(&img, f.segs, &o, &rep), PCACHE_OK);
+        assert_int_equal(bp.live, 1); /* one block: ro, rx, carried rw */
         /* nothing written where the file is mapped */
         assert_memory_equal(pristine, f.base, FILE_SIZE);
         assert_int_equal(img.mapping_rx_relocated, 0);
@@ -374,11 +416,13 @@ static void test_bind_private(void **state)
         assert_int_equal(pcache_bound_find(&img, PCACHE_RW, "flags", &v, NULL), PCACHE_OK);
         assert_memory_equal(v.data, flags_bytes, sizeof flags_bytes);
         pcache_bound_release(&img);
+        assert_int_equal(bp.live, 0);
         memcpy(f.base, pristine, FILE_SIZE);
         free(pristine);
     }
     /* with rx_writable, the mapping's rx is relocated too, for the mapping */
     o.rx_writable = 1;
+    bump_over(&after, &f, &o);
     assert_int_equal(resurrect_all(&f, PCACHE_VALIDATE_FULL), PCACHE_OK);
     assert_int_equal(pcache_bind(&img, f.segs, &o, &rep), PCACHE_OK);
     assert_int_equal(img.mapping_rx_relocated, 1);
@@ -393,6 +437,8 @@ static void test_bind_private(void **state)
      * relocated where it is mapped) */
     free(f.block);
     write_split(b, &f);
+    o = options(0);
+    o.flags = PCACHE_BIND_PRIVATE;
     o.alloc_exec = NULL;
     o.free_exec = never_free;
     assert_int_equal(resurrect_all(&f, PCACHE_VALIDATE_FULL), PCACHE_OK);
@@ -429,6 +475,10 @@ static void test_bound_inflate(void **state)
     assert_int_equal(pcache_builder_prepare_split(b, PCACHE_SPLIT_CARRY_RW), PCACHE_OK);
     write_split(b, &f);
     o.flags = PCACHE_BIND_PRIVATE;
+    {
+        static bump bp;
+        bump_over(&bp, &f, &o);
+    }
     assert_int_equal(resurrect_all(&f, PCACHE_VALIDATE_LAZY), PCACHE_OK);
     assert_int_equal(pcache_bind(&img, f.segs, &o, NULL), PCACHE_OK);
     memset(f.base, 0, FILE_SIZE); /* the mapping is gone: the copies are read */
