@@ -1774,7 +1774,7 @@ static void test_standalone_file(void **state)
 
 typedef struct p_section {
     pcache_class cls;
-    char name[8];
+    char name[24];
     uint8_t data[320];
     uint64_t size;
     uint32_t align;
