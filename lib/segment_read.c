@@ -198,7 +198,8 @@ static pcache_status check_header_fields(const uint8_t *h, int cls, pcache_repor
                     "client name is not 1-63 printable bytes, a NUL and zero padding");
     /* Step 4 checks every field before any padding (docs/FORMAT.md 4.2). */
     if (!all_zero(h + SH_MODULE_DIGEST + dlen, PCACHE_MODULE_DIGEST_MAX - dlen))
-        return fail(rep, PCACHE_E_PADDING, cls, NULL, SH_MODULE_DIGEST + dlen,
+        return fail(rep, PCACHE_E_PADDING, cls, NULL,
+                    SH_MODULE_DIGEST + dlen + first_nonzero(h + SH_MODULE_DIGEST + dlen, PCACHE_MODULE_DIGEST_MAX - dlen),
                     "module digest bytes past its length are not zero");
     /* A newer minor version may give meaning to reserved bytes. */
     if (ld16(h + SH_MINOR) <= PCACHE_FORMAT_MINOR && !all_zero(h + SH_RESERVED, SH_RESERVED_SIZE))
