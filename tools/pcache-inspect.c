@@ -30,12 +30,15 @@ typedef struct command {
 
 static const command commands[] = {
     {"verify", "FILE", 1, 0, "check every byte of FILE; list every problem found",
-     "Exit 0 if FILE is valid.  Otherwise every problem is listed, not only the\n"
-     "first: each segment is checked on its own (located through the file header\n"
-     "even when that header's checksum is bad), and within a segment each\n"
-     "section's checksum and each padding gap.  Compressed sections are inflated\n"
-     "and checked.  For a .dpc file: DR's layout, both MD5 digests, and every\n"
-     "pcache segment in the client slots.\n",
+     "Exit 0 exactly when the library's loaders accept FILE: a standalone file\n"
+     "as pcache_file_open() validates it, every compressed section inflated and\n"
+     "checked; a .dpc file's layout, both MD5 digests, every pcache segment in\n"
+     "the client slots, and each client's image as the DynamoRIO adapter binds it\n"
+     "(pcache_bind(): ro's manifest lists the rx and rw segments, which must be\n"
+     "where it says).  Otherwise every problem is listed, not only the first: each\n"
+     "segment is checked on its own (located through the file header even when\n"
+     "that header's checksum is bad), and within a segment each section's\n"
+     "checksum and each padding gap.\n",
      cmd_verify},
     {"info", "FILE", 1, 0, "describe FILE: headers, identity, segments, sections, relocation counts",
      "For a .dpc file also DR's header (every length field), the option string,\n"
