@@ -10,7 +10,8 @@
 #include "pcache/pcache.h"
 
 /* Decimal, or hexadecimal with a 0x prefix; no sign, no spaces.
- * Returns 0 on success, -1 if s is not such a number or exceeds max. */
+ * Returns 0 on success, -1 if s is not such a number, -2 if it is one
+ * larger than max. */
 int parse_uint(const char *s, uint64_t max, uint64_t *out);
 
 /* An even number of hex digits (an optional 0x prefix is allowed), at most

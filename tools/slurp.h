@@ -7,7 +7,8 @@
 #include <stdint.h>
 
 /* Reads path to its end into a malloc'd buffer (*data, never NULL on
- * success, even for an empty file).  Returns 0, or -1 with errno set. */
+ * success, even for an empty file); "-" is standard input.  Returns 0, or
+ * -1 with errno set. */
 int slurp_file(const char *path, uint8_t **data, size_t *size);
 
 #endif
