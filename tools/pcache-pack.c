@@ -217,7 +217,8 @@ static int add_compress(pack_options *o, const char *arg)
     int rc;
 
     if (eq && eq != arg && parse_uint(eq + 1, 9, &level) == -2)
-        return usage_error("--compress '%s': level %s is too large: LEVEL is 0 to 9", arg, eq + 1);
+        return usage_error("--compress '%s': level %s is too large: expected NAME or NAME=LEVEL with LEVEL 0 to 9",
+                           arg, eq + 1);
     if (eq && (eq == arg || parse_uint(eq + 1, 9, &level) != 0))
         return usage_error("--compress '%s': expected NAME or NAME=LEVEL with LEVEL 0 to 9", arg);
     rc = add_setting(o, "compress", arg, eq != NULL);
@@ -517,9 +518,10 @@ static int write_output(const pack_options *o, pcache_builder *b, uint64_t file_
         if (opt.mode == 0)
             opt.mode = 0600; /* 0 asks pcache_file_save() for its default, which is this */
         st = pcache_file_save(b, t.path, &opt, &rep);
-        if (st != PCACHE_OK)
-            rc = fail(io_status(st) ? EXIT_USAGE : EXIT_FAILED, "%s",
-                      rep.message[0] ? rep.message : pcache_strerror(st));
+        if (st != PCACHE_OK && io_status(st))
+            rc = fail(EXIT_USAGE, "cannot write '%s': %s", o->output, rep.message[0] ? rep.message : pcache_strerror(st));
+        else if (st != PCACHE_OK)
+            rc = fail(EXIT_FAILED, "%s", rep.message[0] ? rep.message : pcache_strerror(st));
     }
     if (rc == EXIT_WRITTEN)
         fprintf(said, "wrote '%s': %llu bytes, sections ro %u, rx %u, rw %u\n", o->output,
