@@ -601,9 +601,14 @@ typedef struct pcache_image {
 } pcache_image;
 
 /* Validates a standalone file held in memory (base must stay valid; it
- * should be page-aligned for aligned views).  exp: what every segment must
- * match (its image id is taken from the file header); NULL accepts any
- * identity the file states consistently (tools use this). */
+ * should be page-aligned for aligned views), in the order of
+ * docs/FORMAT.md 7.4.  exp: what the first segment must match (its page
+ * size, checksum algorithm and image id are taken from the file header);
+ * NULL accepts any identity.  Every later segment must state the first
+ * one's identity, field by field, whatever exp checks; the relocation
+ * records whose target is in another class's segment are checked
+ * (pcache_reloc_check_targets()).  A report about a segment has its offset
+ * counted from the start of the file. */
 PCACHE_API pcache_status pcache_image_open_memory(pcache_image *img,
                                                   const void *base, uint64_t size,
                                                   const pcache_expect *exp,
