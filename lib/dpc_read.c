@@ -509,7 +509,9 @@ static int next_in_slot(const pcache_dpc *d, pcache_dpc_scan *scan, pcache_dpc_f
         f->slot = (pcache_class)scan->slot;
         f->file_offset = span->offset + pos;
         map = hit;
-        f->status = pcache_resurrect(&f->segment, cls, &map, left, &exp, &f->report);
+        f->status = pcache_resurrect(&f->segment, cls, &map, left, &exp, scan->brief ? NULL : &f->report);
+        if (scan->brief)
+            f->report.status = f->status;
         if (f->status == PCACHE_OK) {
             f->at_stated_offset = f->segment.file_offset == f->file_offset;
             extent = f->segment.size; /* resurrect checked size <= left */
@@ -556,7 +558,11 @@ pcache_status pcache_dpc_find_segments(const pcache_dpc *dpc, pcache_dpc_found *
                     "invalid argument to pcache_dpc_find_segments (a fully parsed .dpc is needed)");
     *count = 0;
     pcache_dpc_scan_init(&scan);
-    while (pcache_dpc_next_segment(dpc, &scan, *count < capacity ? &found[*count] : &tmp, NULL) == PCACHE_OK)
+    for (;;) {
+        scan.brief = *count >= capacity; /* past capacity the candidates are only counted */
+        if (pcache_dpc_next_segment(dpc, &scan, scan.brief ? &tmp : &found[*count], NULL) != PCACHE_OK)
+            break;
         (*count)++;
+    }
     return PCACHE_OK;
 }

@@ -968,10 +968,23 @@ static void test_next_segment(void **state)
     }
     assert_int_equal(n, count);
     assert_int_equal(rep.status, PCACHE_E_NOT_FOUND);
+    assert_string_not_equal(all[0].report.message, "");
     assert_int_equal(scan.slot, PCACHE_CLASS_COUNT);
     memset(&one, 0xa5, sizeof one);
     assert_int_equal(pcache_dpc_next_segment(&d, &scan, &one, &rep), PCACHE_E_NOT_FOUND); /* stays done */
     assert_int_equal(one.file_offset, 0xa5a5a5a5a5a5a5a5ull); /* untouched */
+
+    /* brief: a refused candidate's status, no message */
+    pcache_dpc_scan_init(&scan);
+    scan.brief = 1;
+    assert_int_equal(pcache_dpc_next_segment(&d, &scan, &one, &rep), PCACHE_OK);
+    assert_int_equal(one.file_offset, all[0].file_offset);
+    assert_int_equal(one.status, all[0].status);
+    assert_int_equal(one.report.status, all[0].status);
+    assert_string_equal(one.report.message, "");
+    assert_int_equal(pcache_dpc_next_segment(&d, &scan, &one, &rep), PCACHE_OK);
+    assert_int_equal(one.status, PCACHE_OK);
+    assert_non_null(one.segment.base);
 
     scan.slot = PCACHE_CLASS_COUNT + 1;
     assert_int_equal(pcache_dpc_next_segment(&d, &scan, &one, &rep), PCACHE_E_INVALID_ARGUMENT);

@@ -124,6 +124,8 @@ static int load_dpc(inspect_file *f)
             f->refused_not_listed++;
             continue;
         }
+        /* the reports of refused candidates past those kept are not read */
+        scan.brief = refused >= INSPECT_MAX_REFUSED;
         if (!(fs = add_segment(f, &capacity))) {
             fprintf(stderr, "%s: out of memory\n", PROG);
             return EXIT_USAGE;

@@ -262,10 +262,17 @@ typedef struct pcache_dpc_found {
 } pcache_dpc_found;
 
 /* Where a scan of the client slots stands: set by pcache_dpc_scan_init(),
- * moved on by pcache_dpc_next_segment(); not to be changed otherwise. */
+ * moved on by pcache_dpc_next_segment(); slot and pos are not to be
+ * changed otherwise. */
 typedef struct pcache_dpc_scan {
     unsigned slot; /* pcache_class of the slot scanned; PCACHE_CLASS_COUNT when done */
     uint64_t pos;  /* offset in that slot's client bytes where the scan goes on */
+    /* The caller's to set between calls (0 from pcache_dpc_scan_init):
+     * nonzero leaves a refused candidate's report empty but for its status.
+     * Formatting the message is most of what a candidate refused at its
+     * magic or version costs; a caller that only counts refused candidates,
+     * or keeps some of them, spares it for the others. */
+    int brief;
 } pcache_dpc_scan;
 
 /* Starts a scan at the first byte of the ro slot's client bytes. */

@@ -49,8 +49,8 @@ const char *hostile_kind_name(hostile_kind kind)
 {
     switch (kind) {
     case HOSTILE_OVERLAP: return "overlapping candidates";
-    case HOSTILE_MAGIC: return "segment magic every 8 bytes";
-    case HOSTILE_HEADERS: return "a header every 24 bytes";
+    case HOSTILE_MAGIC: return "magic every 8 bytes";
+    case HOSTILE_HEADERS: return "header every 24 bytes";
     default: return "?";
     }
 }

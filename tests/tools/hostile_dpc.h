@@ -32,7 +32,7 @@ typedef enum hostile_kind {
     HOSTILE_KIND_COUNT
 } hostile_kind;
 
-/* "overlapping candidates", "segment magic every 8 bytes", ... */
+/* "overlapping candidates", "magic every 8 bytes", "header every 24 bytes". */
 const char *hostile_kind_name(hostile_kind kind);
 
 /* Fills buf[0, size) as kind says, for bytes that will lie at file offset
