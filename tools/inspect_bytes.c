@@ -126,7 +126,7 @@ int cmd_dump(const inspect_args *a)
     inspect_file f;
     section_ref s;
     emitter e;
-    uint64_t off, len;
+    uint64_t off = 0, len = 0; /* set by select_range; GCC -O3 cannot see it */
     int rc = open_section(a, "dump", &f, &s);
 
     if (rc != EXIT_VALID)
@@ -170,7 +170,7 @@ int cmd_extract(const inspect_args *a)
     inspect_file f;
     section_ref s;
     emitter e;
-    uint64_t off, len;
+    uint64_t off = 0, len = 0;
     int rc;
 
     /* JSON and raw bytes cannot share stdout */
