@@ -436,7 +436,7 @@ pcache_status pcache_dpc_parse(pcache_dpc *out, const void *data, uint64_t size,
  * proper prefix of the magic is also its suffix), so candidates are at
  * least 8 bytes apart: in all, at most 248 / 8 = 31 bytes are hashed per
  * slot byte for the headers of candidates, and each other byte is read a
- * bounded number of times (docs/FORMAT.md 8).
+ * bounded number of times (docs/FORMAT.md 8.1).
  *
  * The rule before, one byte on after a refused candidate, let a slot of
  * overlapping candidates, each with an intact header and table and a

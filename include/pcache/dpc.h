@@ -294,7 +294,7 @@ PCACHE_API void pcache_dpc_scan_init(pcache_dpc_scan *scan);
  *    damaged as it may be, and are not searched for further candidates;
  *  - after any other refused candidate, the scan goes on at the next byte.
  * So no byte is verified for two candidates, and a whole scan takes time
- * linear in the size of the slots, whatever their bytes (docs/FORMAT.md 8).
+ * linear in the size of the slots, whatever their bytes (docs/FORMAT.md 8.1).
  *
  * Returns PCACHE_OK with *found filled; PCACHE_E_NOT_FOUND when no
  * candidate is left (*found untouched); PCACHE_E_INVALID_ARGUMENT unless
