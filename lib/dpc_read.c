@@ -510,8 +510,10 @@ static int next_in_slot(const pcache_dpc *d, pcache_dpc_scan *scan, pcache_dpc_f
         f->file_offset = span->offset + pos;
         map = hit;
         f->status = pcache_resurrect(&f->segment, cls, &map, left, &exp, scan->brief ? NULL : &f->report);
-        if (scan->brief)
+        if (scan->brief) {
+            report_clear(&f->report);
             f->report.status = f->status;
+        }
         if (f->status == PCACHE_OK) {
             f->at_stated_offset = f->segment.file_offset == f->file_offset;
             extent = f->segment.size; /* resurrect checked size <= left */

@@ -982,6 +982,7 @@ static void test_next_segment(void **state)
     assert_int_equal(one.status, all[0].status);
     assert_int_equal(one.report.status, all[0].status);
     assert_string_equal(one.report.message, "");
+    assert_int_equal(one.report.cls, PCACHE_REPORT_NO_CLASS);
     assert_int_equal(pcache_dpc_next_segment(&d, &scan, &one, &rep), PCACHE_OK);
     assert_int_equal(one.status, PCACHE_OK);
     assert_non_null(one.segment.base);
