@@ -144,6 +144,8 @@ typedef enum pcache_status {
     PCACHE_E_INFLATE,            /* compressed bytes do not inflate */
     PCACHE_E_COMPRESSION_RATIO,  /* stated sizes impossible (decompression bomb) */
     PCACHE_E_NOT_COMPRESSIBLE,   /* compression refused for this section */
+    /* relocations, after resurrect (pcache/reloc.h) */
+    PCACHE_E_SEGMENT_CHANGED,    /* segment struct or bytes not what resurrect checked and sealed */
     PCACHE_STATUS_COUNT          /* number of codes; not a code */
 } pcache_status;
 
