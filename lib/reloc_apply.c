@@ -236,8 +236,12 @@ HOT uint64_t walk(const apply_ctx *a, uint8_t *dst, int check, int big, stop *wh
     const uint64_t image_base = a->image_base, seg_address = a->seg_address;
     const uint32_t nanchors = a->nanchors;
     uint32_t cur = RUN_NONE;
-    /* a field of width w at off fits the run's section iff off < limit_w */
-    uint64_t run_offset = 0, limit1 = 0, limit4 = 0, limit8 = 0;
+    uint64_t run_offset = 0;
+    /* by kind & 7: a field of that kind at off fits the run's section iff
+     * off < limit[kind & 7].  0 for codes that are no kind, and for all
+     * before the first run: nothing fits.  (A kind byte above 7 meets the
+     * limit of kind & 7, then no case of the switch below.) */
+    uint64_t limit[8] = {0};
     const uint8_t *rec;
 
     for (rec = first; rec < end; rec += PCACHE_RELOC_RECORD_SIZE) {
@@ -251,61 +255,55 @@ HOT uint64_t walk(const apply_ctx *a, uint8_t *dst, int check, int big, stop *wh
                 goto stopped;
             cur = head >> 16;
             run_offset = r.offset;
-            limit1 = r.size;
-            limit4 = r.size >= 4 ? r.size - 3 : 0;
-            limit8 = r.size >= 8 ? r.size - 7 : 0;
+            limit[PCACHE_RELOC_REL8] = r.size;
+            limit[PCACHE_RELOC_REL32] = limit[PCACHE_RELOC_ABS32] = r.size >= 4 ? r.size - 3 : 0;
+            limit[PCACHE_RELOC_ABS64] = r.size >= 8 ? r.size - 7 : 0;
         }
-        switch ((head >> 8) & 0xffu) {
-        case PCACHE_TARGET_SECTION:
+        if (__builtin_expect(off >= limit[head & 7u], 0)) {
+            *why = reloc_kind_known(head & 0xffu) ? STOP_FIELD : STOP_KIND;
+            goto stopped;
+        }
+        if (((head >> 8) & 0xffu) == PCACHE_TARGET_SECTION) {
             v = image_base + ld64(rec + RR_TARGET_BASE);
-            break;
-        case PCACHE_TARGET_ANCHOR:
+        } else {
+            if (((head >> 8) & 0xffu) != PCACHE_TARGET_ANCHOR) {
+                *why = STOP_TARGET_KIND;
+                goto stopped;
+            }
             if ((j = ld16(rec + RR_TARGET_INDEX)) >= nanchors) {
                 *why = STOP_ANCHOR;
                 goto stopped;
             }
             v = a->anchor[j];
-            break;
-        default:
-            *why = STOP_TARGET_KIND;
-            goto stopped;
         }
         v += ld64(rec + RR_TARGET_OFFSET) + ld64(rec + RR_ADDEND);
         at = run_offset + off;
         /* relative: (uint64_t)(int64_t) sign-extends pc_offset; the sums
          * wrap mod 2^64 */
         switch (head & 0xffu) {
-        case PCACHE_RELOC_ABS64:
-            if (off >= limit8)
-                goto field;
-            if (!check)
-                store64(dst + at, v, big);
-            break;
-        case PCACHE_RELOC_ABS32:
-            if (off >= limit4)
-                goto field;
-            if (v > 0xffffffffu)
+        case PCACHE_RELOC_REL8:
+            v -= seg_address + at + (uint64_t)(int64_t)(int32_t)ld32(rec + RR_PC_OFFSET);
+            if (v + 0x80u > 0xffu)
                 goto range;
             if (!check)
-                store32(dst + at, (uint32_t)v, big);
+                dst[at] = (uint8_t)v;
             break;
         case PCACHE_RELOC_REL32:
-            if (off >= limit4)
-                goto field;
             v -= seg_address + at + (uint64_t)(int64_t)(int32_t)ld32(rec + RR_PC_OFFSET);
             if (v + 0x80000000u > 0xffffffffu)
                 goto range;
             if (!check)
                 store32(dst + at, (uint32_t)v, big);
             break;
-        case PCACHE_RELOC_REL8:
-            if (off >= limit1)
-                goto field;
-            v -= seg_address + at + (uint64_t)(int64_t)(int32_t)ld32(rec + RR_PC_OFFSET);
-            if (v + 0x80u > 0xffu)
+        case PCACHE_RELOC_ABS32:
+            if (v > 0xffffffffu)
                 goto range;
             if (!check)
-                dst[at] = (uint8_t)v;
+                store32(dst + at, (uint32_t)v, big);
+            break;
+        case PCACHE_RELOC_ABS64:
+            if (!check)
+                store64(dst + at, v, big);
             break;
         default:
             *why = STOP_KIND;
@@ -314,9 +312,6 @@ HOT uint64_t walk(const apply_ctx *a, uint8_t *dst, int check, int big, stop *wh
     }
     *why = STOP_NONE;
     return a->nrelocs;
-field:
-    *why = STOP_FIELD;
-    goto stopped;
 range:
     *why = check ? STOP_RANGE : STOP_VALUE;
 stopped:
