@@ -601,12 +601,14 @@ static void test_random_changes_after_seal(void **state)
             rng = rng * 6364136223846793005ull + 1442695040888963407ull;
             l.at[lo + (rng >> 20) % (hi - lo)] ^= (uint8_t)(1 + (rng >> 40) % 255);
         }
-        if (resign && region == 0)
+        if (resign && region == 0) {
             test_resign_header(l.at);
-        else if (resign && region == 1)
+        } else if (resign && region == 1) {
             test_resign_segment(l.at);
-        else if (resign && region >= 3) /* the trailer changes with it */
-            resign_section(l.at, k), covered = memcmp(l.at, im->rx, im->size) != 0;
+        } else if (resign && region >= 3) {
+            resign_section(l.at, k); /* the trailer changes with it */
+            covered = memcmp(l.at, im->rx, im->size) != 0;
+        }
         st = apply_to_copy(&l.seg, l.at, im->size, &dst, &rep);
         seen[st]++;
         if (st != PCACHE_OK && st != PCACHE_E_SEGMENT_CHANGED && st != PCACHE_E_RELOC_RANGE &&
