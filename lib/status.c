@@ -70,6 +70,7 @@ static const struct {
     S(PCACHE_E_INFLATE, "compressed section does not inflate"),
     S(PCACHE_E_COMPRESSION_RATIO, "impossible compressed size or ratio"),
     S(PCACHE_E_NOT_COMPRESSIBLE, "section may not be compressed"),
+    S(PCACHE_E_SEGMENT_CHANGED, "segment changed since it was resurrected"),
 #undef S
 };
 
