@@ -294,7 +294,7 @@ static pcache_status scan_note_segment(const elf_image *im, const phdr *ph, uint
     seg = im->base + off;
 
     while (pos < ph->filesz) {
-        uint64_t left = ph->filesz - pos, namesz, descsz, name_padded, desc_padded;
+        uint64_t left = ph->filesz - pos, namesz, descsz, desc_at, next;
         const uint8_t *n = seg + pos;
         uint32_t type;
 
@@ -305,17 +305,19 @@ static pcache_status scan_note_segment(const elf_image *im, const phdr *ph, uint
         namesz = ld32(n);
         descsz = ld32(n + 4);
         type = ld32(n + 8);
-        /* both below 2^32 + 8: no wrap in these sums */
-        name_padded = (namesz + align - 1) & ~(align - 1);
-        desc_padded = (descsz + align - 1) & ~(align - 1);
+        /* Offsets from the note's start, each rounded up to the segment's
+         * alignment (so an 8-aligned note's name is not padded on its own);
+         * all below 2^34: no wrap. */
+        desc_at = (NHDR_SIZE + namesz + align - 1) & ~(align - 1);
+        next = (desc_at + descsz + align - 1) & ~(align - 1);
         /* the last descriptor may lack its padding, as readelf allows */
-        if (NHDR_SIZE + name_padded + descsz > left)
-            return fail_v(rep, PCACHE_E_ELF_NOTE, off + pos, NHDR_SIZE + name_padded + descsz, left,
+        if (desc_at + descsz > left)
+            return fail_v(rep, PCACHE_E_ELF_NOTE, off + pos, desc_at + descsz, left,
                           "program header %u (PT_NOTE): note (namesz %llu, descsz %llu) runs past the segment "
                           "(bytes it needs, bytes left)",
                           i, (unsigned long long)namesz, (unsigned long long)descsz);
         if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(n + NHDR_SIZE, "GNU", 4) == 0) {
-            const uint8_t *desc = n + NHDR_SIZE + name_padded;
+            const uint8_t *desc = n + desc_at;
             if (descsz == 0 || descsz > PCACHE_BUILD_ID_MAX)
                 return fail_v(rep, PCACHE_E_BUILD_ID_SIZE, off + pos + 4, PCACHE_BUILD_ID_MAX, descsz,
                               "NT_GNU_BUILD_ID note: descriptor size not in 1 .. PCACHE_BUILD_ID_MAX");
@@ -329,9 +331,9 @@ static pcache_status scan_note_segment(const elf_image *im, const phdr *ph, uint
                             (unsigned long long)descsz, (unsigned)out->size);
             }
         }
-        if (left - NHDR_SIZE - name_padded <= desc_padded)
+        if (next >= left)
             break; /* the last note */
-        pos += NHDR_SIZE + name_padded + desc_padded;
+        pos += next;
     }
     return PCACHE_OK;
 }
