@@ -4,7 +4,8 @@
  * XXH3, many small sections, skippable and critical unknown sections, odd
  * and extreme file offsets, an empty table, a module key), all with the
  * fixed identity of fuzz_corpus_identity() so that the output does not
- * depend on the host or on chance.
+ * depend on the host or on chance; and images of loaded ELF objects for
+ * the build_id target.
  *
  *   make_corpus OUTDIR    writes OUTDIR/<target>/<shape>
  *

@@ -68,9 +68,10 @@ static pcache_status fail_v(pcache_report *rep, pcache_status st, uint64_t off, 
     return report_fail(rep, st, PCACHE_REPORT_NO_CLASS, NULL, off, 1, exp, found, "%s", what);
 }
 
+/* The two types whose bytes are read. */
 static const char *phdr_type_name(uint32_t type)
 {
-    return type == PT_LOAD ? "PT_LOAD" : type == PT_NOTE ? "PT_NOTE" : "segment";
+    return type == PT_LOAD ? "PT_LOAD" : "PT_NOTE";
 }
 
 /* [off, off + len) from base lies within readable.  field: where the
