@@ -153,6 +153,15 @@ typedef enum pcache_status {
     PCACHE_E_NOT_COMPRESSIBLE,   /* compression refused for this section */
     /* relocations, after resurrect (pcache/reloc.h) */
     PCACHE_E_SEGMENT_CHANGED,    /* segment struct or bytes not what resurrect checked and sealed */
+    /* builds of loaded ELF objects (pcache/build_id.h) */
+    PCACHE_E_ELF_MAGIC,          /* no ELF header at the load base */
+    PCACHE_E_ELF_UNSUPPORTED,    /* ELF class, byte order, version, type or machine not read */
+    PCACHE_E_ELF_HEADER,         /* ELF header field unusable (phentsize, phnum, ...) */
+    PCACHE_E_ELF_SEGMENT,        /* program headers do not describe a loaded object */
+    PCACHE_E_ELF_NOTE,           /* malformed note segment, or conflicting build-id notes */
+    PCACHE_E_BUILD_ID_SIZE,      /* build-id note empty or above PCACHE_BUILD_ID_MAX */
+    PCACHE_E_NO_BUILD_ID,        /* neither a build-id note nor code to digest */
+    PCACHE_E_CLIENT_BUILD,       /* client library of another build */
     PCACHE_STATUS_COUNT          /* number of codes; not a code */
 } pcache_status;
 
