@@ -76,6 +76,23 @@ static pcache_status check_against_manifest(pcache_segment *const segs[PCACHE_CL
     return PCACHE_OK;
 }
 
+/* The image was made with the build expected. */
+static pcache_status check_build(pcache_segment *ro, const pcache_build_id *expected, pcache_report *rep)
+{
+    pcache_build_id found;
+    pcache_status st = build_section_read(ro, &found, rep);
+    char want[PCACHE_BUILD_ID_STRING_SIZE];
+
+    if (st == PCACHE_E_NOT_FOUND) {
+        pcache_build_id_format(expected, want, sizeof want);
+        return report_fail(rep, PCACHE_E_CLIENT_BUILD, PCACHE_RO, PCACHE_BUILD_SECTION, PCACHE_REPORT_NO_OFFSET, 0,
+                           0, 0, "the image records no build; expected %.80s", want);
+    }
+    if (st != PCACHE_OK)
+        return st;
+    return pcache_build_id_check(expected, &found, rep);
+}
+
 /* A private block holding the file bytes [lo, hi) of the image, at the
  * same offset within a page as in the file, so that sections keep their
  * alignment; stored as class c's block.  Returns the address of file
@@ -171,6 +188,8 @@ pcache_status pcache_bind(pcache_bound_image *img, pcache_segment *const segs[PC
         return report_fail(rep, PCACHE_E_NOT_FOUND, PCACHE_RO, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
                            "no ro segment: the image's manifest lives there");
     if ((st = manifest_read(ro, &m, rep)) != PCACHE_OK)
+        return st;
+    if (opt && opt->build && (st = check_build(ro, opt->build, rep)) != PCACHE_OK)
         return st;
     if ((st = check_against_manifest(segs, &m, rep)) != PCACHE_OK)
         return st;

@@ -97,6 +97,12 @@ uint64_t dr_model_reachable_base(void);
 void dr_model_set_clients(const char *const *paths, unsigned n);
 void dr_model_set_client_base(client_id_t id, uint64_t base);
 
+/* Which build of client library id is loaded (0 after a reset): its
+ * image at dr_get_client_base() carries a GNU build-id note saying so,
+ * mapped by dr_model_set_client_base() and again here; a test changes it
+ * between "processes" to model a rebuilt client. */
+void dr_model_set_client_build(client_id_t id, uint32_t build);
+
 /* Maps a copy of image (size bytes, read-only) at the client library's
  * base, which must be set and page-aligned: the library's first segment,
  * with its ELF header and notes.  -1 on failure. */

@@ -580,6 +580,14 @@ static void client_far_away(tclient *c, dr_model_unit *u)
     dr_model_set_client_base(c->id, dr_model_reachable_base() + 0x400000000ull); /* 16 GB on */
 }
 
+/* The client library rebuilt between the runs: same name and version,
+ * another build (its functions may have moved). */
+static void rebuilt(tclient *c, dr_model_unit *u)
+{
+    (void)u;
+    dr_model_set_client_build(c->id, 7);
+}
+
 static void refuses(tclient *c, dr_model_unit *u)
 {
     (void)u;
@@ -602,6 +610,10 @@ static void test_fail_closed(void **state)
     expect_refused(&together, with_rx_anchor, NULL, client_far_away, PCACHE_E_RELOC_RANGE, "does not fit");
     /* the client itself says no */
     expect_refused(&separate, NULL, NULL, refuses, PCACHE_E_STATE, "refused");
+    /* a rebuilt client library: the reason names both builds */
+    expect_refused(&separate, NULL, NULL, rebuilt, PCACHE_E_CLIENT_BUILD, "client library build differs");
+    assert_non_null(strstr(alpha.last_reason, "expected gnu:7063616368652d6d6f64656c2d0007000000"));
+    assert_non_null(strstr(alpha.last_reason, "found gnu:7063616368652d6d6f64656c2d0000000000"));
 }
 
 /* A persist the adapter cannot do right makes DR abandon the file, and
