@@ -4,6 +4,7 @@
  */
 #include "support.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void every_code_named_distinctly(void **state)
@@ -55,12 +56,27 @@ static void class_and_checksum_names(void **state)
                             pcache_checksum_name(PCACHE_CHECKSUM_CRC32));
 }
 
+/* The version the library reports at run time is the one its header
+ * says (the build checks the header against meson.build). */
+static void version_at_run_time(void **state)
+{
+    char expect[32];
+    (void)state;
+    assert_int_equal(pcache_version_number(), PCACHE_VERSION_NUMBER);
+    assert_int_equal(pcache_version_number(),
+                     PCACHE_VERSION_MAJOR * 10000 + PCACHE_VERSION_MINOR * 100 + PCACHE_VERSION_PATCH);
+    snprintf(expect, sizeof expect, "%d.%d.%d", PCACHE_VERSION_MAJOR, PCACHE_VERSION_MINOR, PCACHE_VERSION_PATCH);
+    assert_string_equal(pcache_version_string(), expect);
+    assert_string_equal(pcache_version_string(), PCACHE_VERSION_STRING);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_code_named_distinctly),
         cmocka_unit_test(out_of_range_codes),
         cmocka_unit_test(class_and_checksum_names),
+        cmocka_unit_test(version_at_run_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

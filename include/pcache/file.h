@@ -37,6 +37,12 @@ extern "C" {
  * delegate to pcache_file_ops_system() for the calls it does not change.
  * Directory scanning in pcache_file_cleanup() (readdir, fstatat, kill) is
  * not routed through the table: it changes nothing. */
+/* pcache_file_ops passes off_t and struct stat: the library is built with
+ * a 64-bit off_t (-D_FILE_OFFSET_BITS=64, which pkg-config's Cflags pass
+ * on), and a program must see the same types.  A 32-bit build without it
+ * fails here rather than at run time. */
+typedef char pcache_off_t_must_be_64_bits[sizeof(off_t) == 8 ? 1 : -1];
+
 typedef struct pcache_file_ops {
     void *ctx;
     int (*openat)(void *ctx, int dirfd, const char *path, int flags, mode_t mode);

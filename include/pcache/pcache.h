@@ -46,6 +46,8 @@ extern "C" {
 #define PCACHE_VERSION_MINOR 1
 #define PCACHE_VERSION_PATCH 0
 #define PCACHE_VERSION_STRING "0.1.0"
+/* major * 10000 + minor * 100 + patch, as zstd's ZSTD_VERSION_NUMBER */
+#define PCACHE_VERSION_NUMBER (PCACHE_VERSION_MAJOR * 10000 + PCACHE_VERSION_MINOR * 100 + PCACHE_VERSION_PATCH)
 
 /* The on-disk format version this library writes.  A reader refuses any
  * other major version and accepts any minor version of its major.  Minor 1
@@ -612,6 +614,17 @@ PCACHE_API pcache_segment *pcache_image_segment(pcache_image *img, pcache_class 
 
 /* Releases what pcache_image_read_path allocated; safe on any opened image. */
 PCACHE_API void pcache_image_close(pcache_image *img);
+
+/* ------------------------------------------------------------------ */
+/* The library's version at run time                                   */
+/* ------------------------------------------------------------------ */
+
+/* The version of the library linked at run time, which may differ from
+ * the PCACHE_VERSION_* macros a program was compiled with:
+ * PCACHE_VERSION_NUMBER and PCACHE_VERSION_STRING as the library was
+ * built. */
+PCACHE_API unsigned pcache_version_number(void);
+PCACHE_API const char *pcache_version_string(void);
 
 #ifdef __cplusplus
 }

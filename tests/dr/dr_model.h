@@ -97,6 +97,11 @@ uint64_t dr_model_reachable_base(void);
 void dr_model_set_clients(const char *const *paths, unsigned n);
 void dr_model_set_client_base(client_id_t id, uint64_t base);
 
+/* Maps a copy of image (size bytes, read-only) at the client library's
+ * base, which must be set and page-aligned: the library's first segment,
+ * with its ELF header and notes.  -1 on failure. */
+int dr_model_map_client_image(client_id_t id, const void *image, size_t size);
+
 /* coarse_unit_persist(): writes path (via path.tmp, renamed).  why gets
  * DR's reason for a refusal or crash. */
 dr_model_outcome dr_model_persist(const dr_model_unit *u, const char *path, char *why, size_t why_len);

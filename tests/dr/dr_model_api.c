@@ -544,3 +544,29 @@ void dr_model_hello_unit(dr_model_unit *u)
     u->ibl_jmp_prefix_len = 25;
     u->stubs_len = 256;
 }
+
+/* The client library's image where dr_get_client_base() says it is: the
+ * bytes given, read-only, as the loader maps a library's first segment
+ * (what the adapter reads the library's build id from). */
+int dr_model_map_client_image(client_id_t id, const void *image, size_t size)
+{
+    uint8_t *at;
+    size_t len = (size + DRM_PAGE - 1) & ~(size_t)(DRM_PAGE - 1);
+    void *p;
+
+    if (id >= DRM_MAX_CLIENT_LIBS || !drm.client_base[id] || (drm.client_base[id] & (DRM_PAGE - 1)) || !len)
+        return -1;
+    at = (uint8_t *)(uintptr_t)drm.client_base[id];
+    /* inside DR's reservation the model owns the space; elsewhere never
+     * map over what is there */
+    p = mmap(at, len, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | (drm_in_reservation(at) ? MAP_FIXED : MAP_FIXED_NOREPLACE), -1, 0);
+    if (p != at)
+        return -1;
+    memcpy(at, image, size);
+    if (mprotect(at, len, PROT_READ) != 0)
+        return -1;
+    drm_mapping_remove(at, len);
+    drm_mapping_add(at, len, DR_MEMPROT_READ);
+    return 0;
+}
