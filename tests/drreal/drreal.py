@@ -51,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 RUN_TIMEOUT = 240  # seconds, per program run (debug DR is slower)
 PIE_MODULES = ("drreal_pie", "libdrreal_testlib.so")
@@ -331,10 +332,15 @@ def rebased(run, client, module):
 
 
 def aslr_on():
+    """The kernel randomizes, and this process (whose children inherit
+    it) was not started with setarch -R (ADDR_NO_RANDOMIZE)."""
     try:
         with open("/proc/sys/kernel/randomize_va_space") as f:
-            return f.read().strip() != "0"
-    except OSError:
+            if f.read().strip() == "0":
+                return False
+        with open("/proc/self/personality") as f:
+            return not int(f.read().strip(), 16) & 0x0040000
+    except (OSError, ValueError):
         return False
 
 
@@ -503,7 +509,7 @@ def sc_corrupt(env):
     check(accepted(r3, "drreal", "drreal_pie"), "run 3: DR's rewritten pcache of drreal_pie was not resurrected")
 
 
-def merge_runs(env, what, wrap, r2_extra, merge_source):
+def merge_runs(env, what, wrap, r2_extra, merge_source, r2_env=None):
     """Run 1 persists input x; run 2 builds input y (new code) and persists
     the union; run 3 (input x y) must resurrect the union.  merge_source:
     describe() in run 2 must be told the image DR merged."""
@@ -511,7 +517,7 @@ def merge_runs(env, what, wrap, r2_extra, merge_source):
     r1 = env.drrun("%s: run 1 (persist, input x)" % what, c, [env.a.pie, "x"], wrap=wrap)
     no_errors(r1, "drreal")
     r2 = env.drrun("%s: run 2 (%s, input y)" % (what, " ".join(r2_extra) or "load"), c, [env.a.pie, "y"],
-                   extra=r2_extra, wrap=wrap)
+                   extra=r2_extra, wrap=wrap, env=r2_env)
     no_errors(r2, "drreal")
     client_ok(r2, "drreal")
     for m in PIE_MODULES:
@@ -563,7 +569,7 @@ def sc_merge(env):
     #    holds the image it loaded).
     shutil.rmtree(env.pcache)
     os.mkdir(env.pcache)
-    r1, r2, r3 = merge_runs(env, "in-use merge", [], [], False)
+    r1, r2, r3 = merge_runs(env, "in-use merge", [], [], False, r2_env=moved_env())
     moved = [e for r in (r2, r3) for m in PIE_MODULES for e in rebased(r, "drreal", m)]
     check(moved, "in-use merge: no module moved between the runs: ASLR not exercised")
 
@@ -709,7 +715,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
     for opt in ("drrun", "inspect", "client", "client_v1", "client_b", "pie", "bbcount", "bbcount_app"):
-        path = getattr(args, opt)
+        path = os.path.abspath(getattr(args, opt))  # runs start in a work directory
+        setattr(args, opt, path)
         if not os.path.exists(path):
             say("FAIL: --%s %s: no such file" % (opt.replace("_", "-"), path))
             return 1
@@ -724,6 +731,8 @@ def main():
         ok = True
     except Fail as e:
         say("FAIL: %s" % e)
+    except Exception:  # a bug of this driver, or the unexpected: fail, say where
+        say("FAIL: the driver stopped:\n" + traceback.format_exc())
     total = time.monotonic() - t0
     say("%s: scenario %s, mode %s, %d runs under DR, %.1f s" %
         ("ok" if ok else "FAILED", args.scenario, args.mode, len(env.times), total))
