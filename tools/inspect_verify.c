@@ -421,6 +421,8 @@ static void md5_hex(const uint8_t *md5, char out[2 * PCACHE_DPC_MD5_LEN + 1])
     out[2 * PCACHE_DPC_MD5_LEN] = '\0';
 }
 
+/* DR's layout, the digests, and each refused segment candidate held (the
+ * first INSPECT_MAX_REFUSED: see inspect_load.c). */
 static void verify_dpc(const inspect_file *f, problems *ps, uint64_t *checked)
 {
     const pcache_dpc *d = &f->dpc;
@@ -520,6 +522,10 @@ static void print_problems(const inspect_file *f, const problems *ps)
         fprintf(stderr, "  %s [%s]\n", ps->v[i].message, pcache_status_name(ps->v[i].status));
     if (ps->dropped)
         fprintf(stderr, "  ... and %zu more, not listed: out of memory\n", ps->dropped);
+    if (f->refused_not_listed)
+        fprintf(stderr, "%s: ... and %zu more refused segment candidates in the client slots, not checked "
+                        "or listed (only the first %u are)\n",
+                PROG, f->refused_not_listed, INSPECT_MAX_REFUSED);
 }
 
 int cmd_verify(const inspect_args *a)
@@ -544,6 +550,8 @@ int cmd_verify(const inspect_args *a)
         emit_document_begin(&e, &f, "verify", NULL);
         emit_uint(&e, "sections_checked", NULL, checked);
         emit_uint(&e, "problem_count", NULL, ps.count + ps.dropped);
+        if (f.kind == KIND_DPC)
+            emit_uint(&e, "refused_not_listed", NULL, f.refused_not_listed);
         emit_begin_list(&e, "problems");
         for (size_t i = 0; i < ps.count; i++)
             emit_problem(&e, &ps.v[i]);
