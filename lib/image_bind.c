@@ -231,8 +231,14 @@ pcache_status pcache_bind(pcache_bound_image *img, pcache_segment *const segs[PC
      * checksums, inflation) is of the copies. */
     if (private_copies)
         for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
-            if (segs[c])
+            if (segs[c]) {
+                /* a segment resurrect sealed stays sealed: its header,
+                 * table and trailer were copied unchanged */
+                int sealed = reloc_seal_check(segs[c], NULL) == PCACHE_OK;
                 segs[c]->base = img->copy[c];
+                if (sealed)
+                    reloc_seal(segs[c]);
+            }
     return PCACHE_OK;
 }
 
