@@ -128,6 +128,12 @@ dr_model_outcome dr_model_load(const dr_model_unit *u, const char *path, dr_mode
                                size_t why_len);
 void dr_model_unload_all(void);
 
+/* On: a load after a refused one maps the file at the refused load's
+ * address and reuses its unit struct (the perscxt the callbacks get), as
+ * real DR may (its unit structs are reused, mmap reuses a freed range).
+ * Tests that turn it on turn it off again. */
+void dr_model_reuse_after_refusal(int on);
+
 /* Process exit as DR runs it with -persist: every given unit persisted
  * (coarse_freeze_at_exit), then the clients' exit events. */
 void dr_model_exit(const dr_model_unit *units, const char *const *paths, unsigned n);
