@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "checksum.h"
 #include "format.h"
 #include "pcache/dpc.h"
 #include "report.h"
@@ -455,14 +456,66 @@ pcache_status pcache_dpc_parse(pcache_dpc *out, const void *data, uint64_t size,
 }
 
 /* ------------------------------------------------------------------ */
+/* Finding this library's segments in the client slots                 */
+/* ------------------------------------------------------------------ */
 
-static void scan_slot(const pcache_dpc *d, pcache_class slot, pcache_dpc_found *found, size_t capacity,
-                      size_t *count)
+/* The scan's cost is linear in the slot's size, whatever the bytes.  A
+ * candidate costs a fixed amount of work (the magic, the version, one
+ * checksum of its 248 header bytes) unless its header is intact and states
+ * an extent that holds its header and table and lies in the slot.  Only
+ * then does resurrect read further (the table, the layout, at full
+ * validation every section, gap and relocation table), and only inside
+ * that extent.  Such a candidate claims its extent whether it is then
+ * accepted or refused: the scan goes on after it, so that claimed extents
+ * never overlap and no byte is verified twice (claimed_extent() hashes a
+ * claiming header a second time).  Magics cannot overlap one another (no
+ * proper prefix of the magic is also its suffix), so candidates are at
+ * least 8 bytes apart: in all, at most 248 / 8 = 31 bytes are hashed per
+ * slot byte for the headers of candidates, and each other byte is read a
+ * bounded number of times (docs/FORMAT.md 8.1).
+ *
+ * The rule before, one byte on after a refused candidate, let a slot of
+ * overlapping candidates, each with an intact header and table and a
+ * section reaching to the slot's end, be verified in full once per
+ * candidate: quadratic. */
+
+/* The extent [0, size) a candidate's header claims, or 0 when its header
+ * is not intact (major version 1, a known checksum algorithm, the header
+ * checksum matching) or the size it states does not hold its header and
+ * table or exceeds left. */
+static uint64_t claimed_extent(const uint8_t *h, uint64_t left)
 {
-    const pcache_dpc_span *span = &d->client_data[slot];
+    uint64_t size, table;
+
+    if (left < SEG_HEADER_SIZE || ld16(h + SH_MAJOR) != PCACHE_FORMAT_MAJOR ||
+        !checksum_algorithm_known(h[SH_CHECKSUM]))
+        return 0;
+    size = ld64(h + SH_SEGMENT_SIZE);
+    table = SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * ld32(h + SH_SECTION_COUNT); /* no wrap: < 2^39 */
+    if (size < table || size > left)
+        return 0;
+    if (pcache_checksum((pcache_checksum_algorithm)h[SH_CHECKSUM], h, SH_HEADER_CHECKSUM) !=
+        ld64be(h + SH_HEADER_CHECKSUM))
+        return 0;
+    return size;
+}
+
+/* Statuses resurrect returns only before it has verified the header
+ * checksum: no extent is claimed, and none need be computed. */
+static int refused_before_header(pcache_status st)
+{
+    return st == PCACHE_E_MAGIC || st == PCACHE_E_FORMAT_VERSION || st == PCACHE_E_CHECKSUM_ALGORITHM ||
+           st == PCACHE_E_HEADER_CHECKSUM;
+}
+
+/* The next candidate in scan's slot, from scan->pos on, into *f; 0 when
+ * the slot has no more.  scan->pos moves past it. */
+static int next_in_slot(const pcache_dpc *d, pcache_dpc_scan *scan, pcache_dpc_found *f)
+{
+    const pcache_dpc_span *span = &d->client_data[scan->slot];
     const uint8_t *base = d->data + span->offset;
     pcache_expect exp;
-    uint64_t pos = 0;
+    uint64_t pos = scan->pos;
 
     /* Only the bytes are validated: the identity belongs to whichever
      * client wrote the segment, which a tool does not know. */
@@ -472,10 +525,9 @@ static void scan_slot(const pcache_dpc *d, pcache_class slot, pcache_dpc_found *
 
     while (span->size - pos >= SEG_MAGIC_SIZE) {
         const uint8_t *hit = memchr(base + pos, SEG_MAGIC[0], (size_t)(span->size - pos - SEG_MAGIC_SIZE + 1));
-        uint64_t left;
         const uint8_t *map;
-        pcache_class cls = slot;
-        pcache_dpc_found tmp, *f;
+        uint64_t left, extent;
+        pcache_class cls = (pcache_class)scan->slot;
 
         if (!hit)
             break;
@@ -489,31 +541,66 @@ static void scan_slot(const pcache_dpc *d, pcache_class slot, pcache_dpc_found *
          * class's bytes to that class's slot. */
         if (left > SH_CLASS && hit[SH_CLASS] >= 1 && hit[SH_CLASS] <= PCACHE_CLASS_COUNT)
             cls = (pcache_class)(hit[SH_CLASS] - 1);
-        f = *count < capacity ? &found[*count] : &tmp;
         memset(f, 0, sizeof *f);
-        f->slot = slot;
+        f->slot = (pcache_class)scan->slot;
         f->file_offset = span->offset + pos;
         map = hit;
-        f->status = pcache_resurrect(&f->segment, cls, &map, left, &exp, &f->report);
-        (*count)++;
+        f->status = pcache_resurrect(&f->segment, cls, &map, left, &exp, scan->brief ? NULL : &f->report);
+        if (scan->brief) {
+            report_clear(&f->report);
+            f->report.status = f->status;
+        }
         if (f->status == PCACHE_OK) {
             f->at_stated_offset = f->segment.file_offset == f->file_offset;
-            pos += f->segment.size; /* resurrect checked size <= left */
+            extent = f->segment.size; /* resurrect checked size <= left */
         } else {
-            pos++;
+            extent = refused_before_header(f->status) ? 0 : claimed_extent(hit, left);
         }
+        scan->pos = pos + (extent ? extent : 1);
+        return 1;
     }
+    scan->pos = span->size;
+    return 0;
+}
+
+void pcache_dpc_scan_init(pcache_dpc_scan *scan)
+{
+    if (scan)
+        memset(scan, 0, sizeof *scan);
+}
+
+pcache_status pcache_dpc_next_segment(const pcache_dpc *dpc, pcache_dpc_scan *scan, pcache_dpc_found *found,
+                                      pcache_report *rep)
+{
+    report_clear(rep);
+    if (!dpc || !scan || !found || !dpc->have_layout || scan->slot > PCACHE_CLASS_COUNT ||
+        (scan->slot < PCACHE_CLASS_COUNT && scan->pos > dpc->client_data[scan->slot].size))
+        return fail(rep, PCACHE_E_INVALID_ARGUMENT, 0,
+                    "invalid argument to pcache_dpc_next_segment (a fully parsed .dpc and a scan from "
+                    "pcache_dpc_scan_init are needed)");
+    for (; scan->slot < PCACHE_CLASS_COUNT; scan->slot++, scan->pos = 0)
+        if (next_in_slot(dpc, scan, found))
+            return PCACHE_OK;
+    return fail(rep, PCACHE_E_NOT_FOUND, 0, "no segment candidate left in the client slots");
 }
 
 pcache_status pcache_dpc_find_segments(const pcache_dpc *dpc, pcache_dpc_found *found, size_t capacity,
                                        size_t *count, pcache_report *rep)
 {
+    pcache_dpc_scan scan;
+    pcache_dpc_found tmp;
+
     report_clear(rep);
     if (!dpc || !count || (capacity && !found) || !dpc->have_layout)
         return fail(rep, PCACHE_E_INVALID_ARGUMENT, 0,
                     "invalid argument to pcache_dpc_find_segments (a fully parsed .dpc is needed)");
     *count = 0;
-    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
-        scan_slot(dpc, (pcache_class)c, found, capacity, count);
+    pcache_dpc_scan_init(&scan);
+    for (;;) {
+        scan.brief = *count >= capacity; /* past capacity the candidates are only counted */
+        if (pcache_dpc_next_segment(dpc, &scan, scan.brief ? &tmp : &found[*count], NULL) != PCACHE_OK)
+            break;
+        (*count)++;
+    }
     return PCACHE_OK;
 }

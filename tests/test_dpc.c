@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <md5.h>
 
+#include "hostile_dpc.h"
 #include "pcache/dpc.h"
 #include "pcache/pcache.h"
 
@@ -23,6 +24,20 @@
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
+
+/* Every byte the library hashes goes through pcache_checksum(), which the
+ * link wraps (tests/meson.build: -Wl,--wrap=pcache_checksum): the work a
+ * scan does, counted rather than timed. */
+static uint64_t bytes_hashed;
+
+uint64_t __real_pcache_checksum(pcache_checksum_algorithm algo, const void *data, size_t size);
+uint64_t __wrap_pcache_checksum(pcache_checksum_algorithm algo, const void *data, size_t size);
+
+uint64_t __wrap_pcache_checksum(pcache_checksum_algorithm algo, const void *data, size_t size)
+{
+    bytes_hashed += size;
+    return __real_pcache_checksum(algo, data, size);
+}
 
 typedef struct blob {
     uint8_t *data;
@@ -750,6 +765,241 @@ static void test_damaged_segment_reported(void **state)
     free(orig.data);
 }
 
+/* ------------------------------------------------------------------ */
+/* Hostile client slots (issue 18, item 3)                             */
+/* ------------------------------------------------------------------ */
+
+#define MIB (1024u * 1024u)
+
+/* Scans a hostile slot of fill bytes followed by tail; returns the
+ * candidates (malloc'd, *count of them) and the bytes hashed by the scan. */
+static pcache_dpc_found *scan_hostile(hostile_kind kind, uint64_t fill, const uint8_t *tail, uint64_t tail_size,
+                                      size_t *count, uint64_t *hashed)
+{
+    size_t size, again = 0;
+    uint8_t *f = hostile_dpc(kind, fill, tail, tail_size, &size);
+    pcache_dpc d;
+    pcache_report rep;
+    pcache_dpc_found *found;
+
+    assert_non_null(f);
+    if (pcache_dpc_parse(&d, f, size, &rep) != PCACHE_OK)
+        fail_msg("%s: %s", hostile_kind_name(kind), rep.message);
+    assert_int_equal(d.client_data[PCACHE_RO].offset, HOSTILE_SLOT_OFFSET);
+    bytes_hashed = 0;
+    assert_int_equal(pcache_dpc_find_segments(&d, NULL, 0, count, &rep), PCACHE_OK);
+    *hashed = bytes_hashed;
+    found = calloc(*count ? *count : 1, sizeof *found);
+    assert_non_null(found);
+    assert_int_equal(pcache_dpc_find_segments(&d, found, *count, &again, &rep), PCACHE_OK);
+    assert_int_equal(again, *count);
+    /* the pointers into f are not used after this */
+    for (size_t i = 0; i < *count; i++)
+        memset(&found[i].segment, 0, sizeof found[i].segment);
+    free(f);
+    return found;
+}
+
+/* The work of a scan is linear in the slot's size for the crafted slots
+ * of tests/tools/hostile_dpc.h, counted in bytes hashed: at most 31 per
+ * slot byte for candidates' headers (one every 8 bytes at most) and each
+ * other byte about once (include/pcache/dpc.h).  Before the scan skipped
+ * the extent of a refused candidate with an intact header, overlapping
+ * candidates cost (slot size)^2 / 640 bytes: 1.7 GB for 1 MiB. */
+static void test_hostile_scan_is_linear(void **state)
+{
+    static const struct {
+        hostile_kind kind;
+        uint64_t fill;
+    } cases[] = {
+        {HOSTILE_OVERLAP, 1 * MIB}, {HOSTILE_OVERLAP, 4 * MIB}, {HOSTILE_OVERLAP, 16 * MIB},
+        {HOSTILE_OVERLAP, 64 * MIB}, {HOSTILE_MAGIC, 1 * MIB}, {HOSTILE_HEADERS, 1 * MIB},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t count;
+        uint64_t hashed, slot = cases[i].fill; /* DR's client list is 32 bytes: no padding after */
+        pcache_dpc_found *found = scan_hostile(cases[i].kind, cases[i].fill, NULL, 0, &count, &hashed);
+
+        print_message("%-28s %3llu MiB: %8zu candidates, %6.2f bytes hashed per slot byte\n",
+                      hostile_kind_name(cases[i].kind), (unsigned long long)(cases[i].fill / MIB), count,
+                      (double)hashed / (double)slot);
+        if (hashed > 32 * slot)
+            fail_msg("%s, %llu bytes: the scan hashed %llu bytes, more than 32 per slot byte",
+                     hostile_kind_name(cases[i].kind), (unsigned long long)slot, (unsigned long long)hashed);
+        switch (cases[i].kind) {
+        case HOSTILE_OVERLAP:
+            /* the first candidate's intact header claims the whole slot */
+            assert_int_equal(count, 1);
+            assert_int_equal(found[0].status, PCACHE_E_SECTION_CHECKSUM);
+            assert_int_equal(found[0].file_offset, HOSTILE_SLOT_OFFSET);
+            assert_true(hashed >= slot - 320 && hashed <= slot + 1024);
+            break;
+        case HOSTILE_MAGIC:
+            assert_int_equal(count, cases[i].fill / 8);
+            assert_int_equal(found[0].status, PCACHE_E_FORMAT_VERSION);
+            break;
+        default:
+            assert_int_equal(count, (cases[i].fill + 23) / 24);
+            assert_int_equal(found[0].status, PCACHE_E_HEADER_CHECKSUM);
+            break;
+        }
+        free(found);
+    }
+}
+
+/* A valid segment after hostile bytes is found, valid, where it is. */
+static void test_segment_after_hostile_bytes(void **state)
+{
+    (void)state;
+    for (int k = 0; k < HOSTILE_KIND_COUNT; k++) {
+        const uint64_t fill = 64 * 1024;
+        uint64_t seg_size, hashed;
+        uint8_t *seg = make_segment(PCACHE_RO, "first", HOSTILE_SLOT_OFFSET + fill, &seg_size);
+        size_t count;
+        pcache_dpc_found *found = scan_hostile((hostile_kind)k, fill, seg, seg_size, &count, &hashed);
+
+        assert_true(count >= 2);
+        for (size_t i = 0; i + 1 < count; i++)
+            assert_int_not_equal(found[i].status, PCACHE_OK);
+        assert_int_equal(found[count - 1].status, PCACHE_OK);
+        assert_int_equal(found[count - 1].file_offset, HOSTILE_SLOT_OFFSET + fill);
+        assert_true(found[count - 1].at_stated_offset);
+        free(found);
+        free(seg);
+    }
+}
+
+/* The extent an intact header states is that segment's, valid or not: a
+ * segment whose section holds another segment's bytes hides them once a
+ * section byte is damaged, as it does when it is valid; with its header
+ * damaged, the scan looks inside it. */
+static void test_refused_segment_claims_its_extent(void **state)
+{
+    (void)state;
+    const uint64_t at = HOSTILE_SLOT_OFFSET;
+    uint64_t inner_size, outer_size;
+    /* the inner segment is laid out for where it will lie: after the
+     * outer one's header and one entry, its section aligned to 1 */
+    uint8_t *inner = make_segment(PCACHE_RO, "inner", at + 256 + 64, &inner_size);
+    pcache_identity id;
+    pcache_builder *bld;
+    pcache_buffer_sink bs;
+    pcache_sink sink;
+    uint8_t *outer;
+
+    assert_int_equal(pcache_identity_init(&id, "dpc-test", 3), PCACHE_OK);
+    assert_int_equal(pcache_builder_new(&bld, &id), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(bld, PCACHE_RO, "outer", inner, inner_size, 1, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_size(bld, PCACHE_RO, at, &outer_size), PCACHE_OK);
+    outer = malloc((size_t)outer_size);
+    assert_non_null(outer);
+    sink = pcache_sink_buffer(&bs, outer, (size_t)outer_size);
+    assert_int_equal(pcache_builder_persist(bld, PCACHE_RO, &sink), PCACHE_OK);
+    pcache_builder_free(bld);
+    assert_memory_equal(outer + 256 + 64, inner, inner_size);
+
+    for (int damage = 0; damage < 3; damage++) {
+        size_t count;
+        uint64_t hashed;
+        pcache_dpc_found *found;
+        uint8_t *copy = malloc((size_t)outer_size);
+
+        assert_non_null(copy);
+        memcpy(copy, outer, (size_t)outer_size);
+        if (damage == 1)
+            copy[outer_size - 16] ^= 0x01; /* the outer section's stored checksum, in the trailer */
+        if (damage == 2)
+            copy[72] ^= 0x01; /* the outer header's client_version: its checksum fails */
+        found = scan_hostile(HOSTILE_MAGIC, 0, copy, outer_size, &count, &hashed);
+        switch (damage) {
+        case 0: /* valid: skipped as a whole */
+            assert_int_equal(count, 1);
+            assert_int_equal(found[0].status, PCACHE_OK);
+            break;
+        case 1: /* intact header: its extent is its own */
+            assert_int_equal(count, 1);
+            assert_int_equal(found[0].status, PCACHE_E_SECTION_CHECKSUM);
+            break;
+        default: /* header damaged: nothing is claimed, the inner one is found */
+            assert_int_equal(count, 2);
+            assert_int_equal(found[0].status, PCACHE_E_HEADER_CHECKSUM);
+            assert_int_equal(found[1].status, PCACHE_OK);
+            assert_int_equal(found[1].file_offset, at + 256 + 64);
+            assert_true(found[1].at_stated_offset);
+            break;
+        }
+        assert_int_equal(found[0].file_offset, at);
+        free(found);
+        free(copy);
+    }
+    free(outer);
+    free(inner);
+}
+
+/* pcache_dpc_next_segment() gives what pcache_dpc_find_segments() does,
+ * one at a time, then PCACHE_E_NOT_FOUND; a scan it did not start is
+ * refused. */
+static void test_next_segment(void **state)
+{
+    (void)state;
+    blob orig = load("hello-ro.dpc");
+    const pcache_class cls[2] = {PCACHE_RO, PCACHE_RW};
+    uint64_t offs[2];
+    blob b = insert_into_ro_slot(&orig, 2, cls, offs, 1);
+    pcache_dpc d;
+    pcache_dpc_found all[4], one;
+    pcache_dpc_scan scan;
+    pcache_report rep;
+    size_t count = 0, n = 0;
+
+    assert_int_equal(pcache_dpc_parse(&d, b.data, b.size, NULL), PCACHE_OK);
+    assert_int_equal(pcache_dpc_find_segments(&d, all, 4, &count, NULL), PCACHE_OK);
+    assert_int_equal(count, 2);
+    assert_int_not_equal(all[0].status, PCACHE_OK); /* damaged: its extent skipped */
+    assert_int_equal(all[1].status, PCACHE_OK);
+    pcache_dpc_scan_init(&scan);
+    while (pcache_dpc_next_segment(&d, &scan, &one, &rep) == PCACHE_OK) {
+        assert_true(n < count);
+        assert_int_equal(one.file_offset, all[n].file_offset);
+        assert_int_equal(one.status, all[n].status);
+        assert_int_equal(one.slot, all[n].slot);
+        n++;
+    }
+    assert_int_equal(n, count);
+    assert_int_equal(rep.status, PCACHE_E_NOT_FOUND);
+    assert_string_not_equal(all[0].report.message, "");
+    assert_int_equal(scan.slot, PCACHE_CLASS_COUNT);
+    memset(&one, 0xa5, sizeof one);
+    assert_int_equal(pcache_dpc_next_segment(&d, &scan, &one, &rep), PCACHE_E_NOT_FOUND); /* stays done */
+    assert_int_equal(one.file_offset, 0xa5a5a5a5a5a5a5a5ull); /* untouched */
+
+    /* brief: a refused candidate's status, no message */
+    pcache_dpc_scan_init(&scan);
+    scan.brief = 1;
+    assert_int_equal(pcache_dpc_next_segment(&d, &scan, &one, &rep), PCACHE_OK);
+    assert_int_equal(one.file_offset, all[0].file_offset);
+    assert_int_equal(one.status, all[0].status);
+    assert_int_equal(one.report.status, all[0].status);
+    assert_string_equal(one.report.message, "");
+    assert_int_equal(one.report.cls, PCACHE_REPORT_NO_CLASS);
+    assert_int_equal(pcache_dpc_next_segment(&d, &scan, &one, &rep), PCACHE_OK);
+    assert_int_equal(one.status, PCACHE_OK);
+    assert_non_null(one.segment.base);
+
+    scan.slot = PCACHE_CLASS_COUNT + 1;
+    assert_int_equal(pcache_dpc_next_segment(&d, &scan, &one, &rep), PCACHE_E_INVALID_ARGUMENT);
+    scan.slot = PCACHE_RO;
+    scan.pos = d.client_data[PCACHE_RO].size + 1;
+    assert_int_equal(pcache_dpc_next_segment(&d, &scan, &one, &rep), PCACHE_E_INVALID_ARGUMENT);
+    pcache_dpc_scan_init(&scan);
+    assert_int_equal(pcache_dpc_next_segment(NULL, &scan, &one, &rep), PCACHE_E_INVALID_ARGUMENT);
+    assert_int_equal(pcache_dpc_next_segment(&d, NULL, &one, &rep), PCACHE_E_INVALID_ARGUMENT);
+    assert_int_equal(pcache_dpc_next_segment(&d, &scan, NULL, &rep), PCACHE_E_INVALID_ARGUMENT);
+    free(b.data);
+    free(orig.data);
+}
+
 static void test_arguments_and_names(void **state)
 {
     (void)state;
@@ -793,6 +1043,10 @@ int main(void)
         cmocka_unit_test(test_segment_found_in_ro_slot),
         cmocka_unit_test(test_two_segments_in_one_slot),
         cmocka_unit_test(test_damaged_segment_reported),
+        cmocka_unit_test(test_hostile_scan_is_linear),
+        cmocka_unit_test(test_segment_after_hostile_bytes),
+        cmocka_unit_test(test_refused_segment_claims_its_extent),
+        cmocka_unit_test(test_next_segment),
         cmocka_unit_test(test_arguments_and_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

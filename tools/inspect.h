@@ -118,9 +118,16 @@ typedef struct inspect_file {
     pcache_dpc dpc;          /* KIND_DPC: filled as far as its have_* say */
     pcache_status dpc_status; /* what pcache_dpc_parse() said */
     pcache_report dpc_report;
-    found_segment *segs;     /* valid standalone file: its segments; .dpc: every candidate */
+    found_segment *segs;     /* valid standalone file: its segments; .dpc: every valid segment
+                              * and the first INSPECT_MAX_REFUSED refused candidates */
     size_t seg_count;
+    size_t refused_not_listed; /* .dpc: refused candidates past those, counted only */
 } inspect_file;
+
+/* Refused .dpc segment candidates held, listed and checked: the first so
+ * many in file order.  Hostile bytes make a candidate of every 8 bytes;
+ * a file DynamoRIO wrote holds a few segments. */
+#define INSPECT_MAX_REFUSED 16u
 
 /* Reads path whole and judges it with the library.  Returns EXIT_VALID
  * when the file could be read (whatever the verdict), else prints why and

@@ -127,7 +127,7 @@ int cmd_dump(const inspect_args *a)
     inspect_file f;
     section_ref s;
     emitter e;
-    uint64_t off = 0, len = 0;
+    uint64_t off = 0, len = 0; /* set by select_range; GCC -O3 cannot see it */
     int rc = open_section(a, "dump", &f, &s);
 
     if (rc != EXIT_VALID)

@@ -449,6 +449,11 @@ int cmd_info(const inspect_args *a)
     for (size_t i = 0; i < f.seg_count; i++)
         describe_segment(&e, &f, &f.segs[i]);
     emit_end_list(&e);
+    if (f.kind == KIND_DPC && e.json)
+        emit_uint(&e, "refused_not_listed", NULL, f.refused_not_listed);
+    else if (f.refused_not_listed)
+        emit_note(&e, "... and %zu more refused segment candidates, not listed (only the first %u are)",
+                  f.refused_not_listed, INSPECT_MAX_REFUSED);
     if (e.json && !valid) {
         emit_begin_list(&e, "problems");
         emit_problem(&e, &f.verdict);

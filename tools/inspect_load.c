@@ -111,44 +111,58 @@ static int load_pcache(inspect_file *f)
     return EXIT_VALID;
 }
 
+/* Appends a place for one segment to f->segs; NULL when out of memory. */
+static found_segment *add_segment(inspect_file *f, size_t *capacity)
+{
+    if (f->seg_count == *capacity) {
+        size_t cap = *capacity ? *capacity * 2 : 4;
+        found_segment *v = realloc(f->segs, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        f->segs = v;
+        *capacity = cap;
+    }
+    return memset(&f->segs[f->seg_count++], 0, sizeof *f->segs);
+}
+
+/* One candidate at a time: every valid segment is kept, refused ones only
+ * up to INSPECT_MAX_REFUSED, so that memory follows the segments the file
+ * holds, not the candidates its bytes make (one per 8 bytes at most). */
 static int load_dpc(inspect_file *f)
 {
-    pcache_dpc_found *found = NULL;
-    size_t count = 0, got = 0;
+    pcache_dpc_scan scan;
+    pcache_dpc_found cand;
+    size_t capacity = 0, refused = 0;
 
     f->dpc_status = pcache_dpc_parse(&f->dpc, f->data, f->size, &f->dpc_report);
     if (f->dpc_status != PCACHE_OK)
         set_verdict(f, &f->dpc_report, NO_OFFSET);
     if (!f->dpc.have_layout)
         return EXIT_VALID;
-    /* count first, then fill: the number of candidates is the input's */
-    if (pcache_dpc_find_segments(&f->dpc, NULL, 0, &count, NULL) != PCACHE_OK)
-        return EXIT_VALID;
-    if (count) {
-        found = calloc(count, sizeof *found);
-        f->segs = calloc(count, sizeof *f->segs);
-        if (!found || !f->segs) {
-            free(found);
+    pcache_dpc_scan_init(&scan);
+    while (pcache_dpc_next_segment(&f->dpc, &scan, &cand, NULL) == PCACHE_OK) {
+        found_segment *fs;
+        if (cand.status != PCACHE_OK && refused++ >= INSPECT_MAX_REFUSED) {
+            f->refused_not_listed++;
+            continue;
+        }
+        /* the reports of refused candidates past those kept are not read */
+        scan.brief = refused >= INSPECT_MAX_REFUSED;
+        if (!(fs = add_segment(f, &capacity))) {
             fprintf(stderr, "%s: out of memory\n", PROG);
             return EXIT_USAGE;
         }
-        if (pcache_dpc_find_segments(&f->dpc, found, count, &got, NULL) != PCACHE_OK || got != count)
-            got = 0;
-    }
-    for (size_t i = 0; i < got; i++) {
-        found_segment *fs = &f->segs[f->seg_count++];
-        fs->slot = (int)found[i].slot;
-        fs->file_offset = found[i].file_offset;
-        fs->status = found[i].status;
-        fs->report = found[i].report;
-        fs->seg = found[i].segment;
-        fs->at_stated_offset = found[i].at_stated_offset;
+        fs->slot = (int)cand.slot;
+        fs->file_offset = cand.file_offset;
+        fs->status = cand.status;
+        fs->report = cand.report;
+        fs->seg = cand.segment;
+        fs->at_stated_offset = cand.at_stated_offset;
         if (fs->status != PCACHE_OK && f->verdict.status == PCACHE_OK) {
             pcache_report r = fs->report;
             set_verdict(f, &r, fs->file_offset);
         }
     }
-    free(found);
     set_qualifiers(f);
     return EXIT_VALID;
 }

@@ -455,6 +455,8 @@ static void md5_hex(const uint8_t *md5, char out[2 * PCACHE_DPC_MD5_LEN + 1])
 
 static void verify_dpc_images(const inspect_file *f, problems *ps);
 
+/* DR's layout, the digests, and each refused segment candidate held (the
+ * first INSPECT_MAX_REFUSED: see inspect_load.c), then each client's image. */
 static void verify_dpc(const inspect_file *f, problems *ps, uint64_t *checked)
 {
     const pcache_dpc *d = &f->dpc;
@@ -516,7 +518,8 @@ static int resolve_persisted(void *ctx, const char *name, uint64_t persisted, ui
     return 0;
 }
 
-/* The candidate that starts at file offset at, or NULL. */
+/* The candidate that starts at file offset at, or NULL (or one of the
+ * refused candidates past INSPECT_MAX_REFUSED, which are not held). */
 static const found_segment *candidate_at(const inspect_file *f, uint64_t at)
 {
     for (size_t i = 0; i < f->seg_count; i++)
@@ -529,6 +532,8 @@ static const found_segment *candidate_at(const inspect_file *f, uint64_t at)
  * (unverified): it may be that client's ro segment. */
 static int refused_ro_of(const inspect_file *f, const char *name)
 {
+    if (f->refused_not_listed)
+        return 1; /* one not held may be */
     for (size_t i = 0; i < f->seg_count; i++) {
         const found_segment *fs = &f->segs[i];
         const pcache_dpc_span *slot = &f->dpc.client_data[PCACHE_RO];
@@ -609,7 +614,9 @@ static void verify_dpc_image(const inspect_file *f, const char *name, problems *
         }
     for (int c = PCACHE_RX; c <= PCACHE_RW; c++) {
         const found_segment *at = size[c] ? candidate_at(f, off[c]) : NULL;
-        if (size[c] && !at)
+        if (size[c] && !at && f->refused_not_listed)
+            bindable = 0; /* a refused candidate not held may be there */
+        else if (size[c] && !at)
             problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, NO_OFFSET, off[c], 1, size[c], 0,
                          "client '%s': the manifest lists a %s segment of %llu bytes, and none is there (bytes "
                          "found: 0)",
@@ -726,6 +733,10 @@ static void print_problems(const inspect_file *f, const problems *ps)
         fprintf(stderr, "  %s [%s]\n", ps->v[i].message, pcache_status_name(ps->v[i].status));
     if (ps->dropped)
         fprintf(stderr, "  ... and %zu more, not listed: out of memory\n", ps->dropped);
+    if (f->refused_not_listed)
+        fprintf(stderr, "%s: ... and %zu more refused segment candidates in the client slots, not checked "
+                        "or listed (only the first %u are)\n",
+                PROG, f->refused_not_listed, INSPECT_MAX_REFUSED);
 }
 
 int cmd_verify(const inspect_args *a)
@@ -750,6 +761,8 @@ int cmd_verify(const inspect_args *a)
         emit_document_begin(&e, &f, "verify", NULL);
         emit_uint(&e, "sections_checked", NULL, checked);
         emit_uint(&e, "problem_count", NULL, ps.count + ps.dropped);
+        if (f.kind == KIND_DPC)
+            emit_uint(&e, "refused_not_listed", NULL, f.refused_not_listed);
         emit_begin_list(&e, "problems");
         for (size_t i = 0; i < ps.count; i++)
             emit_problem(&e, &ps.v[i]);

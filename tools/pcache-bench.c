@@ -33,6 +33,7 @@
 #include <md5.h>
 #include <zlib.h>
 
+#include "pcache/dpc.h"
 #include "pcache/pcache.h"
 #if __has_include("pcache/reloc.h")
 #include "pcache/reloc.h"
@@ -44,6 +45,7 @@
 #include "bench_measure.h"
 #include "bench_report.h"
 #include "checksum_xxh3.h"
+#include "hostile_dpc.h"
 #include "malloc_count.h"
 
 extern char **environ;
@@ -62,6 +64,13 @@ extern char **environ;
 #define FULL_VS_XXH3_MIN_THROUGHPUT 0.9
 #define HEADER_GROWTH_MAX 1.25 /* header-only time, any image vs the smallest */
 #define RELOC_VS_LOOP_MAX 2.0
+/* Scans of hostile .dpc slots, 1 MiB to 64 MiB: linear when the ratio to
+ * XXH3-64 of the same bytes does not grow with the size (quadratic: 4x per
+ * size step). */
+#define HOSTILE_MIN (1 * MIB)
+#define HOSTILE_MAX (64 * MIB)
+#define HOSTILE_GROWTH_MAX 2.0
+#define HOSTILE_RUNS_LARGE 3u /* runs per figure from 16 MiB: a scan of 64 MiB of magics takes seconds */
 
 enum { EXIT_PASS = 0, EXIT_TARGET_FAILED = 1, EXIT_ERROR = 2 };
 
@@ -595,6 +604,69 @@ static void bench_relocations(uint64_t n, const options *o, results *res, target
 #endif
 
 /* ------------------------------------------------------------------ */
+/* Scanning hostile .dpc client slots                                  */
+/* ------------------------------------------------------------------ */
+
+typedef struct hostile_case {
+    uint8_t *file;
+    size_t size;
+    pcache_dpc dpc;
+} hostile_case;
+
+/* What pcache-inspect does on a .dpc file after parsing it: every segment
+ * candidate in the client slots, one at a time. */
+static void op_hostile_scan(void *ctx)
+{
+    hostile_case *c = ctx;
+    size_t count;
+    check(pcache_dpc_find_segments(&c->dpc, NULL, 0, &count, NULL), "find segments", NULL);
+    consume(count);
+}
+
+static void op_hostile_xxh3(void *ctx)
+{
+    hostile_case *c = ctx;
+    consume(pcache_checksum(PCACHE_CHECKSUM_XXH3_64, c->file, c->size));
+}
+
+/* pcache_dpc_find_segments() on .dpc files whose ro slot is fill bytes of
+ * each hostile kind (tests/tools/hostile_dpc.h), against XXH3-64 of the
+ * whole file.  first_ratio: each kind's ratio at the smallest size, which
+ * the larger ones are judged against. */
+static void bench_hostile(uint64_t fill, int first, const options *o, results *res, target *tg,
+                          double first_ratio[HOSTILE_KIND_COUNT])
+{
+    char group[64], label[32], what[48];
+    bench_timing t = o->timing;
+
+    if (fill >= 16 * MIB && t.runs > HOSTILE_RUNS_LARGE)
+        t.runs = HOSTILE_RUNS_LARGE;
+    size_label(fill, label, sizeof label);
+    snprintf(group, sizeof group, "%s hostile .dpc slot, segment scan", label);
+    for (int k = 0; k < HOSTILE_KIND_COUNT; k++) {
+        hostile_case c;
+        pcache_report rep;
+        row *x;
+
+        if (!(c.file = hostile_dpc((hostile_kind)k, fill, NULL, 0, &c.size)))
+            die("cannot allocate a %llu-byte .dpc file", (unsigned long long)fill);
+        check(pcache_dpc_parse(&c.dpc, c.file, c.size, &rep), "parse a hostile .dpc", &rep);
+        snprintf(what, sizeof what, "scan, %s", hostile_kind_name((hostile_kind)k));
+        x = add_pair_row(res, group, what, c.size, "XXH3-64 of the same bytes",
+                         measure_pair(op_hostile_scan, &c, op_hostile_xxh3, &c, &t));
+        if (first) {
+            first_ratio[k] = x->ratio;
+            snprintf(x->target, sizeof x->target, "reference");
+        } else {
+            snprintf(x->target, sizeof x->target, "<= %.0f x 1 MiB's %.2fx", HOSTILE_GROWTH_MAX, first_ratio[k]);
+            x->v = x->ratio <= HOSTILE_GROWTH_MAX * first_ratio[k] ? V_PASS : V_FAIL;
+            judge(tg, x->v);
+        }
+        free(c.file);
+    }
+}
+
+/* ------------------------------------------------------------------ */
 /* pcache-inspect verify, as a user runs it                            */
 /* ------------------------------------------------------------------ */
 
@@ -844,9 +916,10 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: " PROG " [OPTION]...\n"
-            "Measures persist, resurrect, relocation and pcache-inspect against memcpy,\n"
-            "write(2), XXH3-64 (every code path), zlib crc32, MD5 and plain loops, and\n"
-            "checks the performance targets (docs/PERFORMANCE.md).\n\n"
+            "Measures persist, resurrect, relocation, the scan of hostile .dpc slots (1M to\n"
+            "64M) and pcache-inspect against memcpy, write(2), XXH3-64 (every code path),\n"
+            "zlib crc32, MD5 and plain loops, and checks the performance targets\n"
+            "(docs/PERFORMANCE.md).\n\n"
             "  --max-size SIZE    largest image (default 256M; suffixes K, M, G)\n"
             "  --min-size SIZE    smallest image (default 4K); sizes go up by 4x\n"
             "  --runs N           timed batches per figure, median taken (default 9)\n"
@@ -977,9 +1050,9 @@ int main(int argc, char **argv)
     options o;
     results res = {0};
     report_info info;
-    target targets[5];
+    target targets[6];
     target *tg_full = &targets[0], *tg_header = &targets[1], *tg_persist = &targets[2],
-           *tg_alloc = &targets[3], *tg_reloc = &targets[4];
+           *tg_alloc = &targets[3], *tg_reloc = &targets[4], *tg_hostile = &targets[5];
     char scratch[PATH_MAX], inspect_buf[PATH_MAX];
     const char *inspect;
     struct utsname un;
@@ -993,6 +1066,8 @@ int main(int argc, char **argv)
     tg_persist->name = "persist to memory <= 1.3x memcpy (images >= 1 MiB)";
     tg_alloc->name = "no allocation on the zero-copy resurrect path";
     tg_reloc->name = "relocation apply <= 2x a plain loop writing the same values";
+    tg_hostile->name = "scanning hostile .dpc slots is linear: ratio to XXH3-64 of the same bytes <= 2x the 1 MiB "
+                       "slot's, up to 64 MiB";
 
     info.runs = o.timing.runs;
     info.batch_s = o.timing.batch_s;
@@ -1052,6 +1127,14 @@ int main(int argc, char **argv)
     snprintf(tg_reloc->detail, sizeof tg_reloc->detail, "not measured: built without pcache/reloc.h");
 #endif
 
+    {
+        double first_ratio[HOSTILE_KIND_COUNT];
+        for (uint64_t fill = HOSTILE_MIN; fill <= o.max_size && fill <= HOSTILE_MAX; fill *= 4)
+            bench_hostile(fill, fill == HOSTILE_MIN, &o, &res, tg_hostile, first_ratio);
+        if (o.max_size < 4 * HOSTILE_MIN)
+            snprintf(tg_hostile->detail, sizeof tg_hostile->detail, "not judged: --max-size below 4M");
+    }
+
     inspect = find_inspect(&o, inspect_buf, sizeof inspect_buf);
     if (inspect)
         bench_inspect(inspect, o.dir, o.max_size, &o, &res);
@@ -1064,11 +1147,11 @@ int main(int argc, char **argv)
         snprintf(tg_persist->detail, sizeof tg_persist->detail, "not judged: no image of 1 MiB or more");
 
     if (o.json)
-        print_json(&res, targets, 5, &info);
+        print_json(&res, targets, 6, &info);
     else
-        print_text(&res, targets, 5, &info);
+        print_text(&res, targets, 6, &info);
     free(res.rows);
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < 6; i++)
         if (targets[i].v == V_FAIL)
             return EXIT_TARGET_FAILED;
     return EXIT_PASS;

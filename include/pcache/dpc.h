@@ -272,15 +272,55 @@ typedef struct pcache_dpc_found {
     int at_stated_offset;
 } pcache_dpc_found;
 
-/* Scans the clients' bytes of each slot (ro after DR's client list, rx,
- * rw) for segment magics at every offset, and validates each candidate
- * with pcache_resurrect(), giving it only the bytes left in its slot.  A
- * valid segment is skipped as a whole (a slot may hold several, end to
- * end); after a refused candidate the scan goes on at the next byte.
- * found[0 .. min(*count, capacity)) receives the candidates in file
- * order, valid or not; *count is their total, which may exceed capacity
- * (call again with a larger array).  found may be NULL when capacity is 0.
- * Fails with PCACHE_E_INVALID_ARGUMENT unless dpc->have_layout. */
+/* Where a scan of the client slots stands: set by pcache_dpc_scan_init(),
+ * moved on by pcache_dpc_next_segment(); slot and pos are not to be
+ * changed otherwise. */
+typedef struct pcache_dpc_scan {
+    unsigned slot; /* pcache_class of the slot scanned; PCACHE_CLASS_COUNT when done */
+    uint64_t pos;  /* offset in that slot's client bytes where the scan goes on */
+    /* The caller's to set between calls (0 from pcache_dpc_scan_init):
+     * nonzero leaves a refused candidate's report empty but for its status.
+     * Formatting the message is most of what a candidate refused at its
+     * magic or version costs; a caller that only counts refused candidates,
+     * or keeps some of them, spares it for the others. */
+    int brief;
+} pcache_dpc_scan;
+
+/* Starts a scan at the first byte of the ro slot's client bytes. */
+PCACHE_API void pcache_dpc_scan_init(pcache_dpc_scan *scan);
+
+/* The next segment candidate, in file order, into *found.  The clients'
+ * bytes of each slot (ro after DR's client list, rx, rw) are scanned for
+ * the segment magic at every offset, and each candidate is validated in
+ * full with pcache_resurrect() (no identity check), given only the bytes
+ * left in its slot.
+ *
+ * Where the scan goes on after a candidate:
+ *  - a valid segment is skipped as a whole (a slot may hold several, end
+ *    to end);
+ *  - a refused candidate whose header is intact (major version 1, a known
+ *    checksum algorithm, the header checksum matching) and states a
+ *    segment size that holds its header and section table and fits in the
+ *    slot is skipped as a whole too: those bytes are that segment's,
+ *    damaged as it may be, and are not searched for further candidates;
+ *  - after any other refused candidate, the scan goes on at the next byte.
+ * So no byte is verified for two candidates, and a whole scan takes time
+ * linear in the size of the slots, whatever their bytes (docs/FORMAT.md 8.1).
+ *
+ * Returns PCACHE_OK with *found filled; PCACHE_E_NOT_FOUND when no
+ * candidate is left (*found untouched); PCACHE_E_INVALID_ARGUMENT unless
+ * dpc->have_layout, or with a scan not from pcache_dpc_scan_init().
+ * Nothing is allocated: a caller that keeps only what it needs holds
+ * memory in proportion to that, not to the number of candidates, which
+ * hostile bytes make one per 8 bytes. */
+PCACHE_API pcache_status pcache_dpc_next_segment(const pcache_dpc *dpc, pcache_dpc_scan *scan,
+                                                 pcache_dpc_found *found, pcache_report *rep);
+
+/* Every candidate pcache_dpc_next_segment() gives, from the start:
+ * found[0 .. min(*count, capacity)) receives them in file order, valid or
+ * not; *count is their total, which may exceed capacity (call again with a
+ * larger array).  found may be NULL when capacity is 0.  Fails with
+ * PCACHE_E_INVALID_ARGUMENT unless dpc->have_layout. */
 PCACHE_API pcache_status pcache_dpc_find_segments(const pcache_dpc *dpc,
                                                   pcache_dpc_found *found,
                                                   size_t capacity, size_t *count,

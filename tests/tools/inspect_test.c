@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "dpc_build.h"
+#include "hostile_dpc.h"
 #include "json_check.h"
 #include "pcache/bind.h"
 #include "pcache/dpc.h"
@@ -1383,6 +1384,97 @@ static void garbage_other_inputs(void **state)
     free(dpc.bytes);
 }
 
+/* ---- hostile client slots (issue 18, item 4) ---- */
+
+#define REFUSED_LISTED 16 /* refused candidates listed (docs/INSPECT-JSON.md) */
+
+/* Runs info and verify --json on path; returns the larger peak RSS. */
+static long inspect_peak_rss(const fixture *f, const char *path, json_value **info, json_value **verify)
+{
+    run_result r;
+    long peak;
+
+    run(f, &r, inspect_tool, "info", "--json", path, NULL);
+    *info = json_of(&r);
+    peak = r.max_rss_kib;
+    result_free(&r);
+    run(f, &r, inspect_tool, "verify", "--json", path, NULL);
+    *verify = json_of(&r);
+    if (r.max_rss_kib > peak)
+        peak = r.max_rss_kib;
+    result_free(&r);
+    return peak;
+}
+
+/* pcache-inspect's memory follows the segments a .dpc file holds, not the
+ * candidates its bytes make: a 4 MiB slot of hostile candidates costs
+ * about what a 4 MiB slot of zeros does.  Before it held two records of
+ * about 1 KiB per candidate, 1 GB for the slot of magics.  Peak RSS of the
+ * tool run as a child, against the same tool on the zero slot; not judged
+ * under PCACHE_TOOL_WRAPPER (valgrind's own memory).  A child's peak
+ * starts at this process's resident memory when it forks (tool_run.h), so
+ * every file is written before the first run: what a sanitizer's allocator
+ * keeps of the freed buffers then weighs on every run alike. */
+static void dpc_hostile_slots_bounded_memory(void **state)
+{
+    fixture *f = *state;
+    const uint64_t fill = 4u << 20;
+    const long slack_kib = 8 * 1024;
+    char *paths[HOSTILE_KIND_COUNT + 1];
+    uint8_t *bytes;
+    size_t size;
+    long base;
+    json_value *info, *verify;
+
+    /* paths[k] the hostile kind k; paths[HOSTILE_KIND_COUNT] the zeros */
+    for (int k = 0; k <= HOSTILE_KIND_COUNT; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "hostile-%d.dpc", k);
+        paths[k] = path_in(f, name);
+        if (k < HOSTILE_KIND_COUNT) {
+            bytes = hostile_dpc((hostile_kind)k, fill, NULL, 0, &size);
+        } else {
+            uint8_t *zeros = calloc(1, (size_t)fill);
+            assert_non_null(zeros);
+            bytes = hostile_dpc(HOSTILE_MAGIC, 0, zeros, fill, &size);
+            free(zeros);
+        }
+        assert_non_null(bytes);
+        write_bytes(paths[k], bytes, size);
+        free(bytes);
+    }
+
+    base = inspect_peak_rss(f, paths[HOSTILE_KIND_COUNT], &info, &verify);
+    assert_int_equal(juint(info, "segment_count"), 0);
+    assert_int_equal(juint(info, "refused_not_listed"), 0);
+    json_free(info);
+    json_free(verify);
+    for (int k = 0; k < HOSTILE_KIND_COUNT; k++) {
+        /* candidates in a slot of fill bytes, each refused */
+        static const uint64_t per[HOSTILE_KIND_COUNT] = {[HOSTILE_MAGIC] = 8, [HOSTILE_HEADERS] = 24};
+        uint64_t candidates = per[k] ? (fill + per[k] - 1) / per[k] : 1;
+        uint64_t listed = candidates < REFUSED_LISTED ? candidates : REFUSED_LISTED;
+        long peak = inspect_peak_rss(f, paths[k], &info, &verify);
+
+        print_message("%-28s 4 MiB slot: peak RSS %ld KiB (zero slot: %ld KiB)\n", hostile_kind_name((hostile_kind)k),
+                      peak, base);
+        if (!getenv("PCACHE_TOOL_WRAPPER") && peak > base + slack_kib)
+            fail_msg("%s: pcache-inspect's peak RSS is %ld KiB, more than %ld KiB over the %ld KiB it takes on "
+                     "a slot of zeros", hostile_kind_name((hostile_kind)k), peak, slack_kib, base);
+        assert_false(jbool(info, "valid"));
+        assert_int_equal(juint(info, "segment_count"), listed);
+        assert_int_equal(juint(info, "refused_not_listed"), candidates - listed);
+        assert_false(jbool(info, "segments[0].valid"));
+        assert_int_equal(juint(info, "segments[0].file_offset"), HOSTILE_SLOT_OFFSET);
+        assert_int_equal(juint(verify, "refused_not_listed"), candidates - listed);
+        assert_int_equal(juint(verify, "problem_count"), listed);
+        json_free(info);
+        json_free(verify);
+    }
+    for (int k = 0; k <= HOSTILE_KIND_COUNT; k++)
+        free(paths[k]);
+}
+
 int main(int argc, char **argv)
 {
 #define CASE(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
@@ -1405,6 +1497,7 @@ int main(int argc, char **argv)
         CASE(garbage_dpc_truncated),
         CASE(garbage_dpc_lengths),
         CASE(garbage_other_inputs),
+        CASE(dpc_hostile_slots_bounded_memory),
     };
 #undef CASE
 

@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +69,7 @@ void run_argv_stdin(const fixture *f, run_result *r, const char *stdin_path, con
     char *wrapper = getenv("PCACHE_TOOL_WRAPPER") ? strdup(getenv("PCACHE_TOOL_WRAPPER")) : NULL;
     char *out_path = path_in(f, "stdout.txt"), *err_path = path_in(f, "stderr.txt");
     size_t n = 0, err_size;
+    struct rusage ru;
     pid_t pid;
     int ws;
 
@@ -81,6 +84,10 @@ void run_argv_stdin(const fixture *f, run_result *r, const char *stdin_path, con
     argv[n] = NULL;
 
     fflush(NULL);
+    /* The child starts with this process's resident pages, and Linux
+     * keeps that peak across exec: hand freed heap back first, so that
+     * max_rss_kib is the tool's. */
+    malloc_trim(0);
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -92,7 +99,8 @@ void run_argv_stdin(const fixture *f, run_result *r, const char *stdin_path, con
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
-    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_int_equal(wait4(pid, &ws, 0, &ru), pid);
+    r->max_rss_kib = ru.ru_maxrss;
     r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     r->out = (char *)read_bytes(out_path, &r->out_size);
     r->err = (char *)read_bytes(err_path, &err_size);

@@ -17,6 +17,9 @@ typedef struct run_result {
     char *out;  /* NUL-terminated (a NUL in the output ends the string) */
     size_t out_size;
     char *err;
+    /* The child's peak resident set in KiB (wait4), from fork on: at least
+     * the test's own at that moment, which run() keeps small. */
+    long max_rss_kib;
 } run_result;
 
 typedef struct fixture {
