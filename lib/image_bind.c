@@ -407,6 +407,13 @@ void pcache_bound_release(pcache_bound_image *img)
     memset(img, 0, sizeof *img);
 }
 
+/* The segment a client section of class cls is found in: ro for a
+ * carried rw section. */
+static pcache_segment *home_of(const pcache_bound_image *img, pcache_class cls)
+{
+    return cls == PCACHE_RW && (img->manifest_flags & PCACHE_MANIFEST_RW_CARRIED) ? img->seg[PCACHE_RO] : img->seg[cls];
+}
+
 /* Loaded bytes of a bound image's client section: inflated when stored
  * compressed (only ro sections ever are), else copied. */
 pcache_status pcache_bound_inflate(pcache_bound_image *img, pcache_class cls, const char *name, void *buf,
@@ -421,7 +428,7 @@ pcache_status pcache_bound_inflate(pcache_bound_image *img, pcache_class cls, co
         return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, cls, name, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
                            "pcache_bound_inflate: no buffer");
     if (v.flags & PCACHE_SECTION_COMPRESSED)
-        return pcache_segment_inflate(img->seg[cls], v.index, buf, capacity, out, rep);
+        return pcache_segment_inflate(home_of(img, cls), v.index, buf, capacity, out, rep);
     if (capacity < v.size)
         return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, cls, name, PCACHE_REPORT_NO_OFFSET, 1, v.size, capacity,
                            "buffer smaller than the section (bytes needed, given)");
@@ -447,7 +454,7 @@ pcache_status pcache_bound_inflate_alloc(pcache_bound_image *img, pcache_class c
     if ((st = pcache_bound_find(img, cls, name, &v, rep)) != PCACHE_OK)
         return st;
     if (v.flags & PCACHE_SECTION_COMPRESSED)
-        return pcache_segment_inflate_alloc(img->seg[cls], v.index, buf, out, rep);
+        return pcache_segment_inflate_alloc(home_of(img, cls), v.index, buf, out, rep);
     if (v.size > SIZE_MAX || !(*buf = malloc(v.size ? (size_t)v.size : 1)))
         return report_fail(rep, PCACHE_E_NO_MEMORY, cls, name, PCACHE_REPORT_NO_OFFSET, 1, v.size, 0,
                            "no memory for the section's bytes (bytes asked)");

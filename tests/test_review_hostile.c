@@ -70,7 +70,7 @@ static void test_overlapping_ro_rx_rewrites_rx_table(void **state)
     pcache_builder *b;
     uint64_t big_at, ro_size, rx_size, site, field;
     uint8_t *file;
-    void *block;
+    void *block = NULL;
     pcache_buffer_sink s;
     pcache_sink sink;
     pcache_segment ro, rx;
@@ -198,7 +198,7 @@ static void test_mapping_changes_before_copy(void **state)
     pcache_builder *b;
     uint64_t ro_size, rx_size, field;
     uint8_t *file;
-    void *block;
+    void *block = NULL;
     pcache_buffer_sink s;
     pcache_sink sink;
     pcache_segment ro, rx;
@@ -256,7 +256,9 @@ static void test_mapping_changes_before_copy(void **state)
         assert_true((const uint8_t *)code.data >= lo && (const uint8_t *)code.data + code.size <= hi);
         pcache_bound_release(&img);
     } else {
-        assert_int_equal(st, PCACHE_E_SEGMENT_CHANGED);
+        /* the copy, validated itself, no longer passes its checks */
+        if (st != PCACHE_E_SEGMENT_CHANGED && st != PCACHE_E_TABLE_CHECKSUM)
+            fail_msg("bind of a changed copy gave %s: %s", pcache_status_name(st), rep.message);
     }
     free(block);
 }
