@@ -8,6 +8,8 @@
  *   inspect_relocs.c   relocs
  *   inspect_problem.c  the list of problems, from the library and its own
  *   inspect_emit.c     the text and JSON writer
+ * and, shared with pcache-pack: args.c (option values), slurp.c (reading
+ * a file or standard input whole), output.c (what -o OUT names).
  * Only the public API is used (and, in inspect_verify.c, the byte offsets
  * docs/FORMAT.md specifies, to look past the first failure). */
 #ifndef PCACHE_TOOLS_INSPECT_H

@@ -618,9 +618,9 @@ static void verify_dpc_image(const inspect_file *f, const char *name, problems *
             bindable = 0; /* a refused candidate not held may be there */
         else if (size[c] && !at)
             problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, NO_OFFSET, off[c], 1, size[c], 0,
-                         "client '%s': the manifest lists a %s segment of %llu bytes, and none is there (bytes "
-                         "found: 0)",
-                         name, pcache_class_name((pcache_class)c), (unsigned long long)size[c]);
+                         "client '%s': the image's manifest lists an %s segment here, and there is none "
+                         "(its size, bytes found)",
+                         name, pcache_class_name((pcache_class)c));
         else if (at && at->status != PCACHE_OK)
             bindable = 0; /* refused: its own problem is listed */
         else if (at)
@@ -629,11 +629,11 @@ static void verify_dpc_image(const inspect_file *f, const char *name, problems *
     /* a segment of this client the manifest does not list */
     for (size_t i = 0; i < f->seg_count; i++) {
         const found_segment *fs = &f->segs[i];
-        if (!same_client(fs, name) || fs == ro || fs == listed[fs->seg.cls])
-            continue;
+        if (!same_client(fs, name) || fs == ro || fs == listed[PCACHE_RX] || fs == listed[PCACHE_RW])
+            continue; /* a listed one of another class: pcache_bind() says so */
         problems_add(ps, PCACHE_E_FILE_LAYOUT, (int)fs->seg.cls, NULL, fs->file_offset, 0, 1, size[fs->seg.cls],
                      fs->seg.size,
-                     "client '%s': a %s segment the image's manifest does not list there (it lists %llu bytes at "
+                     "client '%s': an %s segment the image's manifest does not list there (it lists %llu bytes at "
                      "file offset 0x%llx; sizes shown)",
                      name, pcache_class_name(fs->seg.cls), (unsigned long long)size[fs->seg.cls],
                      (unsigned long long)off[fs->seg.cls]);

@@ -521,7 +521,7 @@ static void dpc_segment_gone(void **state)
         write_bytes(path, copy, im.size);
         run(f, &r, inspect_tool, "verify", path, NULL);
         expect_contains("verify", r.err, c == PCACHE_RO ? "no ro segment, which holds the image's manifest"
-                                                        : "the manifest lists a");
+                                                        : "the image's manifest lists an");
         result_free(&r);
         free(copy);
     }
