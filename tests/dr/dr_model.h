@@ -18,7 +18,9 @@
  *    from the end: rw first, handed to the rx callbacks (defect 1, unless
  *    fixed_rw_resurrect models a fixed DR), rx, ro last; client rw data
  *    with separate views crashes (defect 2); rx data that leaves the rx
- *    slot off a page asserts (defect 3);
+ *    slot off a page asserts (defect 3); the unit struct (perscxt) of a
+ *    load DR abandons, merges with or unloads is freed and handed back to
+ *    the next load, as DR's heap does;
  *  - merge: persisting over an existing file loads it first, callbacks
  *    included (-coarse_disk_merge, -coarse_lone_merge).
  * Where DR would assert or crash, the model returns DRM_CRASHED with the
@@ -54,6 +56,11 @@ typedef struct dr_model_options {
     /* 0: DR 11.91, whose instrument_resurrect_rw() calls the rx
      * callbacks; 1: a fixed DR that calls the rw ones. */
     int fixed_rw_resurrect;
+    /* Not a DR option: 1 maps the next pcache where the last one DR
+     * dropped (an abandoned load, a merge) was, when it fits, as DR's
+     * reservation allocator may hand that space back; 0 (default): every
+     * load at a new address. */
+    int map_where_dropped;
     /* The option string DR records and compares (its pcache-affecting
      * options); DR's value in the sample files by default. */
     const char *option_string;
