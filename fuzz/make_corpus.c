@@ -8,6 +8,9 @@
  *
  *   make_corpus OUTDIR    writes OUTDIR/<target>/<shape>
  *
+ * With fuzz/make_corpus_dr.c, the dr_adapter target's seeds: .dpc files
+ * the model of DynamoRIO writes with the adapter's segments.
+ *
  * The committed fuzz/corpus/ is this program's output; docs/FUZZING.md
  * says how to regenerate it.
  */
@@ -41,6 +44,10 @@ static const uint8_t *pattern(uint32_t size, uint32_t salt)
         buf[i] = (uint8_t)(i * 31u + salt * 7u + 1u);
     return buf;
 }
+
+/* fuzz/make_corpus_dr.c: the dr_adapter target's seeds. */
+void make_corpus_dr(const char *dir,
+                    void (*write)(const char *dir, const char *target, const char *name, const void *buf, size_t n));
 
 static void die(const char *what, const char *detail)
 {
@@ -457,5 +464,8 @@ int main(int argc, char **argv)
     dpc(dir, "ro_rx_rw_segments.dpc", &id, 1, 1, 1, 0);
     dpc(dir, "two_ro_segments_rw_separate.dpc", &crc, 2, 0, 0, PCACHE_DPC_FLAG_MAP_RW_SEPARATE);
     dpc(dir, "no_segments.dpc", &id, 0, 0, 0, PCACHE_DPC_FLAG_SUPPORT_TRACES);
+
+    /* the DynamoRIO adapter's: .dpc files written by the model of DR */
+    make_corpus_dr(dir, write_file);
     return 0;
 }

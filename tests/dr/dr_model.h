@@ -95,8 +95,10 @@ void dr_model_reset(const dr_model_options *o);
 dr_model_options *dr_model_options_now(void);
 
 /* DR's reservation, within rel32 reach of DR and the client libraries
- * (1 GB): the model maps every pcache inside it, as DR does
- * (MAP_FILE_REACHABLE); client library bases belong there too. */
+ * (DR_MODEL_RESERVATION_SIZE bytes): the model maps every pcache inside
+ * it, as DR does (MAP_FILE_REACHABLE); client library bases belong there
+ * too.  Where nothing is mapped it is inaccessible. */
+#define DR_MODEL_RESERVATION_SIZE (1024u * 1024u * 1024u)
 uint64_t dr_model_reachable_base(void);
 
 /* DR's client list (paths in priority order) and client library bases
@@ -122,6 +124,10 @@ typedef struct dr_model_view {
  * persisted blocks installed) until dr_model_unload_all(). */
 dr_model_outcome dr_model_load(const dr_model_unit *u, const char *path, dr_model_view *view, char *why,
                                size_t why_len);
+/* The file DR is loading (for execution or to merge with) while its
+ * resurrect callbacks run, for a test's callbacks to look at: map and size
+ * are set; NULL outside a load. */
+const dr_model_view *dr_model_loading(void);
 void dr_model_unload_all(void);
 
 /* Process exit as DR runs it with -persist: every given unit persisted

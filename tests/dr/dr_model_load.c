@@ -55,6 +55,14 @@ static void info_free(drm_info *i)
     spare_info = i;
 }
 
+/* The load in progress (dr_model_loading). */
+static const dr_model_view *loading;
+
+const dr_model_view *dr_model_loading(void)
+{
+    return loading;
+}
+
 /* Where the last pcache DR dropped was mapped (map_where_dropped). */
 static uint8_t *dropped_at;
 static size_t dropped_size;
@@ -69,7 +77,7 @@ static int prot_of(uint dr)
  * rel32 reach of DR and the client libraries.  The model reserves such a
  * region once per test process and places each load at a new address in
  * it; tests put their client library bases there too. */
-#define REGION_SIZE (1024u * 1024u * 1024u)
+#define REGION_SIZE DR_MODEL_RESERVATION_SIZE
 #define FIRST_MAP (256u * 1024u * 1024u)
 static uint8_t *region;
 static size_t cursor = FIRST_MAP;
@@ -225,6 +233,7 @@ dr_model_outcome drm_load(const dr_model_unit *u, const char *path, int for_exec
         return DRM_REFUSED;
     }
     view->map = map;
+    loading = view;
     drm_mapping_add(map, (size_t)drm_align(view->size, DRM_PAGE),
                     DR_MEMPROT_READ | DR_MEMPROT_WRITE | (view->exec ? DR_MEMPROT_EXEC : 0));
 
@@ -424,6 +433,7 @@ dr_model_outcome drm_load(const dr_model_unit *u, const char *path, int for_exec
     res = DRM_LOADED;
 out:
     close(fd);
+    loading = NULL;
     if (res != DRM_LOADED) {
         drm_unmap(view);
         info_free(info);
