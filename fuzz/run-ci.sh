@@ -8,7 +8,8 @@
 #
 # Environment:
 #   FUZZ_SECONDS    seconds of fuzzing per target (default 60)
-#   FUZZ_TARGETS    space-separated target names (default: every one built)
+#   FUZZ_TARGETS    space-separated target names (default: every one built,
+#                   i.e. every name in fuzz_target_names, fuzz/meson.build)
 #   FUZZ_BUILD_DIR  build directory (default: build-fuzz-ci in the source tree)
 #   CC              a clang (default clang)
 set -eu
