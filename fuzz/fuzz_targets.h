@@ -14,5 +14,6 @@ int fuzz_reloc(const uint8_t *data, size_t size);
 int fuzz_dpc(const uint8_t *data, size_t size);
 int fuzz_inspect(const uint8_t *data, size_t size);
 int fuzz_build_id(const uint8_t *data, size_t size);
+int fuzz_dr_adapter(const uint8_t *data, size_t size);
 
 #endif

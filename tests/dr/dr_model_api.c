@@ -110,6 +110,7 @@ void dr_model_default_options(dr_model_options *o)
 void dr_model_reset(const dr_model_options *o)
 {
     dr_model_unload_all();
+    drm_load_reset();
     drm_blocks_reset();
     free(log_text[0]);
     free(log_text[1]);

@@ -24,6 +24,49 @@ typedef struct loaded {
 static loaded units[32];
 static unsigned nunits;
 
+/* DR allocates a unit's coarse_info_t (what a callback's perscxt points
+ * to) from its heap for each load, and frees it with a load it abandons,
+ * after a merge, and when it unloads the unit.  DR's heap hands a freed
+ * block of that size straight back to the next request (its free lists
+ * are last in, first out), so the next load's callbacks get the same
+ * perscxt as the abandoned one's.  The model keeps the last freed info
+ * and hands it back, always: a client must not take an equal perscxt for
+ * the same load. */
+static drm_info *spare_info;
+
+static drm_info *info_alloc(void)
+{
+    drm_info *i = spare_info;
+    if (i) {
+        spare_info = NULL;
+        memset(i, 0, sizeof *i);
+        return i;
+    }
+    if (!(i = calloc(1, sizeof *i)))
+        abort();
+    return i;
+}
+
+static void info_free(drm_info *i)
+{
+    if (!i)
+        return;
+    free(spare_info);
+    spare_info = i;
+}
+
+/* The load in progress (dr_model_loading). */
+static const dr_model_view *loading;
+
+const dr_model_view *dr_model_loading(void)
+{
+    return loading;
+}
+
+/* Where the last pcache DR dropped was mapped (map_where_dropped). */
+static uint8_t *dropped_at;
+static size_t dropped_size;
+
 static int prot_of(uint dr)
 {
     return ((dr & DR_MEMPROT_READ) ? PROT_READ : 0) | ((dr & DR_MEMPROT_WRITE) ? PROT_WRITE : 0) |
@@ -34,7 +77,7 @@ static int prot_of(uint dr)
  * rel32 reach of DR and the client libraries.  The model reserves such a
  * region once per test process and places each load at a new address in
  * it; tests put their client library bases there too. */
-#define REGION_SIZE (1024u * 1024u * 1024u)
+#define REGION_SIZE DR_MODEL_RESERVATION_SIZE
 #define FIRST_MAP (256u * 1024u * 1024u)
 static uint8_t *region;
 static size_t cursor = FIRST_MAP;
@@ -43,14 +86,11 @@ static size_t cursor = FIRST_MAP;
  * DR's mmap and heap may well do. */
 static int reuse_after_refusal;
 static uint8_t *refused_place;
-static drm_info *refused_info;
 
 void dr_model_reuse_after_refusal(int on)
 {
     reuse_after_refusal = on;
     refused_place = NULL;
-    free(refused_info);
-    refused_info = NULL;
 }
 
 uint64_t dr_model_reachable_base(void)
@@ -73,6 +113,11 @@ static void *next_place(size_t size)
 {
     size_t need = (size_t)drm_align(size, DRM_PAGE);
     dr_model_reachable_base();
+    if (drm.opt.map_where_dropped && dropped_at && need <= dropped_size) {
+        uint8_t *at = dropped_at;
+        dropped_at = NULL;
+        return at;
+    }
     if (cursor + need > REGION_SIZE)
         cursor = FIRST_MAP;
     cursor += need + 16 * DRM_PAGE; /* every load at a new address */
@@ -119,6 +164,8 @@ void drm_unmap(dr_model_view *v)
              MAP_NORESERVE, -1, 0) == MAP_FAILED)
         abort();
     drm_mapping_remove(v->map, (size_t)drm_align(v->size, DRM_PAGE));
+    dropped_at = v->map;
+    dropped_size = (size_t)drm_align(v->size, DRM_PAGE);
     v->map = NULL;
 }
 
@@ -201,6 +248,7 @@ dr_model_outcome drm_load(const dr_model_unit *u, const char *path, int for_exec
         return DRM_REFUSED;
     }
     view->map = map;
+    loading = view;
     drm_mapping_add(map, (size_t)drm_align(view->size, DRM_PAGE),
                     DR_MEMPROT_READ | DR_MEMPROT_WRITE | (view->exec ? DR_MEMPROT_EXEC : 0));
 
@@ -325,15 +373,7 @@ dr_model_outcome drm_load(const dr_model_unit *u, const char *path, int for_exec
                             DR_MEMPROT_READ | DR_MEMPROT_WRITE | (view->exec ? DR_MEMPROT_EXEC : 0));
     }
 
-    if (reuse_after_refusal && refused_info) {
-        info = refused_info;
-        refused_info = NULL;
-        memset(info, 0, sizeof *info);
-    } else {
-        info = calloc(1, sizeof *info);
-    }
-    if (!info)
-        abort();
+    info = info_alloc();
     info->base_pc = (app_pc)(uintptr_t)(u->module_base + u->start_offs);
     info->end_pc = (app_pc)(uintptr_t)(u->module_base + u->end_offs);
 
@@ -408,19 +448,16 @@ dr_model_outcome drm_load(const dr_model_unit *u, const char *path, int for_exec
     res = DRM_LOADED;
 out:
     close(fd);
+    loading = NULL;
     if (res != DRM_LOADED) {
-        if (reuse_after_refusal) {
-            refused_place = view->map;
-            free(refused_info);
-            refused_info = info;
-            info = NULL;
-        }
+        if (reuse_after_refusal)
+            refused_place = view->map; /* the unit struct is reused anyway (info_free) */
         drm_unmap(view);
-        free(info);
+        info_free(info);
         return res;
     }
     if (!for_execution) {
-        free(info);
+        info_free(info);
         return res;
     }
     if (nunits == sizeof units / sizeof units[0])
@@ -447,8 +484,16 @@ void dr_model_unload_all(void)
     while (nunits) {
         nunits--;
         drm_unmap(&units[nunits].view);
-        free(units[nunits].info);
+        info_free(units[nunits].info);
     }
     drm_loaded_clear();
     drm_mappings_clear();
+}
+
+void drm_load_reset(void)
+{
+    free(spare_info);
+    spare_info = NULL;
+    dropped_at = NULL;
+    dropped_size = 0;
 }
