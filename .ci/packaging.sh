@@ -53,7 +53,7 @@ fail() {
 pkg=$src/tests/packaging
 
 step "1. build and install libpcache"
-meson setup "$work/build" "$src" --prefix="$work/prefix" -Dbuildtype=release -Dwerror=true \
+CC=$cc meson setup "$work/build" "$src" --prefix="$work/prefix" -Dbuildtype=release -Dwerror=true \
     -Ddefault_library=both -Dtests=disabled >"$work/setup.log" || { cat "$work/setup.log"; exit 1; }
 meson compile -C "$work/build" -j "$jobs"
 meson install -C "$work/build" --quiet
@@ -92,7 +92,7 @@ step "4. CMake users of the installed libpcache, the prefix moved"
 # The CMake package finds the install relative to itself.
 mv "$prefix" "$work/moved"
 prefix=$work/moved
-cmake -S "$pkg/cmake-consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" >"$work/consumer.log" \
+CC=$cc cmake -S "$pkg/cmake-consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" >"$work/consumer.log" \
     || { cat "$work/consumer.log"; exit 1; }
 cmake --build "$work/consumer" -j "$jobs"
 env -u LD_LIBRARY_PATH "$work/consumer/readme_example"
@@ -101,10 +101,14 @@ readelf -d "$work/consumer/readme_example" | grep -q 'NEEDED.*libpcache\.so' \
 "$work/consumer/name_clash"
 readelf -d "$work/consumer/name_clash" | grep -q 'NEEDED.*libpcache' && fail "name_clash needs a shared libpcache"
 sh "$pkg/check-symbols.sh" hidden "$work/consumer/libexports_so.so"
-# The DynamoRIO client of tests/packaging/cmake-client, out of tree.
+# The DynamoRIO client of tests/packaging/cmake-client, out of tree.  DR's
+# package picks its link flags by CMAKE_LINKER, which CMake sets to ld.lld
+# for clang when there is one, while clang links with ld: name the linker
+# the compiler uses (docs/DYNAMORIO.md, 7).
+linker=$("$cc" -print-prog-name=ld)
 for link in STATIC SHARED; do
-    cmake -S "$pkg/cmake-client" -B "$work/client-$link" -DDynamoRIO_DIR="$dr/cmake" \
-        -DCMAKE_PREFIX_PATH="$prefix" -DPCACHE_LINK=$link >"$work/client-$link.log" \
+    CC=$cc cmake -S "$pkg/cmake-client" -B "$work/client-$link" -DDynamoRIO_DIR="$dr/cmake" \
+        -DCMAKE_LINKER="$linker" -DCMAKE_PREFIX_PATH="$prefix" -DPCACHE_LINK=$link >"$work/client-$link.log" \
         || { cat "$work/client-$link.log"; exit 1; }
     cmake --build "$work/client-$link" -j "$jobs"
     so=$work/client-$link/libpcache_client.so
@@ -123,7 +127,7 @@ mkdir -p "$parent/subprojects"
 cp "$pkg/subproject/meson.build" "$pkg/subproject/main.c" "$parent/"
 ln -s "$src" "$parent/subprojects/libpcache"
 for kind in static shared; do
-    meson setup "$parent/build-$kind" "$parent" --prefix=/usr/local -Ddefault_library=$kind -Dwerror=true \
+    CC=$cc meson setup "$parent/build-$kind" "$parent" --prefix=/usr/local -Ddefault_library=$kind -Dwerror=true \
         --force-fallback-for=libpcache >"$work/parent-$kind.log" || { cat "$work/parent-$kind.log"; exit 1; }
     # Only the library among libpcache's targets, and no test of it.
     targets=$(meson introspect --targets "$parent/build-$kind" \
@@ -155,7 +159,7 @@ for kind in static shared; do
     fi
 done
 # Asked for, the tools are there.
-meson setup "$parent/build-tools" "$parent" -Dlibpcache:tools=enabled --force-fallback-for=libpcache >/dev/null
+CC=$cc meson setup "$parent/build-tools" "$parent" -Dlibpcache:tools=enabled --force-fallback-for=libpcache >/dev/null
 meson introspect --targets "$parent/build-tools" | grep -q '"pcache-inspect"' \
     || fail "subproject with -Dlibpcache:tools=enabled: no pcache-inspect"
 
