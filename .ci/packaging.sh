@@ -104,7 +104,7 @@ sh "$pkg/check-symbols.sh" hidden "$work/consumer/libexports_so.so"
 # The DynamoRIO client of tests/packaging/cmake-client, out of tree.  DR's
 # package picks its link flags by CMAKE_LINKER, which CMake sets to ld.lld
 # for clang when there is one, while clang links with ld: name the linker
-# the compiler uses (docs/DYNAMORIO.md, 7).
+# the compiler uses (docs/DYNAMORIO.md, 8).
 linker=$("$cc" -print-prog-name=ld)
 for link in STATIC SHARED; do
     CC=$cc cmake -S "$pkg/cmake-client" -B "$work/client-$link" -DDynamoRIO_DIR="$dr/cmake" \

@@ -14,6 +14,15 @@
  * decodes (pcache_decode_reference) to the target the record describes,
  * computed here independently, and applying again changes nothing; every
  * record and anchor read back lies inside the segment.
+ *
+ * Then, when 5 more control bytes follow (a u32 position, a byte to xor
+ * there), that byte of the segment changes after resurrect sealed it, as
+ * if another file were mapped in its place, and apply runs on the sealed
+ * struct again (docs/FORMAT.md 9.8): it reads and writes nothing outside
+ * the segment and its copy (the sanitizers watch), writes nothing outside
+ * the data sections, and a change to the header, section table or
+ * checksum trailer is refused (PCACHE_E_SEGMENT_CHANGED) before anything
+ * is written, as is any refusal but a record found changed while writing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +129,50 @@ static void apply_one(pcache_segment *seg, const control *c)
     free(again);
 }
 
+/* 1 if relative byte k of seg lies in one of its data sections (as the
+ * table read before the change says). */
+static int in_data_section(const pcache_segment *seg, const uint8_t *table, uint64_t k)
+{
+    for (uint32_t i = 0; i < seg->section_count; i++) {
+        const uint8_t *e = table + (uint64_t)SEG_ENTRY_SIZE * i;
+        if (ld16(e + SE_TYPE) == PCACHE_TYPE_DATA && k >= ld64(e + SE_OFFSET) &&
+            k - ld64(e + SE_OFFSET) < ld64(e + SE_STORED_SIZE))
+            return 1;
+    }
+    return 0;
+}
+
+/* Byte at of the segment xored with x after resurrect sealed seg; apply
+ * on the sealed struct; the byte restored. */
+static void apply_changed(pcache_segment *seg, uint64_t at, uint8_t x, const control *c)
+{
+    uint8_t *bytes = (uint8_t *)(uintptr_t)seg->base;
+    uint64_t table_end = SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * seg->section_count;
+    uint64_t toff = ld64(bytes + SH_TRAILER_OFFSET);
+    uint8_t *table = malloc(table_end - SEG_HEADER_SIZE + 1), *dst = malloc(seg->size);
+    int covered = at < table_end || (at >= toff && at - toff < (uint64_t)SEG_TRAILER_ENTRY_SIZE * seg->section_count);
+    pcache_report rep;
+    pcache_status st;
+
+    memcpy(table, bytes + SEG_HEADER_SIZE, table_end - SEG_HEADER_SIZE);
+    bytes[at] ^= x;
+    memcpy(dst, bytes, seg->size);
+    st = pcache_reloc_apply(seg, dst, c->image_base, resolve, (void *)c, &rep);
+    if (st != PCACHE_OK)
+        fuzz_check_failure(st, &rep, "pcache_reloc_apply after a change");
+    if (covered && st != PCACHE_E_SEGMENT_CHANGED)
+        fuzz_fail("byte %llu of the header, table or trailer changed after resurrect, and apply returned %s",
+                  (unsigned long long)at, pcache_status_name(st));
+    for (uint64_t k = 0; k < seg->size; k++)
+        if (dst[k] != bytes[k] &&
+            (!in_data_section(seg, table, k) || covered || (st != PCACHE_OK && st != PCACHE_E_SEGMENT_CHANGED)))
+            fuzz_fail("apply after a change at byte %llu returned %s and changed byte %llu",
+                      (unsigned long long)at, pcache_status_name(st), (unsigned long long)k);
+    bytes[at] ^= x;
+    free(table);
+    free(dst);
+}
+
 static void read_records(const pcache_segment *seg)
 {
     uint64_t n = pcache_segment_reloc_count(seg);
@@ -151,7 +204,7 @@ static void run(const uint8_t *buf, size_t n)
     for (int cls = 0; cls < PCACHE_CLASS_COUNT; cls++)
         for (int v = PCACHE_VALIDATE_HEADER; v <= PCACHE_VALIDATE_FULL; v++) {
             const uint8_t *map = buf;
-            uint8_t tail[17] = {0};
+            uint8_t tail[22] = {0};
             pcache_segment seg;
             pcache_expect exp;
             pcache_report rep;
@@ -170,6 +223,8 @@ static void run(const uint8_t *buf, size_t n)
             c.refuse = tail[16] & 7;
             read_records(&seg);
             apply_one(&seg, &c);
+            if (tail[21] != 0)
+                apply_changed(&seg, ld32(tail + 17) % seg.size, tail[21], &c);
         }
 }
 

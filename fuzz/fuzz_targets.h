@@ -13,5 +13,6 @@ int fuzz_file_memory(const uint8_t *data, size_t size);
 int fuzz_reloc(const uint8_t *data, size_t size);
 int fuzz_dpc(const uint8_t *data, size_t size);
 int fuzz_inspect(const uint8_t *data, size_t size);
+int fuzz_build_id(const uint8_t *data, size_t size);
 
 #endif

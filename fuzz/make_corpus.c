@@ -4,13 +4,15 @@
  * XXH3, many small sections, skippable and critical unknown sections, odd
  * and extreme file offsets, an empty table, a module key), all with the
  * fixed identity of fuzz_corpus_identity() so that the output does not
- * depend on the host or on chance.
+ * depend on the host or on chance; and images of loaded ELF objects for
+ * the build_id target.
  *
  *   make_corpus OUTDIR    writes OUTDIR/<target>/<shape>
  *
  * The committed fuzz/corpus/ is this program's output; docs/FUZZING.md
  * says how to regenerate it.
  */
+#include <elf.h>
 #include <errno.h>
 #include <md5.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include "bytes.h"
 #include "format.h"
 #include "fuzz_common.h"
+#include "pcache/build_id.h"
 #include "pcache/dpc.h"
 #include "pcache/reloc.h"
 
@@ -385,6 +388,82 @@ static void compressed(const char *dir, const pcache_identity *id)
     }
 }
 
+/* Images of loaded ELF objects, for the build_id target: headers, notes
+ * at 0x200, code at 0x300, data at 0x380, vaddrs equal to file offsets. */
+#define ELF_SEED_SIZE 0x400u
+
+static void elf_phdr(uint8_t *f, unsigned i, uint32_t type, uint32_t flags, uint64_t at, uint64_t filesz,
+                     uint64_t memsz, uint64_t align)
+{
+    uint8_t *p = f + sizeof(Elf64_Ehdr) + i * sizeof(Elf64_Phdr);
+    st32(p + offsetof(Elf64_Phdr, p_type), type);
+    st32(p + offsetof(Elf64_Phdr, p_flags), flags);
+    st64(p + offsetof(Elf64_Phdr, p_offset), at);
+    st64(p + offsetof(Elf64_Phdr, p_vaddr), at);
+    st64(p + offsetof(Elf64_Phdr, p_paddr), at);
+    st64(p + offsetof(Elf64_Phdr, p_filesz), filesz);
+    st64(p + offsetof(Elf64_Phdr, p_memsz), memsz);
+    st64(p + offsetof(Elf64_Phdr, p_align), align);
+}
+
+/* A "GNU" note at f + at; returns where the next one goes. */
+static uint32_t elf_note(uint8_t *f, uint32_t at, uint32_t align, uint32_t type, const uint8_t *desc,
+                         uint32_t descsz)
+{
+    uint32_t desc_at = (12u + 4u + align - 1) & ~(align - 1);
+    st32(f + at, 4);
+    st32(f + at + 4, descsz);
+    st32(f + at + 8, type);
+    memcpy(f + at + 12, "GNU", 4);
+    memcpy(f + at + desc_at, desc, descsz);
+    return at + ((desc_at + descsz + align - 1) & ~(align - 1));
+}
+
+/* variant 0: x86-64, one 4-aligned PT_NOTE holding a 20-byte build id;
+ * 1: AArch64, an 8-aligned PT_NOTE (a property note) and a 4-aligned one
+ * (ABI tag, then the build id); 2: x86-64 without notes (text digest). */
+static void elf_seed(const char *dir, const char *name, int variant)
+{
+    static const uint8_t abi_tag[16] = {0, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0};
+    static const uint8_t property[16] = {2, 0, 0, 0xc0, 4, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0};
+    uint8_t f[ELF_SEED_SIZE] = {0};
+    unsigned n = 0;
+    uint32_t at;
+    pcache_build_id id;
+
+    memcpy(f, ELFMAG, SELFMAG);
+    f[EI_CLASS] = ELFCLASS64;
+    f[EI_DATA] = ELFDATA2LSB;
+    f[EI_VERSION] = EV_CURRENT;
+    st16(f + offsetof(Elf64_Ehdr, e_type), ET_DYN);
+    st16(f + offsetof(Elf64_Ehdr, e_machine), variant == 1 ? EM_AARCH64 : EM_X86_64);
+    st32(f + offsetof(Elf64_Ehdr, e_version), EV_CURRENT);
+    st64(f + offsetof(Elf64_Ehdr, e_phoff), sizeof(Elf64_Ehdr));
+    st16(f + offsetof(Elf64_Ehdr, e_ehsize), sizeof(Elf64_Ehdr));
+    st16(f + offsetof(Elf64_Ehdr, e_phentsize), sizeof(Elf64_Phdr));
+    elf_phdr(f, n++, PT_LOAD, PF_R, 0, 0x300, 0x300, 0x1000);
+    if (variant == 0) {
+        at = elf_note(f, 0x200, 4, NT_GNU_BUILD_ID, pattern(20, 50), 20);
+        elf_phdr(f, n++, PT_NOTE, PF_R, 0x200, at - 0x200, at - 0x200, 4);
+    } else if (variant == 1) {
+        at = elf_note(f, 0x200, 8, NT_GNU_PROPERTY_TYPE_0, property, sizeof property);
+        elf_phdr(f, n++, PT_NOTE, PF_R, 0x200, at - 0x200, at - 0x200, 8);
+        at = elf_note(f, 0x220, 4, NT_GNU_ABI_TAG, abi_tag, sizeof abi_tag);
+        at = elf_note(f, at, 4, NT_GNU_BUILD_ID, pattern(20, 51), 20);
+        elf_phdr(f, n++, PT_NOTE, PF_R, 0x220, at - 0x220, at - 0x220, 4);
+    }
+    memcpy(f + 0x300, pattern(0x80, 52), 0x80);
+    elf_phdr(f, n++, PT_LOAD, PF_R | PF_X, 0x300, 0x80, 0x80, 0x1000);
+    memcpy(f + 0x380, pattern(0x20, 53), 0x20);
+    elf_phdr(f, n++, PT_LOAD, PF_R | PF_W, 0x380, 0x20, 0x100, 0x1000);
+    elf_phdr(f, n++, PT_GNU_STACK, PF_R | PF_W, 0, 0, 0, 16);
+    st16(f + offsetof(Elf64_Ehdr, e_phnum), (uint16_t)n);
+    if (pcache_build_id_of_loaded_elf(f, sizeof f, &id, NULL) != PCACHE_OK ||
+        id.kind != (variant == 2 ? PCACHE_BUILD_ID_TEXT_XXH3 : PCACHE_BUILD_ID_GNU))
+        die(name, "build id seed not read as meant");
+    write_file(dir, "build_id", name, f, sizeof f);
+}
+
 int main(int argc, char **argv)
 {
     static const sec example_ro[] = {{"a", 0, 10, 1, 0}, {"b", 0, 20, 16, 0}, END};
@@ -457,5 +536,9 @@ int main(int argc, char **argv)
     dpc(dir, "ro_rx_rw_segments.dpc", &id, 1, 1, 1, 0);
     dpc(dir, "two_ro_segments_rw_separate.dpc", &crc, 2, 0, 0, PCACHE_DPC_FLAG_MAP_RW_SEPARATE);
     dpc(dir, "no_segments.dpc", &id, 0, 0, 0, PCACHE_DPC_FLAG_SUPPORT_TRACES);
+
+    elf_seed(dir, "x86_64_note", 0);
+    elf_seed(dir, "aarch64_property_and_note", 1);
+    elf_seed(dir, "x86_64_text_digest", 2);
     return 0;
 }

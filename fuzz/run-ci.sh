@@ -40,6 +40,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 # The seeds are make_corpus's output; a difference only means someone
 # should regenerate them (the unit test checks that they still load).
+mkdir -p "$work"
 if "$build/fuzz/make_corpus" "$work/fresh-corpus" >/dev/null && ! diff -rq "$src/fuzz/corpus" "$work/fresh-corpus" >/dev/null; then
     log "note: fuzz/corpus differs from make_corpus's output; regenerate it (docs/FUZZING.md)"
 fi

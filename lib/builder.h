@@ -3,6 +3,7 @@
 #define PCACHE_BUILDER_H
 
 #include "layout.h"
+#include "pcache/bind.h"
 #include "pcache/pcache.h"
 #include "pcache/reloc.h"
 
@@ -83,6 +84,9 @@ struct pcache_builder {
     size_t npatches, patch_cap;
     anchor_src anchors[PCACHE_MAX_ANCHORS];
     uint32_t nanchors;
+    /* pcache_builder_set_build(): the ".build" section's bytes */
+    uint8_t build[PCACHE_BUILD_SECTION_MAX];
+    uint32_t build_size;
 };
 
 int section_name_valid(const char *name, size_t *len_out);

@@ -5,9 +5,17 @@
  *
  * The records were validated once, when the segment was resurrected
  * (docs/FORMAT.md 9.7: kinds, indices, bounds, order, overlap), and the
- * segment sealed; the loops below rely on that and decode each record
- * straight from its bytes.  A segment without the seal is validated here
- * first. */
+ * segment sealed (reloc_seal.c).  Apply refuses a struct whose seal does
+ * not hold, and relies on that check instead of repeating it.  The seal
+ * covers the header, section table and checksum trailer, not the record
+ * bytes, so the loops below still decode each record bounds-safe, at the
+ * price of a few compares: a record that is not of a shape the check
+ * accepted (its bytes changed under their stored checksum) stops the pass
+ * with PCACHE_E_SEGMENT_CHANGED, and nothing is ever read outside the
+ * section table, ".relocs" and ".anchors", or written outside the site
+ * sections of dst.  When it is the writing pass that stops, the fields of
+ * the records before have been written: the one exception to all or
+ * nothing, for bytes that changed against the caller's promise. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -22,10 +30,55 @@ typedef struct apply_ctx {
     const pcache_segment *seg;
     const uint8_t *relocs;
     uint64_t nrelocs;
+    uint64_t relocs_offset; /* in the segment, for reports */
+    uint32_t nanchors;
     uint64_t image_base;
     uint64_t seg_address; /* where the segment runs: image_base + F */
     uint64_t anchor[PCACHE_MAX_ANCHORS]; /* current addresses, by anchor index */
 } apply_ctx;
+
+/* Why a pass over the records stopped.  All but STOP_RANGE mean that the
+ * record is not one resurrect's check accepted. */
+typedef enum stop {
+    STOP_NONE = 0,
+    STOP_RANGE,           /* checking pass: the value does not fit its field */
+    STOP_SITE_INDEX,      /* site section index past the section count */
+    STOP_SITE_ORDER,      /* site section before the previous record's */
+    STOP_SITE_TYPE,       /* site section not a data section */
+    STOP_SITE_BOUNDS,     /* site section outside the segment */
+    STOP_SITE_UNVERIFIED, /* LAZY: a site section not verified before writing */
+    STOP_KIND,            /* unknown kind */
+    STOP_NOT_ABS64,       /* a kind other than abs64 where resurrect counted abs64 only */
+    STOP_FIELD,           /* field ends past its section */
+    STOP_TARGET_KIND,     /* target kind neither section nor anchor */
+    STOP_ANCHOR,          /* anchor index past the anchor table */
+    STOP_VALUE            /* writing pass: a value out of range, though proved in range */
+} stop;
+
+static const char *const stop_text[] = {
+    [STOP_SITE_INDEX] = "site section index past the section count",
+    [STOP_SITE_ORDER] = "site section before the previous record's (not sorted)",
+    [STOP_SITE_TYPE] = "site section is not a data section",
+    [STOP_SITE_BOUNDS] = "site section lies outside the segment",
+    [STOP_SITE_UNVERIFIED] = "site section not verified before writing",
+    [STOP_KIND] = "unknown kind",
+    [STOP_NOT_ABS64] = "kind other than abs64, the only kind resurrect counted",
+    [STOP_FIELD] = "field ends past its section",
+    [STOP_TARGET_KIND] = "unknown target kind",
+    [STOP_ANCHOR] = "anchor index past the anchor table",
+    [STOP_VALUE] = "value out of range, though resurrect's spans or the check before writing had it in range",
+};
+
+/* The site section of the records being walked (records are sorted by
+ * site section, so each section is one run), or why a section cannot be
+ * one. */
+typedef struct site_run {
+    stop why;
+    uint32_t index;        /* RUN_NONE before the first record */
+    uint64_t offset, size; /* of the section, in the segment */
+} site_run;
+
+#define RUN_NONE UINT32_MAX
 
 HOT const uint8_t *record_at(const apply_ctx *a, uint64_t i)
 {
@@ -37,8 +90,47 @@ HOT uint32_t record_site_section(const apply_ctx *a, uint64_t i)
     return ld16(record_at(a, i) + RR_SITE_SECTION);
 }
 
+/* Section s as a site section: a data section inside the segment, its
+ * table entry checked rather than taken on trust. */
+static site_run site_section(const apply_ctx *a, uint32_t s)
+{
+    const pcache_segment *seg = a->seg;
+    site_run r = {STOP_NONE, s, 0, 0};
+
+    if (s >= seg->section_count)
+        r.why = STOP_SITE_INDEX;
+    else if (!reloc_data_section(seg, s))
+        r.why = STOP_SITE_TYPE;
+    else {
+        r.offset = reloc_section_offset(seg, s);
+        r.size = reloc_section_size(seg, s);
+        if (r.offset > seg->size || r.size > seg->size - r.offset)
+            r.why = STOP_SITE_BOUNDS;
+    }
+    return r;
+}
+
+/* The run of site section s, after the run of section prev (RUN_NONE for
+ * the first).  Not inlined: once per section. */
+static __attribute__((noinline)) site_run run_start(const apply_ctx *a, uint32_t prev, uint32_t s)
+{
+    const pcache_segment *seg = a->seg;
+    site_run r;
+
+    if (prev != RUN_NONE && s <= prev) {
+        r.why = STOP_SITE_ORDER;
+        return r;
+    }
+    r = site_section(a, s);
+    if (r.why == STOP_NONE && seg->validation == PCACHE_VALIDATE_LAZY &&
+        !(__atomic_load_n(&seg->verified[s / 64], __ATOMIC_ACQUIRE) & (1ull << (s % 64))))
+        r.why = STOP_SITE_UNVERIFIED;
+    return r;
+}
+
 /* Records are sorted by site section: the run of records in the section
- * of record i ends at the index returned, found by bisection. */
+ * of record i ends at the index returned, found by bisection.  Only a
+ * guide: the walks check every record's section. */
 static uint64_t run_end(const apply_ctx *a, uint64_t i)
 {
     uint32_t s = record_site_section(a, i);
@@ -51,100 +143,6 @@ static uint64_t run_end(const apply_ctx *a, uint64_t i)
             hi = mid;
     }
     return lo;
-}
-
-/* The address record rec refers to now.  Validated: an anchor index is
- * below the anchor count, so anchor[] holds it. */
-HOT uint64_t record_target(const apply_ctx *a, const uint8_t *rec)
-{
-    uint64_t origin = rec[RR_TARGET_KIND] == PCACHE_TARGET_SECTION ? a->image_base + ld64(rec + RR_TARGET_BASE)
-                                                                   : a->anchor[ld16(rec + RR_TARGET_INDEX)];
-    return origin + ld64(rec + RR_TARGET_OFFSET) + ld64(rec + RR_ADDEND);
-}
-
-/* The value record rec's field must hold now; field_address is where the
- * field runs. */
-HOT uint64_t record_value(const apply_ctx *a, const uint8_t *rec, uint64_t field_address)
-{
-    uint64_t target = record_target(a, rec);
-
-    if (!reloc_kind_relative(rec[RR_KIND]))
-        return target;
-    /* (uint64_t)(int64_t) sign-extends pc_offset; the sums wrap mod 2^64 */
-    return target - (field_address + (uint64_t)(int64_t)(int32_t)ld32(rec + RR_PC_OFFSET));
-}
-
-HOT int value_fits(unsigned kind, uint64_t v)
-{
-    switch (kind) {
-    case PCACHE_RELOC_REL8:
-        return v + 0x80u <= 0xffu;
-    case PCACHE_RELOC_REL32:
-        return v + 0x80000000u <= 0xffffffffu;
-    case PCACHE_RELOC_ABS32:
-        return v <= 0xffffffffu;
-    default:
-        return 1;
-    }
-}
-
-/* 1 if the spans resurrect summed the ranged records up in (pcache.h)
- * prove every value in range at these addresses: then no record needs a
- * look.  0 when they do not, or are not all there (too many origins and
- * kinds): then each record is checked. */
-static int spans_prove_fit(const pcache_segment *seg, const apply_ctx *a)
-{
-    if (seg->relocs_span_count > PCACHE_RELOC_SPANS)
-        return 0;
-    for (uint32_t k = 0; k < seg->relocs_span_count; k++) {
-        const pcache_reloc_span *sp = &seg->relocs_spans[k];
-        /* an anchor origin is below the anchor count: the span came from
-         * a checked record */
-        uint64_t origin = sp->origin == 0 ? a->image_base : a->anchor[sp->origin - 1];
-        uint64_t max = reloc_fit_max(sp->kind), start;
-        if (reloc_kind_relative(sp->kind))
-            origin -= a->seg_address;
-        /* every value + bias lies in [start, start + width]: no wrap when
-         * start + width <= max */
-        start = origin + sp->low;
-        if (start > max || sp->width > max - start)
-            return 0;
-    }
-    return 1;
-}
-
-/* Index of the first record whose value does not fit its field, or
- * nrelocs.  abs64 fields take any value: skipped. */
-static uint64_t first_out_of_range(const apply_ctx *a)
-{
-    for (uint64_t i = 0, end; i < a->nrelocs; i = end) {
-        uint64_t run = a->seg_address + reloc_section_offset(a->seg, record_site_section(a, i));
-        end = run_end(a, i);
-        for (; i < end; i++) {
-            const uint8_t *rec = record_at(a, i);
-            if (rec[RR_KIND] != PCACHE_RELOC_ABS64 &&
-                !value_fits(rec[RR_KIND], record_value(a, rec, run + ld64(rec + RR_SITE_OFFSET))))
-                return i;
-        }
-    }
-    return a->nrelocs;
-}
-
-static pcache_status report_out_of_range(const apply_ctx *a, const reloc_tables *t, uint64_t i, pcache_report *rep)
-{
-    pcache_reloc r;
-    const uint8_t *rec = record_at(a, i);
-    uint64_t off, v;
-    char vt[32];
-
-    reloc_record_read(a->seg, t, i, &r);
-    off = reloc_section_offset(a->seg, r.site_index) + r.site_offset;
-    v = record_value(a, rec, a->seg_address + off);
-    return report_fail(rep, PCACHE_E_RELOC_RANGE, a->seg->cls, r.site_section, off, 0, 0, 0,
-                       "record %" PRIu64 ": %s value %s (site +0x%" PRIx64 ", target 0x%" PRIx64
-                       ") does not fit %s; field",
-                       i, pcache_reloc_kind_name(r.kind), patch_value_text(r.kind, v, vt, sizeof vt), r.site_offset,
-                       record_target(a, rec), patch_range_text(r.kind));
 }
 
 /* Field bytes in the client's byte order (9.2), whatever the host's. */
@@ -168,51 +166,229 @@ HOT void store64(uint8_t *p, uint64_t v, int big)
     memcpy(p, &v, 8);
 }
 
-/* Every value has been checked: writes them all.  Inlined per byte order
- * and for tables of abs64 records only (no kind to tell apart), so that
- * neither is tested per record. */
-HOT void write_fields(const apply_ctx *a, uint8_t *dst, int big, int abs64_only)
+/* The first 4 bytes of a record: kind, target kind, site section. */
+#define HEAD(kind, target_kind, site) ((uint32_t)(kind) | (uint32_t)(target_kind) << 8 | (uint32_t)(site) << 16)
+
+/* Writes a table of abs64 records only (resurrect counted no other kind):
+ * no kind to tell apart, no range to check.  A record in the run's site
+ * section, abs64, to a section or a known anchor is told from the others
+ * by its first 4 bytes; any other takes the slow way, which starts a new
+ * run or says why the record is not one resurrect accepted.  Returns
+ * nrelocs, or the index of the record that stopped the pass, and *why. */
+HOT uint64_t write_abs64(const apply_ctx *a, uint8_t *dst, int big, stop *why)
 {
-    for (uint64_t i = 0, end; i < a->nrelocs; i = end) {
-        uint64_t sec = reloc_section_offset(a->seg, record_site_section(a, i));
-        uint8_t *run = dst + sec;
-        uint64_t run_address = a->seg_address + sec;
-        end = run_end(a, i);
-        for (; i < end; i++) {
-            const uint8_t *rec = record_at(a, i);
-            uint64_t off = ld64(rec + RR_SITE_OFFSET);
-            if (abs64_only) {
-                store64(run + off, record_target(a, rec), big);
-                continue;
+    const uint8_t *const first = a->relocs, *const end = first + a->nrelocs * PCACHE_RELOC_RECORD_SIZE;
+    const uint64_t image_base = a->image_base;
+    const uint32_t nanchors = a->nanchors;
+    uint32_t cur = RUN_NONE, to_section = 0, to_anchor = 0;
+    uint64_t limit = 0; /* a field at off fits the run's section iff off < limit */
+    uint8_t *run = dst;
+    const uint8_t *rec = first;
+
+    while (rec < end) {
+        uint32_t head = ld32(rec);
+        uint64_t off = ld64(rec + RR_SITE_OFFSET), v;
+
+        if (__builtin_expect(head == to_section, 1)) {
+            v = image_base + ld64(rec + RR_TARGET_BASE);
+        } else if (head == to_anchor && ld16(rec + RR_TARGET_INDEX) < nanchors) {
+            v = a->anchor[ld16(rec + RR_TARGET_INDEX)];
+        } else {
+            uint32_t s = head >> 16;
+            if (s != cur) {
+                site_run r = run_start(a, cur, s);
+                if ((*why = r.why) != STOP_NONE)
+                    return (uint64_t)(rec - first) / PCACHE_RELOC_RECORD_SIZE;
+                cur = s;
+                to_section = HEAD(PCACHE_RELOC_ABS64, PCACHE_TARGET_SECTION, s);
+                to_anchor = HEAD(PCACHE_RELOC_ABS64, PCACHE_TARGET_ANCHOR, s);
+                limit = r.size >= 8 ? r.size - 7 : 0;
+                run = dst + r.offset;
+                continue; /* the same record again, in its run */
             }
-            {
-                uint64_t v = record_value(a, rec, run_address + off);
-                switch (rec[RR_KIND]) {
-                case PCACHE_RELOC_REL8:
-                    run[off] = (uint8_t)v;
-                    break;
-                case PCACHE_RELOC_REL32:
-                case PCACHE_RELOC_ABS32:
-                    store32(run + off, (uint32_t)v, big);
-                    break;
-                default: /* PCACHE_RELOC_ABS64: validated, no other kind */
-                    store64(run + off, v, big);
-                    break;
-                }
+            *why = (head & 0xffu) != PCACHE_RELOC_ABS64 ? STOP_NOT_ABS64
+                   : ((head >> 8) & 0xffu) != PCACHE_TARGET_SECTION && ((head >> 8) & 0xffu) != PCACHE_TARGET_ANCHOR
+                       ? STOP_TARGET_KIND
+                       : STOP_ANCHOR;
+            return (uint64_t)(rec - first) / PCACHE_RELOC_RECORD_SIZE;
+        }
+        if (__builtin_expect(off >= limit, 0)) {
+            *why = STOP_FIELD;
+            return (uint64_t)(rec - first) / PCACHE_RELOC_RECORD_SIZE;
+        }
+        store64(run + off, v + ld64(rec + RR_TARGET_OFFSET) + ld64(rec + RR_ADDEND), big);
+        rec += PCACHE_RELOC_RECORD_SIZE;
+    }
+    *why = STOP_NONE;
+    return a->nrelocs;
+}
+
+/* One pass over records of any kinds, in stored order, decoding each
+ * bounds-safe (see the top).  check: every value against its field's
+ * range, nothing written; else writes each into dst in byte order big,
+ * its range checked all the same (resurrect's spans, or the checking
+ * pass, proved it for the records as they were).  One dispatch on the
+ * kind per record.  Returns nrelocs, or the index of the record that
+ * stopped the pass, and *why.  Inlined per pass and byte order. */
+HOT uint64_t walk(const apply_ctx *a, uint8_t *dst, int check, int big, stop *why)
+{
+    const uint8_t *const first = a->relocs, *const end = first + a->nrelocs * PCACHE_RELOC_RECORD_SIZE;
+    const uint64_t image_base = a->image_base, seg_address = a->seg_address;
+    const uint32_t nanchors = a->nanchors;
+    uint32_t cur = RUN_NONE;
+    uint64_t run_offset = 0;
+    /* by kind & 7: a field of that kind at off fits the run's section iff
+     * off < limit[kind & 7].  0 for codes that are no kind, and for all
+     * before the first run: nothing fits.  (A kind byte above 7 meets the
+     * limit of kind & 7, then no case of the switch below.) */
+    uint64_t limit[8] = {0};
+    const uint8_t *rec;
+
+    for (rec = first; rec < end; rec += PCACHE_RELOC_RECORD_SIZE) {
+        uint32_t head = ld32(rec);
+        uint64_t off = ld64(rec + RR_SITE_OFFSET), v, at;
+        uint16_t j;
+
+        if (__builtin_expect(head >> 16 != cur, 0)) {
+            site_run r = run_start(a, cur, head >> 16);
+            if ((*why = r.why) != STOP_NONE)
+                goto stopped;
+            cur = head >> 16;
+            run_offset = r.offset;
+            limit[PCACHE_RELOC_REL8] = r.size;
+            limit[PCACHE_RELOC_REL32] = limit[PCACHE_RELOC_ABS32] = r.size >= 4 ? r.size - 3 : 0;
+            limit[PCACHE_RELOC_ABS64] = r.size >= 8 ? r.size - 7 : 0;
+        }
+        if (__builtin_expect(off >= limit[head & 7u], 0)) {
+            *why = reloc_kind_known(head & 0xffu) ? STOP_FIELD : STOP_KIND;
+            goto stopped;
+        }
+        if (((head >> 8) & 0xffu) == PCACHE_TARGET_SECTION) {
+            v = image_base + ld64(rec + RR_TARGET_BASE);
+        } else {
+            if (((head >> 8) & 0xffu) != PCACHE_TARGET_ANCHOR) {
+                *why = STOP_TARGET_KIND;
+                goto stopped;
             }
+            if ((j = ld16(rec + RR_TARGET_INDEX)) >= nanchors) {
+                *why = STOP_ANCHOR;
+                goto stopped;
+            }
+            v = a->anchor[j];
+        }
+        v += ld64(rec + RR_TARGET_OFFSET) + ld64(rec + RR_ADDEND);
+        at = run_offset + off;
+        /* relative: (uint64_t)(int64_t) sign-extends pc_offset; the sums
+         * wrap mod 2^64 */
+        switch (head & 0xffu) {
+        case PCACHE_RELOC_REL8:
+            v -= seg_address + at + (uint64_t)(int64_t)(int32_t)ld32(rec + RR_PC_OFFSET);
+            if (v + 0x80u > 0xffu)
+                goto range;
+            if (!check)
+                dst[at] = (uint8_t)v;
+            break;
+        case PCACHE_RELOC_REL32:
+            v -= seg_address + at + (uint64_t)(int64_t)(int32_t)ld32(rec + RR_PC_OFFSET);
+            if (v + 0x80000000u > 0xffffffffu)
+                goto range;
+            if (!check)
+                store32(dst + at, (uint32_t)v, big);
+            break;
+        case PCACHE_RELOC_ABS32:
+            if (v > 0xffffffffu)
+                goto range;
+            if (!check)
+                store32(dst + at, (uint32_t)v, big);
+            break;
+        case PCACHE_RELOC_ABS64:
+            if (!check)
+                store64(dst + at, v, big);
+            break;
+        default:
+            *why = STOP_KIND;
+            goto stopped;
         }
     }
+    *why = STOP_NONE;
+    return a->nrelocs;
+range:
+    *why = check ? STOP_RANGE : STOP_VALUE;
+stopped:
+    return (uint64_t)(rec - first) / PCACHE_RELOC_RECORD_SIZE;
+}
+
+/* 1 if the spans resurrect summed the ranged records up in (pcache.h)
+ * prove every value in range at these addresses: then no record needs a
+ * look before writing.  0 when they do not, or are not all there (too
+ * many origins and kinds): then each record is checked first. */
+static int spans_prove_fit(const pcache_segment *seg, const apply_ctx *a)
+{
+    if (seg->relocs_span_count > PCACHE_RELOC_SPANS)
+        return 0;
+    for (uint32_t k = 0; k < seg->relocs_span_count; k++) {
+        const pcache_reloc_span *sp = &seg->relocs_spans[k];
+        uint64_t origin, max = reloc_fit_max(sp->kind), start;
+        /* sealed, so below the anchor count; checked all the same */
+        if (sp->origin > a->nanchors)
+            return 0;
+        origin = sp->origin == 0 ? a->image_base : a->anchor[sp->origin - 1];
+        if (reloc_kind_relative(sp->kind))
+            origin -= a->seg_address;
+        /* every value + bias lies in [start, start + width]: no wrap when
+         * start + width <= max */
+        start = origin + sp->low;
+        if (start > max || sp->width > max - start)
+            return 0;
+    }
+    return 1;
+}
+
+static pcache_status report_out_of_range(const apply_ctx *a, const reloc_tables *t, uint64_t i, pcache_report *rep)
+{
+    pcache_reloc r;
+    uint64_t off, v, target;
+    char vt[32];
+
+    /* the walk has checked the record's site section and anchor index */
+    reloc_record_read(a->seg, t, i, &r);
+    off = reloc_section_offset(a->seg, r.site_index) + r.site_offset;
+    target = (r.target_kind == PCACHE_TARGET_SECTION ? a->image_base + r.target_base : a->anchor[r.anchor_index]) +
+             r.target_offset + (uint64_t)r.addend;
+    v = target;
+    if (reloc_kind_relative(r.kind))
+        v -= a->seg_address + off + (uint64_t)(int64_t)r.pc_offset;
+    return report_fail(rep, PCACHE_E_RELOC_RANGE, a->seg->cls, r.site_section, off, 0, 0, 0,
+                       "record %" PRIu64 ": %s value %s (site +0x%" PRIx64 ", target 0x%" PRIx64
+                       ") does not fit %s; field",
+                       i, pcache_reloc_kind_name(r.kind), patch_value_text(r.kind, v, vt, sizeof vt), r.site_offset,
+                       target, patch_range_text(r.kind));
+}
+
+static pcache_status report_changed(const apply_ctx *a, uint64_t i, stop why, int wrote, pcache_report *rep)
+{
+    const uint8_t *rec = record_at(a, i);
+    return report_fail(rep, PCACHE_E_SEGMENT_CHANGED, a->seg->cls, RELOCS_SECTION_NAME,
+                       a->relocs_offset + i * PCACHE_RELOC_RECORD_SIZE, 0, 0, 0,
+                       "record %" PRIu64 " (kind %u, target kind %u, site section %u +0x%" PRIx64
+                       "): %s; .relocs changed since resurrect checked it%s",
+                       i, rec[RR_KIND], rec[RR_TARGET_KIND], ld16(rec + RR_SITE_SECTION), ld64(rec + RR_SITE_OFFSET),
+                       stop_text[why], wrote ? " (fields of the records before it written)" : "");
 }
 
 /* Patched bytes no longer match their checksums: under LAZY, each
  * section holding a site is verified (once; then it is marked) before
- * any is written. */
+ * any is written.  A section the records name is checked as a site
+ * section first, so that verifying it reads inside the segment. */
 static pcache_status verify_site_sections(pcache_segment *seg, const apply_ctx *a, pcache_report *rep)
 {
     for (uint64_t i = 0; i < a->nrelocs; i = run_end(a, i)) {
         pcache_view view;
-        pcache_status st = pcache_segment_section(seg, record_site_section(a, i), &view, rep);
-        if (st != PCACHE_OK)
+        pcache_status st;
+        site_run run = site_section(a, record_site_section(a, i));
+        if (run.why != STOP_NONE)
+            return report_changed(a, i, run.why, 0, rep);
+        if ((st = pcache_segment_section(seg, run.index, &view, rep)) != PCACHE_OK)
             return st;
     }
     return PCACHE_OK;
@@ -224,17 +400,16 @@ pcache_status pcache_reloc_apply(pcache_segment *seg, void *dst, uint64_t image_
     reloc_tables t;
     apply_ctx a;
     pcache_status st;
-    uint64_t bad;
+    uint64_t stopped;
+    stop why;
     int big;
 
     report_clear(rep);
     if (!seg || !seg->base || !dst)
         return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, PCACHE_REPORT_NO_CLASS, NULL, 0, 0, 0, 0,
                            "invalid argument to pcache_reloc_apply");
-    /* A segment resurrect accepted is sealed; any other is checked now,
-     * in full, before a byte is written where its records say. */
-    st = reloc_tables_checked(seg) ? reloc_tables_find(seg, &t, rep) : reloc_tables_check(seg, &t, rep);
-    if (st != PCACHE_OK)
+    /* Only a struct resurrect sealed, on the bytes it checked. */
+    if ((st = reloc_seal_check(seg, rep)) != PCACHE_OK || (st = reloc_tables_find(seg, &t, rep)) != PCACHE_OK)
         return st;
     if (t.nrelocs == 0)
         return PCACHE_OK;
@@ -242,36 +417,46 @@ pcache_status pcache_reloc_apply(pcache_segment *seg, void *dst, uint64_t image_
     a.seg = seg;
     a.relocs = t.relocs;
     a.nrelocs = t.nrelocs;
+    a.relocs_offset = t.relocs_offset;
+    a.nanchors = t.nanchors;
     a.image_base = image_base;
     a.seg_address = image_base + seg->file_offset;
     /* once per anchor, not per record */
     for (uint32_t j = 0; j < t.nanchors; j++) {
         const uint8_t *e = t.anchors + (uint64_t)j * PCACHE_ANCHOR_ENTRY_SIZE;
         const char *name = (const char *)e + AE_NAME;
+        uint64_t eoff = reloc_section_offset(seg, t.anchors_index) + (uint64_t)j * PCACHE_ANCHOR_ENTRY_SIZE;
+        /* the resolver gets a C string: checked again, as the records are */
+        if (!reloc_anchor_name_valid(e + AE_NAME))
+            return report_fail(rep, PCACHE_E_SEGMENT_CHANGED, seg->cls, ANCHORS_SECTION_NAME, eoff + AE_NAME, 0, 0,
+                               0, "anchor %" PRIu32 ": name is not 1-31 printable bytes, a NUL and zero padding; "
+                               ".anchors changed since resurrect checked it", j);
         if (!resolve)
             return report_fail(rep, PCACHE_E_ANCHOR, seg->cls, ANCHORS_SECTION_NAME, 0, 0, 0, 0,
                                "anchor \"%s\" is needed but no resolver was given", name);
         if (resolve(ctx, name, ld64(e + AE_ADDRESS), &a.anchor[j]) != 0)
-            return report_fail(rep, PCACHE_E_ANCHOR, seg->cls, ANCHORS_SECTION_NAME,
-                               reloc_section_offset(seg, t.anchors_index) + (uint64_t)j * PCACHE_ANCHOR_ENTRY_SIZE,
-                               0, 0, 0, "anchor \"%s\" could not be resolved", name);
+            return report_fail(rep, PCACHE_E_ANCHOR, seg->cls, ANCHORS_SECTION_NAME, eoff, 0, 0, 0,
+                               "anchor \"%s\" could not be resolved", name);
     }
 
     if (seg->validation == PCACHE_VALIDATE_LAZY && (st = verify_site_sections(seg, &a, rep)) != PCACHE_OK)
         return st;
     /* Pass 1, only when some field has a range (not abs64) and the spans
-     * do not prove them all in range: check every value that has one. */
-    if (seg->relocs_ranged != 0 && !spans_prove_fit(seg, &a) && (bad = first_out_of_range(&a)) < a.nrelocs)
-        return report_out_of_range(&a, &t, bad, rep);
+     * do not prove them all in range: check every record. */
+    if (seg->relocs_ranged != 0 && !spans_prove_fit(seg, &a) &&
+        (stopped = walk(&a, NULL, 1, 0, &why)) < a.nrelocs)
+        return why == STOP_RANGE ? report_out_of_range(&a, &t, stopped, rep) : report_changed(&a, stopped, why, 0, rep);
     /* Pass 2: write. */
     big = seg->identity.byte_order == PCACHE_BIG_ENDIAN;
     if (big && seg->relocs_ranged == 0)
-        write_fields(&a, dst, 1, 1);
+        stopped = write_abs64(&a, dst, 1, &why);
     else if (big)
-        write_fields(&a, dst, 1, 0);
+        stopped = walk(&a, dst, 0, 1, &why);
     else if (seg->relocs_ranged == 0)
-        write_fields(&a, dst, 0, 1);
+        stopped = write_abs64(&a, dst, 0, &why);
     else
-        write_fields(&a, dst, 0, 0);
+        stopped = walk(&a, dst, 0, 0, &why);
+    if (stopped < a.nrelocs)
+        return report_changed(&a, stopped, why, stopped > 0, rep);
     return PCACHE_OK;
 }

@@ -19,11 +19,17 @@ pcache_status reloc_tables_find(const pcache_segment *seg, reloc_tables *t, pcac
 {
     memset(t, 0, sizeof *t);
     t->relocs_index = t->anchors_index = RELOC_NO_SECTION;
+    if (seg->section_count > PCACHE_MAX_SECTIONS ||
+        seg->size < SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * seg->section_count)
+        return report_fail(rep, PCACHE_E_SECTION_TABLE, seg->cls, NULL, SH_SECTION_COUNT, 1, seg->size,
+                           SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * seg->section_count,
+                           "section table ends past the segment (segment size, table end)");
     for (uint32_t i = 0; i < seg->section_count; i++) {
         const uint8_t *e = reloc_entry(seg, i);
         uint16_t type = ld16(e + SE_TYPE), flags = ld16(e + SE_FLAGS);
         const char *want;
         uint64_t eoff = SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * i;
+        uint64_t off = ld64(e + SE_OFFSET), size = ld64(e + SE_STORED_SIZE);
 
         if (type != PCACHE_TYPE_RELOCS && type != PCACHE_TYPE_ANCHORS)
             continue;
@@ -39,18 +45,21 @@ pcache_status reloc_tables_find(const pcache_segment *seg, reloc_tables *t, pcac
         if (flags & PCACHE_SECTION_SKIPPABLE)
             return table_fail(rep, PCACHE_E_RELOC_TABLE, seg, want, eoff + SE_FLAGS,
                               "relocation sections must not be marked skippable");
+        /* resurrect checked the layout; a struct it did not fill in is
+         * held to it here, before any record is read */
+        if (off > seg->size || size > seg->size - off)
+            return report_fail(rep, PCACHE_E_SECTION_TABLE, seg->cls, want, eoff + SE_OFFSET, 1, seg->size, off,
+                               "section starts or ends past the segment (segment size, section offset)");
         if (type == PCACHE_TYPE_RELOCS) {
-            uint64_t size = ld64(e + SE_STORED_SIZE);
             if (size % PCACHE_RELOC_RECORD_SIZE != 0)
                 return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, want, eoff + SE_STORED_SIZE, 1,
                                    PCACHE_RELOC_RECORD_SIZE, size % PCACHE_RELOC_RECORD_SIZE,
                                    "size is not a multiple of the record size (record size, remainder)");
             t->relocs_index = i;
-            t->relocs_offset = ld64(e + SE_OFFSET);
-            t->relocs = seg->base + t->relocs_offset;
+            t->relocs_offset = off;
+            t->relocs = seg->base + off;
             t->nrelocs = size / PCACHE_RELOC_RECORD_SIZE;
         } else {
-            uint64_t size = ld64(e + SE_STORED_SIZE);
             if (size % PCACHE_ANCHOR_ENTRY_SIZE != 0)
                 return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, want, eoff + SE_STORED_SIZE, 1,
                                    PCACHE_ANCHOR_ENTRY_SIZE, size % PCACHE_ANCHOR_ENTRY_SIZE,
@@ -59,7 +68,7 @@ pcache_status reloc_tables_find(const pcache_segment *seg, reloc_tables *t, pcac
                 return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, want, eoff + SE_STORED_SIZE, 1,
                                    PCACHE_MAX_ANCHORS, size / PCACHE_ANCHOR_ENTRY_SIZE, "too many anchors");
             t->anchors_index = i;
-            t->anchors = seg->base + ld64(e + SE_OFFSET);
+            t->anchors = seg->base + off;
             t->nanchors = (uint32_t)(size / PCACHE_ANCHOR_ENTRY_SIZE);
         }
     }
@@ -72,7 +81,7 @@ pcache_status reloc_tables_find(const pcache_segment *seg, reloc_tables *t, pcac
 
 /* Same rule as section names (1.5 of the format): 1..31 bytes 0x21-0x7E,
  * a NUL, zeros. */
-static int anchor_name_valid(const uint8_t *f)
+int reloc_anchor_name_valid(const uint8_t *f)
 {
     size_t len = 0;
     while (len < AE_NAME_SIZE && f[len]) {
@@ -81,12 +90,6 @@ static int anchor_name_valid(const uint8_t *f)
         len++;
     }
     return len > 0 && len < AE_NAME_SIZE && all_zero(f + len, AE_NAME_SIZE - len);
-}
-
-static int data_section(const pcache_segment *seg, uint32_t i)
-{
-    const uint8_t *e = reloc_entry(seg, i);
-    return ld16(e + SE_TYPE) == PCACHE_TYPE_DATA && !(ld16(e + SE_FLAGS) & ~SECTION_FLAGS_KNOWN);
 }
 
 void reloc_record_read(const pcache_segment *seg, const reloc_tables *t, uint64_t i, pcache_reloc *r)
@@ -153,7 +156,7 @@ static pcache_status check_record(const pcache_segment *seg, const reloc_tables 
                            pcache_reloc_kind_name(r.kind), r.pc_offset);
 
     /* the site: inside a client section of this segment, in order */
-    if (r.site_index >= seg->section_count || !data_section(seg, r.site_index))
+    if (r.site_index >= seg->section_count || !reloc_data_section(seg, r.site_index))
         return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, roff + RR_SITE_SECTION, 1, seg->section_count,
                            r.site_index, "record %" PRIu64 ": site section index is not a data section "
                            "(section count, index)", i);
@@ -191,7 +194,7 @@ static pcache_status check_record(const pcache_segment *seg, const reloc_tables 
                                "record %" PRIu64 ": target file offset overflows", i);
         if (r.target_class == seg->cls) {
             uint64_t tsize, tbase;
-            if (r.target_index >= seg->section_count || !data_section(seg, r.target_index))
+            if (r.target_index >= seg->section_count || !reloc_data_section(seg, r.target_index))
                 return report_fail(R, PCACHE_E_RELOC_TARGET, seg->cls, rs, roff + RR_TARGET_INDEX, 1,
                                    seg->section_count, r.target_index,
                                    "record %" PRIu64 ": target section index is not a data section "
@@ -216,24 +219,6 @@ static pcache_status check_record(const pcache_segment *seg, const reloc_tables 
                                "(anchor count, index)", i);
     }
     return PCACHE_OK;
-}
-
-/* Not a secret: it tells a segment whose tables were checked from one
- * filled in by hand, left uninitialized, pointed at other bytes or given
- * another count of ranged records (apply skips its range checks on 0). */
-static uint64_t tables_seal(const pcache_segment *seg)
-{
-    uint64_t h = ((uint64_t)(uintptr_t)seg->base ^ 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
-    h ^= seg->size + seg->file_offset + ((uint64_t)seg->section_count << 40) + ((uint64_t)seg->cls << 56);
-    h = (h ^ (h >> 31)) * 0xc4ceb9fe1a85ec53ull;
-    h ^= seg->relocs_ranged + ((uint64_t)seg->relocs_span_count << 32);
-    for (uint32_t k = 0; k < seg->relocs_span_count && k < PCACHE_RELOC_SPANS; k++) {
-        const pcache_reloc_span *sp = &seg->relocs_spans[k];
-        h = (h ^ (h >> 29)) * 0xff51afd7ed558ccdull;
-        h ^= sp->low + sp->width * 0x9e3779b97f4a7c15ull + ((uint64_t)sp->origin << 8) + sp->kind;
-    }
-    h *= 0xff51afd7ed558ccdull;
-    return (h ^ (h >> 29)) | 1;
 }
 
 /* Adds checked record rec, of a kind with a range, to the span of its
@@ -281,11 +266,6 @@ static void span_add(pcache_segment *seg, const uint8_t *rec)
     }
 }
 
-int reloc_tables_checked(const pcache_segment *seg)
-{
-    return seg->relocs_checked == tables_seal(seg);
-}
-
 /* The bytes of the tables t found: anchors, then records in order.
  * *ranged: how many records have a range that can fail; their spans go
  * to seg. */
@@ -307,7 +287,7 @@ static pcache_status check_table_bytes(pcache_segment *seg, const reloc_tables *
     for (uint32_t j = 0; j < t->nanchors; j++) {
         const uint8_t *a = t->anchors + (uint64_t)j * PCACHE_ANCHOR_ENTRY_SIZE;
         uint64_t aoff = reloc_section_offset(seg, t->anchors_index) + (uint64_t)j * PCACHE_ANCHOR_ENTRY_SIZE;
-        if (!anchor_name_valid(a + AE_NAME))
+        if (!reloc_anchor_name_valid(a + AE_NAME))
             return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, ANCHORS_SECTION_NAME, aoff + AE_NAME, 0, 0, 0,
                                "anchor %" PRIu32 ": name is not 1-31 printable bytes, a NUL and zero padding", j);
         /* sorted and unique, so that the table is canonical */
@@ -341,7 +321,7 @@ pcache_status reloc_tables_check(pcache_segment *seg, reloc_tables *t, pcache_re
     if (t->relocs_index != RELOC_NO_SECTION && (st = check_table_bytes(seg, t, &ranged, rep)) != PCACHE_OK)
         return st;
     seg->relocs_ranged = ranged;
-    seg->relocs_checked = tables_seal(seg);
+    reloc_seal(seg);
     return PCACHE_OK;
 }
 
@@ -359,7 +339,7 @@ pcache_status pcache_segment_reloc(const pcache_segment *seg, uint64_t index, pc
     pcache_status st;
     if (!seg || !seg->base || !out)
         return PCACHE_E_INVALID_ARGUMENT;
-    if ((st = reloc_tables_find(seg, &t, NULL)) != PCACHE_OK)
+    if ((st = reloc_seal_check(seg, NULL)) != PCACHE_OK || (st = reloc_tables_find(seg, &t, NULL)) != PCACHE_OK)
         return st;
     if (index >= t.nrelocs)
         return PCACHE_E_NOT_FOUND;
@@ -383,7 +363,7 @@ pcache_status pcache_segment_anchor(const pcache_segment *seg, uint32_t index, c
     const uint8_t *a;
     if (!seg || !seg->base)
         return PCACHE_E_INVALID_ARGUMENT;
-    if ((st = reloc_tables_find(seg, &t, NULL)) != PCACHE_OK)
+    if ((st = reloc_seal_check(seg, NULL)) != PCACHE_OK || (st = reloc_tables_find(seg, &t, NULL)) != PCACHE_OK)
         return st;
     if (index >= t.nanchors)
         return PCACHE_E_NOT_FOUND;
@@ -400,12 +380,13 @@ pcache_status pcache_reloc_check_targets(const pcache_segment *seg,
 {
     reloc_tables t;
     pcache_status st;
+    int sealed[PCACHE_CLASS_COUNT] = {0};
 
     report_clear(rep);
     if (!seg || !seg->base || !segs)
         return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, PCACHE_REPORT_NO_CLASS, NULL, 0, 0, 0, 0,
                            "invalid argument to pcache_reloc_check_targets");
-    if ((st = reloc_tables_find(seg, &t, rep)) != PCACHE_OK)
+    if ((st = reloc_seal_check(seg, rep)) != PCACHE_OK || (st = reloc_tables_find(seg, &t, rep)) != PCACHE_OK)
         return st;
     for (uint64_t i = 0; i < t.nrelocs; i++) {
         uint64_t roff = t.relocs_offset + i * PCACHE_RELOC_RECORD_SIZE;
@@ -422,7 +403,11 @@ pcache_status pcache_reloc_check_targets(const pcache_segment *seg,
                                0, 0, "record %" PRIu64 ": targets class %s, of which the image has no segment", i,
                                (unsigned)r.target_class < PCACHE_CLASS_COUNT ? pcache_class_name(r.target_class)
                                                                                : "?");
-        if (r.target_index >= o->section_count || !data_section(o, r.target_index))
+        /* its section table is read next: only as resurrect checked it */
+        if (!sealed[r.target_class] && (st = reloc_seal_check(o, rep)) != PCACHE_OK)
+            return st;
+        sealed[r.target_class] = 1;
+        if (r.target_index >= o->section_count || !reloc_data_section(o, r.target_index))
             return report_fail(rep, PCACHE_E_RELOC_TARGET, seg->cls, RELOCS_SECTION_NAME, roff + RR_TARGET_INDEX, 1,
                                o->section_count, r.target_index,
                                "record %" PRIu64 ": target is not a data section of the %s segment "

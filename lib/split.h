@@ -38,6 +38,12 @@ pcache_status manifest_read(pcache_segment *ro, manifest *m, pcache_report *rep)
  * patches whose site is in it. */
 pcache_status carry_rw_into_ro(pcache_builder *b);
 
+/* The build section (image_build.c): appended to ro from b->build, and
+ * read back from a resurrected ro segment (PCACHE_E_NOT_FOUND when the
+ * image has none, PCACHE_E_HEADER_FIELD when malformed). */
+pcache_status build_section_add(pcache_builder *b);
+pcache_status build_section_read(pcache_segment *ro, pcache_build_id *id, pcache_report *rep);
+
 /* Appends a client section with a library name (no '.' check) to class
  * cls; used for the manifest. */
 pcache_status split_append_section(pcache_builder *b, pcache_class cls, const section_src *src);

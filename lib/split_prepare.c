@@ -42,5 +42,7 @@ pcache_status pcache_builder_prepare_split(pcache_builder *b, uint32_t flags)
         return st;
     if (!has_sections(b))
         return PCACHE_OK;
+    if (b->build_size && (st = build_section_add(b)) != PCACHE_OK)
+        return st;
     return manifest_add(b, (flags & PCACHE_SPLIT_CARRY_RW) ? PCACHE_MANIFEST_RW_CARRIED : 0);
 }

@@ -70,6 +70,15 @@ static const struct {
     S(PCACHE_E_INFLATE, "compressed section does not inflate"),
     S(PCACHE_E_COMPRESSION_RATIO, "impossible compressed size or ratio"),
     S(PCACHE_E_NOT_COMPRESSIBLE, "section may not be compressed"),
+    S(PCACHE_E_SEGMENT_CHANGED, "segment changed since it was resurrected"),
+    S(PCACHE_E_ELF_MAGIC, "not an ELF object (bad magic)"),
+    S(PCACHE_E_ELF_UNSUPPORTED, "ELF class, byte order, type or machine not supported"),
+    S(PCACHE_E_ELF_HEADER, "invalid ELF header field"),
+    S(PCACHE_E_ELF_SEGMENT, "invalid or inconsistent ELF program headers"),
+    S(PCACHE_E_ELF_NOTE, "malformed ELF note"),
+    S(PCACHE_E_BUILD_ID_SIZE, "build id empty or too long"),
+    S(PCACHE_E_NO_BUILD_ID, "no build-id note and no code to digest"),
+    S(PCACHE_E_CLIENT_BUILD, "client library build mismatch"),
 #undef S
 };
 

@@ -806,6 +806,101 @@ static void test_bind_no_memory(void **state)
     fixture_free(&x);
 }
 
+/* The build section: an image bound to one build of the code it refers
+ * into binds under that build only; the reason names both; an image
+ * without one is refused when a build is expected; its bytes are checked. */
+static void test_bind_build(void **state)
+{
+    pcache_build_id mine, other;
+    pcache_identity id;
+    pcache_builder *b;
+    split_file f;
+    pcache_bound_image img;
+    pcache_bind_options o = options(1);
+    pcache_report rep;
+    pcache_view v;
+    uint8_t *p;
+
+    (void)state;
+    memset(&mine, 0, sizeof mine);
+    mine.kind = PCACHE_BUILD_ID_GNU;
+    mine.size = 20;
+    for (int i = 0; i < 20; i++)
+        mine.bytes[i] = (uint8_t)(0xa0 + i);
+    other = mine;
+    other.bytes[19] ^= 1;
+    test_identity_with_module(&id, PCACHE_CHECKSUM_XXH3_64);
+    b = reference_builder(&id);
+    /* arguments */
+    assert_int_equal(pcache_builder_set_build(b, NULL), PCACHE_E_INVALID_ARGUMENT);
+    other.size = 0;
+    assert_int_equal(pcache_builder_set_build(b, &other), PCACHE_E_INVALID_ARGUMENT);
+    other.size = PCACHE_BUILD_ID_MAX + 1;
+    assert_int_equal(pcache_builder_set_build(b, &other), PCACHE_E_INVALID_ARGUMENT);
+    other.size = 20;
+    other.kind = 9;
+    assert_int_equal(pcache_builder_set_build(b, &other), PCACHE_E_INVALID_ARGUMENT);
+    other.kind = PCACHE_BUILD_ID_GNU;
+    assert_int_equal(pcache_builder_set_build(b, &other), PCACHE_OK);
+    assert_int_equal(pcache_builder_set_build(b, &mine), PCACHE_OK); /* replaces */
+    assert_int_equal(pcache_builder_prepare_split(b, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_set_build(b, &mine), PCACHE_E_STATE);
+    write_split(b, &f);
+    client_now = (uint64_t)(uintptr_t)f.base + 0x10000000u;
+    /* the section's bytes, as documented */
+    assert_int_equal(resurrect_all(&f, PCACHE_VALIDATE_FULL), PCACHE_OK);
+    assert_int_equal(pcache_segment_find(&f.seg[PCACHE_RO], PCACHE_BUILD_SECTION, &v, NULL), PCACHE_OK);
+    assert_int_equal(v.size, 8 + 20);
+    p = (uint8_t *)(uintptr_t)v.data;
+    assert_int_equal(ld16(p), 1);
+    assert_int_equal(ld16(p + 2), PCACHE_BUILD_ID_GNU);
+    assert_int_equal(ld16(p + 4), 20);
+    assert_int_equal(ld16(p + 6), 0);
+    assert_memory_equal(p + 8, mine.bytes, 20);
+    /* the same build binds; no build expected binds too */
+    o.build = &mine;
+    assert_int_equal(pcache_bind(&img, f.segs, &o, &rep), PCACHE_OK);
+    pcache_bound_release(&img);
+    free(f.block);
+    write_split(b, &f);
+    /* another build: refused, naming both */
+    assert_int_equal(resurrect_all(&f, PCACHE_VALIDATE_FULL), PCACHE_OK);
+    assert_int_equal(pcache_segment_find(&f.seg[PCACHE_RO], PCACHE_BUILD_SECTION, &v, NULL), PCACHE_OK);
+    p = (uint8_t *)(uintptr_t)v.data;
+    o.build = &other;
+    assert_int_equal(pcache_bind(&img, f.segs, &o, &rep), PCACHE_E_CLIENT_BUILD);
+    assert_non_null(strstr(rep.message, "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3"));
+    assert_non_null(strstr(rep.message, "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b2"));
+    /* malformed section bytes (checked at the header level, so that the
+     * edit reaches the reader) */
+    {
+        static const struct {
+            unsigned at, width;
+            uint16_t value;
+        } edits[] = {{0, 2, 2}, {2, 2, 7}, {4, 2, 0}, {4, 2, 21}, {4, 2, 65}, {6, 2, 1}};
+        for (size_t k = 0; k < sizeof edits / sizeof edits[0]; k++) {
+            uint8_t keep[2];
+            memcpy(keep, p + edits[k].at, 2);
+            st16(p + edits[k].at, edits[k].value);
+            assert_int_equal(resurrect_all(&f, PCACHE_VALIDATE_HEADER), PCACHE_OK);
+            o.build = &mine;
+            expect_bind_fails(f.segs, &o, PCACHE_E_HEADER_FIELD);
+            memcpy(p + edits[k].at, keep, 2);
+        }
+    }
+    pcache_builder_free(b);
+    free(f.block);
+    /* an image without a build section, a build expected */
+    {
+        fixture x;
+        fixture_make(&x, 0);
+        o.build = &mine;
+        assert_int_equal(pcache_bind(&img, x.f.segs, &o, &rep), PCACHE_E_CLIENT_BUILD);
+        assert_non_null(strstr(rep.message, "records no build"));
+        fixture_free(&x);
+    }
+}
+
 /* Hostile manifests (edited, segments resurrected at the header level so
  * that the edit reaches the manifest reader). */
 static void edit_manifest_and_expect(unsigned field, uint64_t value, unsigned width, uint32_t flags,
@@ -911,6 +1006,7 @@ int main(void)
         cmocka_unit_test(test_bind_anchor_out_of_reach),
         cmocka_unit_test(test_bind_no_memory),
         cmocka_unit_test(test_bind_hostile_manifest),
+        cmocka_unit_test(test_bind_build),
         cmocka_unit_test(test_slot_peek),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

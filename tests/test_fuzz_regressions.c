@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "fuzz_targets.h"
+#include "pcache/build_id.h"
 #include "pcache/dpc.h"
 #include "pcache/pcache.h"
 #include "pcache/reloc.h"
@@ -179,6 +180,13 @@ static int valid_dpc(const uint8_t *data, size_t size)
     return pcache_dpc_parse(&d, data, size, NULL) == PCACHE_OK;
 }
 
+/* An image of a loaded ELF object whose build the reader finds. */
+static int valid_elf_image(const uint8_t *data, size_t size)
+{
+    pcache_build_id id;
+    return pcache_build_id_of_loaded_elf(data, size, &id, NULL) == PCACHE_OK;
+}
+
 static void test_segment_known(void **state)
 {
     (void)state;
@@ -215,6 +223,12 @@ static void test_inspect(void **state)
     replay("inspect", fuzz_inspect, NULL, NULL);
 }
 
+static void test_build_id(void **state)
+{
+    (void)state;
+    replay("build_id", fuzz_build_id, valid_elf_image, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_reloc),
         cmocka_unit_test(test_dpc),
         cmocka_unit_test(test_inspect),
+        cmocka_unit_test(test_build_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

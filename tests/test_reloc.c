@@ -3,7 +3,9 @@
  * at every reach boundary, all-or-nothing, hostile (re-signed) tables, and
  * a property test over random layouts, file offsets, map addresses and
  * anchor moves.  Every expected value is computed here, from the test's own
- * arithmetic and byte assembly. */
+ * arithmetic and byte assembly.  What apply does with a segment struct
+ * resurrect did not seal, or whose bytes changed after, is in
+ * test_reloc_seal.c. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1320,67 +1322,6 @@ static void test_lazy_verifies_every_site_section(void **state)
     pcache_builder_free(b);
 }
 
-/* Apply relies on resurrect's checks of the records only for the segment
- * resurrect filled in.  A copy of that struct relies on them too; one
- * pointed at other bytes, or whose seal is not resurrect's, is checked
- * again, in full, before anything is written. */
-static void test_apply_checks_unsealed_segment(void **state)
-{
-    small_image im;
-    pcache_segment seg, twin;
-    pcache_report rep;
-    const uint64_t base = 0x7ff000000000ull;
-    anchors_now a = {.client = 0x7f1000002000ull, .module = base - 0x100000, .tbl = 0x20000};
-    uint64_t size;
-    uint8_t *copy, *bad, *dst, *want;
-    void *blk, *bad_blk;
-    int ri;
-    (void)state;
-    small_image_build(&im, small_builder_with_patches());
-    size = im.size[PCACHE_RX];
-    copy = test_copy_at(im.seg[PCACHE_RX], size, F_RX, &blk);
-    assert_int_equal(resurrect(&seg, copy, size, PCACHE_RX, pcache_builder_identity(im.b), PCACHE_VALIDATE_FULL, &rep),
-                     PCACHE_OK);
-    dst = malloc(size);
-    want = malloc(size);
-    memcpy(want, copy, size);
-    assert_int_equal(pcache_reloc_apply(&seg, want, base, resolve_small, &a, &rep), PCACHE_OK);
-    twin = seg;
-    memcpy(dst, copy, size);
-    assert_int_equal(pcache_reloc_apply(&twin, dst, base, resolve_small, &a, &rep), PCACHE_OK);
-    assert_memory_equal(dst, want, size);
-
-    /* the struct pointed at a table with a field past its section
-     * (re-signed, so that only the relocation checks object) */
-    bad = test_copy_at(im.seg[PCACHE_RX], size, F_RX, &bad_blk);
-    ri = section_index(bad, ".relocs");
-    st64(bad + ld64(entry(bad, ri) + SE_OFFSET) + 48 + RR_SITE_OFFSET, sizeof code - 7);
-    resign_section(bad, ri);
-    twin = seg;
-    twin.base = bad;
-    memcpy(dst, bad, size);
-    assert_int_equal(pcache_reloc_apply(&twin, dst, base, resolve_small, &a, &rep), PCACHE_E_RELOC_TARGET);
-    test_assert_report(&rep, PCACHE_E_RELOC_TARGET);
-    assert_memory_equal(dst, bad, size);
-
-    /* the same change under a struct whose seal was cleared or is not
-     * resurrect's (the bytes changed after resurrect: only a new check
-     * sees it) */
-    memcpy(copy, bad, size);
-    for (int k = 0; k < 2; k++) {
-        twin = seg;
-        twin.relocs_checked = k == 0 ? 0 : seg.relocs_checked ^ 2;
-        memcpy(dst, copy, size);
-        assert_int_equal(pcache_reloc_apply(&twin, dst, base, resolve_small, &a, &rep), PCACHE_E_RELOC_TARGET);
-        assert_memory_equal(dst, copy, size);
-    }
-    free(dst);
-    free(want);
-    free(bad_blk);
-    free(blk);
-    small_image_free(&im);
-}
-
 /* ------------------------------------------------------------------ */
 /* hostile tables                                                      */
 /* ------------------------------------------------------------------ */
@@ -2107,7 +2048,6 @@ int main(void)
         cmocka_unit_test(test_big_endian_image),
         cmocka_unit_test(test_lazy_verifies_touched_sections),
         cmocka_unit_test(test_lazy_verifies_every_site_section),
-        cmocka_unit_test(test_apply_checks_unsealed_segment),
         cmocka_unit_test(test_hostile_tables),
         cmocka_unit_test(test_relocs_size_not_multiple),
         cmocka_unit_test(test_random_table_corruption),

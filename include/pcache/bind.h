@@ -24,6 +24,7 @@
 #ifndef PCACHE_BIND_H
 #define PCACHE_BIND_H
 
+#include "pcache/build_id.h"
 #include "pcache/pcache.h"
 #include "pcache/reloc.h"
 
@@ -47,6 +48,24 @@ extern "C" {
 /* Writing                                                             */
 /* ------------------------------------------------------------------ */
 
+/* The build section: an ro section that binds the image to the build of
+ * the code whose addresses it holds (for DynamoRIO, the client library:
+ * a rebuild with the same name and version can move every function).
+ * Bytes (little-endian): u16 version 1, u16 kind (pcache_build_id_kind),
+ * u16 size (1..PCACHE_BUILD_ID_MAX), u16 zero, then the id's size bytes;
+ * docs/DYNAMORIO.md 5.3. */
+#define PCACHE_BUILD_SECTION ".build"
+#define PCACHE_BUILD_SECTION_VERSION 1u
+#define PCACHE_BUILD_SECTION_MAX (8u + PCACHE_BUILD_ID_MAX)
+
+/* Binds the image to a build (pcache/build_id.h): pcache_builder_prepare_split()
+ * adds the build section to ro, and pcache_bind() with
+ * pcache_bind_options.build refuses the image under any other build.
+ * Call it before pcache_builder_prepare_split() (after it:
+ * PCACHE_E_STATE); a second call replaces the id.  An id of an unknown
+ * kind or a size of 0 or above PCACHE_BUILD_ID_MAX: PCACHE_E_INVALID_ARGUMENT. */
+PCACHE_API pcache_status pcache_builder_set_build(pcache_builder *b, const pcache_build_id *id);
+
 /* Flags of pcache_builder_prepare_split(). */
 #define PCACHE_SPLIT_CARRY_RW 0x0001u
 
@@ -62,10 +81,12 @@ extern "C" {
  *     were added, after the ro sections); the builder then has no rw
  *     section.  An rw name longer than PCACHE_CARRIED_NAME_MAX is refused
  *     (PCACHE_E_SECTION_NAME) before anything moves.
- *  3. When the builder has any section: adds the manifest to ro, produced
- *     at persist time from every class's layout (so every class with
- *     sections must have been sized before ro is persisted, as DynamoRIO
- *     does; otherwise the persist fails with PCACHE_E_SINK).
+ *  3. When the builder has any section: adds the build section (when
+ *     pcache_builder_set_build() gave one) and the manifest to ro, the
+ *     manifest produced at persist time from every class's layout (so
+ *     every class with sections must have been sized before ro is
+ *     persisted, as DynamoRIO does; otherwise the persist fails with
+ *     PCACHE_E_SINK).
  * A second call fails with PCACHE_E_STATE.  Reports go to
  * pcache_builder_report(). */
 PCACHE_API pcache_status pcache_builder_prepare_split(pcache_builder *b, uint32_t flags);
@@ -112,6 +133,9 @@ typedef struct pcache_bind_options {
      * is data only.  Both or neither. */
     pcache_alloc_fn alloc_exec;
     pcache_free_fn free_exec;
+    /* Non-NULL: the image must hold a build section with this build
+     * (pcache_builder_set_build()); NULL: not checked. */
+    const pcache_build_id *build;
 } pcache_bind_options;
 
 /* An image bound at its load address.  Fields are read-only for callers. */
@@ -144,7 +168,10 @@ typedef struct pcache_bound_image {
  * nothing has been written anywhere):
  *  1. ro is present and holds a valid manifest (PCACHE_E_NOT_FOUND when
  *     missing; PCACHE_E_HEADER_FIELD for a version, flag or reserved byte
- *     it does not know);
+ *     it does not know); with opt->build, ro holds a build section
+ *     (PCACHE_E_HEADER_FIELD when malformed) with that build
+ *     (PCACHE_E_CLIENT_BUILD, the report naming both builds, also when the
+ *     image has no build section);
  *  2. each class is present exactly when the manifest lists it, with the
  *     listed file offset and segment size, and no rw segment when rw is
  *     carried (PCACHE_E_FILE_LAYOUT); every segment has ro's image id

@@ -19,6 +19,11 @@
  *    resurrected segment is safe from several threads.
  *  - Sizes and offsets are uint64_t; all arithmetic on them is
  *    overflow-checked and fails with PCACHE_E_OVERFLOW rather than wrapping.
+ *  - Checksums detect damage, not tampering: whoever can rewrite a file can
+ *    re-sign it.  A re-signed file passes every check of structure (it can,
+ *    for example, turn ".relocs" into a skippable unknown section, so that
+ *    nothing is relocated); bounds, layout, memory safety and bounded time
+ *    still hold against it, authenticity does not.  docs/FORMAT.md 3.9.
  */
 #ifndef PCACHE_PCACHE_H
 #define PCACHE_PCACHE_H
@@ -146,6 +151,17 @@ typedef enum pcache_status {
     PCACHE_E_INFLATE,            /* compressed bytes do not inflate */
     PCACHE_E_COMPRESSION_RATIO,  /* stated sizes impossible (decompression bomb) */
     PCACHE_E_NOT_COMPRESSIBLE,   /* compression refused for this section */
+    /* relocations, after resurrect (pcache/reloc.h) */
+    PCACHE_E_SEGMENT_CHANGED,    /* segment struct or bytes not what resurrect checked and sealed */
+    /* builds of loaded ELF objects (pcache/build_id.h) */
+    PCACHE_E_ELF_MAGIC,          /* no ELF header at the load base */
+    PCACHE_E_ELF_UNSUPPORTED,    /* ELF class, byte order, version, type or machine not read */
+    PCACHE_E_ELF_HEADER,         /* ELF header field unusable (phentsize, phnum, ...) */
+    PCACHE_E_ELF_SEGMENT,        /* program headers do not describe a loaded object */
+    PCACHE_E_ELF_NOTE,           /* malformed note segment, or conflicting build-id notes */
+    PCACHE_E_BUILD_ID_SIZE,      /* build-id note empty or above PCACHE_BUILD_ID_MAX */
+    PCACHE_E_NO_BUILD_ID,        /* neither a build-id note nor code to digest */
+    PCACHE_E_CLIENT_BUILD,       /* client library of another build */
     PCACHE_STATUS_COUNT          /* number of codes; not a code */
 } pcache_status;
 
@@ -463,9 +479,11 @@ typedef struct pcache_segment {
     size_t known_section_count;
     /* per-section state for lazy validation: bit set = checksum verified */
     uint64_t verified[PCACHE_MAX_SECTIONS / 64];
-    /* library-internal: the relocation tables passed every check of
-     * docs/FORMAT.md 9.7 (a seal of base and size, 0 until then), and
-     * how many of their records have a range that can fail (not abs64) */
+    /* library-internal: the relocation seal (docs/FORMAT.md 9.8), set
+     * when the relocation tables passed every check of 9.7, 0 until then:
+     * a hash of the fields here that apply uses and of the header, section
+     * table and checksum trailer resurrect checked; and how many of the
+     * records have a range that can fail (not abs64) */
     uint64_t relocs_checked;
     uint64_t relocs_ranged;
     /* their spans, by origin and kind; a count above PCACHE_RELOC_SPANS:

@@ -164,15 +164,33 @@ typedef int (*pcache_anchor_resolver)(void *ctx, const char *name, uint64_t pers
  * For each record, the value for the current addresses is computed and
  * checked against its field's range before any byte is written: on any
  * failure (PCACHE_E_RELOC_RANGE naming the site, PCACHE_E_ANCHOR, a
- * malformed table, a section checksum) dst is left untouched.
+ * section checksum, a refused struct) dst is left untouched, with the one
+ * exception below.
  *
- * The records are hostile input, validated in full once: by the
- * pcache_resurrect() that filled in seg, which seals it (docs/FORMAT.md
- * 9.7).  Apply relies on that and does not check them again, so the
- * segment's bytes must not change between resurrect and apply, but for
- * the sites' fields an earlier apply with dst = seg->base wrote.  A
- * segment struct that resurrect did not fill in, or whose fields were
- * changed since, is validated in full here before anything is written.
+ * The records are hostile input, validated in full once (docs/FORMAT.md
+ * 9.7) by the pcache_resurrect() that filled in seg, which seals it.
+ * Apply relies on that check only for that struct and the bytes it
+ * checked (9.8): a struct resurrect did not fill in, or whose resurrect
+ * failed, is refused with PCACHE_E_STATE (apply does not validate one
+ * itself: resurrect the bytes); a struct whose fields changed, or whose
+ * base now holds another header, section table or checksum trailer than
+ * resurrect checked (another file mapped there, however well signed), with
+ * PCACHE_E_SEGMENT_CHANGED; both before a record is read.
+ * Copies of the struct are as good as the struct.  What the seal proves:
+ * the struct is resurrect's, unchanged, and its base holds the header,
+ * table and trailer resurrect checked, so every section's place and size
+ * and the checksum stated for every section's bytes.  It does not prove
+ * that section bytes still match those checksums: the sites' fields may
+ * have been written by an earlier apply with dst = seg->base; ".relocs"
+ * and ".anchors" must not change, and if they do, each record and anchor
+ * name is decoded as untrusted: nothing is read outside the table,
+ * ".relocs" and ".anchors" (and under LAZY the site sections verified),
+ * nothing written outside the site sections of dst; a record changed into
+ * one resurrect refuses for its site section, kind, target kind, field
+ * bounds, anchor index or value range is refused with
+ * PCACHE_E_SEGMENT_CHANGED (when found while writing, after the fields of
+ * the records before it: the message says so), one changed into another
+ * well-formed record is applied as it reads.
  *
  * Order: patched sections no longer match their stored checksums, so they
  * are verified first.  Under PCACHE_VALIDATE_FULL resurrect did it; under
@@ -192,7 +210,9 @@ PCACHE_API pcache_status pcache_reloc_apply(pcache_segment *seg, void *dst,
  * the section exists, holds the target offset, and sits at the file offset
  * the record states.  Targets in seg's own class are checked by resurrect.
  * A loader that holds all of an image's segments calls this once per
- * segment; PCACHE_E_RELOC_TARGET on a mismatch. */
+ * segment; PCACHE_E_RELOC_TARGET on a mismatch.  seg, and each segment a
+ * record targets, must be sealed and unchanged, as for apply
+ * (PCACHE_E_STATE, PCACHE_E_SEGMENT_CHANGED). */
 PCACHE_API pcache_status pcache_reloc_check_targets(const pcache_segment *seg,
                                                     const pcache_segment *const segs[PCACHE_CLASS_COUNT],
                                                     pcache_report *rep);
@@ -222,11 +242,16 @@ typedef struct pcache_reloc {
     int64_t addend;
 } pcache_reloc;
 
-/* Number of relocation records in a resurrected segment (0 when none). */
+/* Number of relocation records in a resurrected segment, as its section
+ * table states it: 0 when none, or when ".relocs" would not lie inside the
+ * segment seg describes.  (Not a check of the seal: the functions that
+ * read records make it.) */
 PCACHE_API uint64_t pcache_segment_reloc_count(const pcache_segment *seg);
 
 /* Record index (0 .. count-1), in stored order: by site section, then
- * site offset.  PCACHE_E_NOT_FOUND past the count. */
+ * site offset.  PCACHE_E_NOT_FOUND past the count.  This and
+ * pcache_segment_anchor() read only a segment resurrect sealed, unchanged
+ * since (PCACHE_E_STATE, PCACHE_E_SEGMENT_CHANGED, as apply). */
 PCACHE_API pcache_status pcache_segment_reloc(const pcache_segment *seg, uint64_t index,
                                               pcache_reloc *out);
 

@@ -34,6 +34,11 @@ struct pcache_dr_client {
     pcache_dr_config cfg;
     char name[PCACHE_CLIENT_NAME_MAX + 1];
     struct held_image *images; /* handed to on_resurrect, not yet released */
+    /* the build of the client library, read once (client_build()) */
+    int build_read;
+    pcache_status build_status;
+    pcache_build_id build;
+    char build_why[400];
 };
 
 /* An image handed to a client, with the segments it points to. */
@@ -117,6 +122,28 @@ static void fail_reason(pcache_dr_client *c, const pcache_dr_unit *unit, pcache_
         c->cfg.on_error(c->cfg.ctx, unit, st, reason);
 }
 
+static uint64_t readable_at(const void *p);
+
+/* The build of c's client library (its GNU build-id note, else a digest
+ * of its text), read from where DR loaded it, once: every image is bound
+ * to it, so that a rebuilt library (same name and version, its functions
+ * moved) never gets an image whose "client" references are stale. */
+static pcache_status client_build(pcache_dr_client *c, const char **why)
+{
+    if (!c->build_read) {
+        const byte *base = dr_get_client_base(c->cfg.client_id);
+        pcache_report rep;
+        memset(&rep, 0, sizeof rep);
+        c->build_status = base ? pcache_build_id_of_loaded_elf(base, readable_at(base), &c->build, &rep)
+                               : PCACHE_E_NOT_FOUND;
+        snprintf(c->build_why, sizeof c->build_why, "cannot tell the client library's build (at %p): %s",
+                 (const void *)base, base ? rep.message : "DR gives no base for this client id");
+        c->build_read = 1;
+    }
+    *why = c->build_why;
+    return c->build_status;
+}
+
 static pcache_dr_unit unit_of(void *drcontext, void *perscxt)
 {
     pcache_dr_unit u;
@@ -197,6 +224,7 @@ static void unit_begin(void *drcontext, void *perscxt)
         pcache_builder *b = NULL;
         pcache_status st;
         pcache_dr_unit unit;
+        const char *why;
 
         g.unit.who[i] = c;
         g.unit.n = i + 1;
@@ -208,6 +236,15 @@ static void unit_begin(void *drcontext, void *perscxt)
             return;
         }
         g.unit.b[i] = b;
+        if ((st = client_build(c, &why)) != PCACHE_OK) {
+            g.unit.failed = 1;
+            fail_reason(c, &g.unit.unit, st, "%s: DR will abandon the file", why);
+            return;
+        }
+        if ((st = pcache_builder_set_build(b, &c->build)) != PCACHE_OK) {
+            unit_fail_builder(i, st, "cannot bind the image to the client library's build");
+            return;
+        }
         /* rx data must be whole pages (NOTES.md, defect 3). */
         if ((st = pcache_builder_set_segment_flags(b, PCACHE_RX, PCACHE_SEGMENT_PAGE_ROUNDED)) != PCACHE_OK ||
             (st = pcache_builder_set_anchor(b, PCACHE_ANCHOR_CLIENT,
@@ -725,20 +762,17 @@ static int locate(const pcache_dr_unit *u, int who, held_image *h, pcache_class 
         fail_reason(c, u, st, "%s", rep.message);
         return -1;
     }
-    for (int i = 0; i < g.nseen; i++) {
+    /* DR must have handed over, in this mapping, the very segment the
+     * manifest lists.  Other notes of the same unit and mapping are not
+     * used: DR reuses perscxt and can map the next load at the same
+     * address after abandoning one before ro, so a note cannot be told
+     * apart from a stale one by address; what is bound is validated in
+     * full from the bytes where the manifest puts it either way. */
+    for (int i = 0; i < g.nseen && size; i++) {
         const seen *s = &g.seen[i];
-        if (s->perscxt == u->perscxt && s->who == who && s->cls == cls && s->image_base == image_base) {
-            if (!size || s->size != size || (uint64_t)(uintptr_t)s->at != image_base + off) {
-                fail_reason(c, u, PCACHE_E_FILE_LAYOUT,
-                            "DR handed over a %s segment of %llu bytes at file offset %llu; the manifest lists "
-                            "%llu bytes at %llu (0 bytes: none)",
-                            pcache_class_name(cls), (unsigned long long)s->size,
-                            (unsigned long long)((uint64_t)(uintptr_t)s->at - image_base),
-                            (unsigned long long)size, (unsigned long long)off);
-                return -1;
-            }
+        if (s->perscxt == u->perscxt && s->who == who && s->cls == cls && s->image_base == image_base &&
+            s->size == size && (uint64_t)(uintptr_t)s->at == image_base + off)
             handed = 1;
-        }
     }
     if (!size)
         return 0;
@@ -786,6 +820,7 @@ static bool ro_resurrect(void *drcontext, void *perscxt, byte **map)
         resolve_ctx rc = {c, &u};
         pcache_report rep;
         pcache_status st;
+        const char *why;
 
         if (!h) {
             /* rx and rw lie after the ro slot in DR's mapping */
@@ -809,7 +844,13 @@ static bool ro_resurrect(void *drcontext, void *perscxt, byte **map)
         }
         if (!ok)
             break;
+        if ((st = client_build(c, &why)) != PCACHE_OK) {
+            fail_reason(c, &u, st, "%s", why);
+            ok = 0;
+            break;
+        }
         memset(&o, 0, sizeof o);
+        o.build = &c->build;
         o.resolve = resolve;
         o.resolve_ctx = &rc;
         o.rx_writable = rx_writable(segs[PCACHE_RX]);

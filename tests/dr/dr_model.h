@@ -97,6 +97,12 @@ uint64_t dr_model_reachable_base(void);
 void dr_model_set_clients(const char *const *paths, unsigned n);
 void dr_model_set_client_base(client_id_t id, uint64_t base);
 
+/* Which build of client library id is loaded (0 after a reset): its
+ * image at dr_get_client_base() carries a GNU build-id note saying so,
+ * mapped by dr_model_set_client_base() and again here; a test changes it
+ * between "processes" to model a rebuilt client. */
+void dr_model_set_client_build(client_id_t id, uint32_t build);
+
 /* Maps a copy of image (size bytes, read-only) at the client library's
  * base, which must be set and page-aligned: the library's first segment,
  * with its ELF header and notes.  -1 on failure. */
@@ -121,6 +127,12 @@ typedef struct dr_model_view {
 dr_model_outcome dr_model_load(const dr_model_unit *u, const char *path, dr_model_view *view, char *why,
                                size_t why_len);
 void dr_model_unload_all(void);
+
+/* On: a load after a refused one maps the file at the refused load's
+ * address and reuses its unit struct (the perscxt the callbacks get), as
+ * real DR may (its unit structs are reused, mmap reuses a freed range).
+ * Tests that turn it on turn it off again. */
+void dr_model_reuse_after_refusal(int on);
 
 /* Process exit as DR runs it with -persist: every given unit persisted
  * (coarse_freeze_at_exit), then the clients' exit events. */

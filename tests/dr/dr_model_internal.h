@@ -36,6 +36,7 @@ typedef struct drm_state {
     void *persist_user_data[DRM_MAX_CLIENT_LIBS];
     const char *client_path[DRM_MAX_CLIENT_LIBS];
     uint64_t client_base[DRM_MAX_CLIENT_LIBS];
+    uint32_t client_build[DRM_MAX_CLIENT_LIBS]; /* which build of each client library is loaded */
     unsigned nclients;
     void (*exit_event[DRM_MAX_CALLBACKS])(void);
     unsigned nexit;

@@ -38,6 +38,20 @@ static int prot_of(uint dr)
 #define FIRST_MAP (256u * 1024u * 1024u)
 static uint8_t *region;
 static size_t cursor = FIRST_MAP;
+/* dr_model_reuse_after_refusal(): the next load after a refused one maps
+ * at the refused one's address and gets its unit struct (perscxt) back, as
+ * DR's mmap and heap may well do. */
+static int reuse_after_refusal;
+static uint8_t *refused_place;
+static drm_info *refused_info;
+
+void dr_model_reuse_after_refusal(int on)
+{
+    reuse_after_refusal = on;
+    refused_place = NULL;
+    free(refused_info);
+    refused_info = NULL;
+}
 
 uint64_t dr_model_reachable_base(void)
 {
@@ -70,6 +84,10 @@ static void *next_place(size_t size)
 static uint8_t *map_file(void *at, size_t size, uint dr_prot, int shared, int fd, off_t offs, int *exec)
 {
     int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
+    if (!at && reuse_after_refusal && refused_place) {
+        at = refused_place;
+        refused_place = NULL;
+    }
     if (!at)
         at = next_place(size);
     void *p = mmap(at, size, prot_of(dr_prot), flags, fd, offs);
@@ -307,7 +325,13 @@ dr_model_outcome drm_load(const dr_model_unit *u, const char *path, int for_exec
                             DR_MEMPROT_READ | DR_MEMPROT_WRITE | (view->exec ? DR_MEMPROT_EXEC : 0));
     }
 
-    info = calloc(1, sizeof *info);
+    if (reuse_after_refusal && refused_info) {
+        info = refused_info;
+        refused_info = NULL;
+        memset(info, 0, sizeof *info);
+    } else {
+        info = calloc(1, sizeof *info);
+    }
     if (!info)
         abort();
     info->base_pc = (app_pc)(uintptr_t)(u->module_base + u->start_offs);
@@ -385,6 +409,12 @@ dr_model_outcome drm_load(const dr_model_unit *u, const char *path, int for_exec
 out:
     close(fd);
     if (res != DRM_LOADED) {
+        if (reuse_after_refusal) {
+            refused_place = view->map;
+            free(refused_info);
+            refused_info = info;
+            info = NULL;
+        }
         drm_unmap(view);
         free(info);
         return res;

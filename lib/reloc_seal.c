@@ -1,0 +1,92 @@
+/* The relocation seal (docs/FORMAT.md 9.8).  Resurrect checks the
+ * relocation tables in full (9.7), once; pcache_reloc_apply and the record
+ * readers rely on that check without repeating it.  The seal says for
+ * which struct and which bytes they may: a 64-bit hash of
+ *  - the fields of the struct that apply uses (base, size, class, file
+ *    offset, section count, validation level, byte order, checksum
+ *    algorithm, and the ranged-record count and spans the check left), and
+ *  - the bytes that say where every section is and what checksum it has:
+ *    the header [0, 256), the section table [256, 256 + 64n) and the
+ *    checksum trailer [T, T + 16n).
+ * So a struct edited, copied by hand or pointed elsewhere, and a struct
+ * whose base now holds another file, however well signed, no longer
+ * match.  Section bytes, records included, are not hashed (apply writes
+ * the sites', and hashing the records would cost as much as applying
+ * them): apply decodes records bounds-safe instead (reloc_apply.c).
+ *
+ * Not a secret, and no defence against a deliberate collision: nothing
+ * that keeps memory safe rests on it. */
+#include <string.h>
+
+#include "reloc_table.h"
+#include "report.h"
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h = (h ^ v) * 0xff51afd7ed558ccdull;
+    return h ^ (h >> 32);
+}
+
+/* The seal of seg as it is now, in *seal; 0, or -1 with *why when the
+ * bytes the seal covers do not lie inside the segment seg describes (then
+ * none is read). */
+static int seal_of(const pcache_segment *seg, uint64_t *seal, const char **why)
+{
+    uint64_t n = seg->section_count, table_end = SEG_HEADER_SIZE + SEG_ENTRY_SIZE * n, toff, h;
+
+    if (n > PCACHE_MAX_SECTIONS || seg->size < table_end) {
+        *why = "section count past the segment size";
+        return -1;
+    }
+    toff = ld64(seg->base + SH_TRAILER_OFFSET);
+    if (toff < table_end || toff > seg->size || seg->size - toff < SEG_TRAILER_ENTRY_SIZE * n) {
+        *why = "checksum trailer outside the segment";
+        return -1;
+    }
+    h = mix(0x9e3779b97f4a7c15ull, (uint64_t)(uintptr_t)seg->base);
+    h = mix(h, seg->size);
+    h = mix(h, seg->file_offset);
+    h = mix(h, n | (uint64_t)seg->cls << 32 | (uint64_t)seg->validation << 40 |
+                   (uint64_t)seg->identity.byte_order << 48 | (uint64_t)seg->identity.checksum << 56);
+    h = mix(h, seg->relocs_ranged);
+    h = mix(h, seg->relocs_span_count);
+    for (uint32_t k = 0; k < seg->relocs_span_count && k < PCACHE_RELOC_SPANS; k++) {
+        const pcache_reloc_span *sp = &seg->relocs_spans[k];
+        h = mix(h, sp->low);
+        h = mix(h, sp->width);
+        h = mix(h, (uint64_t)sp->origin << 8 | sp->kind);
+    }
+    h = mix(h, pcache_checksum(PCACHE_CHECKSUM_XXH3_64, seg->base, (size_t)table_end));
+    h = mix(h, pcache_checksum(PCACHE_CHECKSUM_XXH3_64, seg->base + toff, (size_t)(SEG_TRAILER_ENTRY_SIZE * n)));
+    *seal = h | 1; /* never 0, which means "not sealed" */
+    return 0;
+}
+
+void reloc_seal(pcache_segment *seg)
+{
+    const char *why;
+    /* resurrect has checked the layout: seal_of cannot fail here */
+    if (seal_of(seg, &seg->relocs_checked, &why) != 0)
+        seg->relocs_checked = 0;
+}
+
+pcache_status reloc_seal_check(const pcache_segment *seg, pcache_report *rep)
+{
+    int cls = (unsigned)seg->cls < PCACHE_CLASS_COUNT ? (int)seg->cls : PCACHE_REPORT_NO_CLASS;
+    const char *why;
+    uint64_t now;
+
+    if (seg->relocs_checked == 0)
+        return report_fail(rep, PCACHE_E_STATE, cls, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
+                           "segment struct not filled in by a successful pcache_resurrect (it has no relocation "
+                           "seal): resurrect the bytes first");
+    if (seal_of(seg, &now, &why) != 0)
+        return report_fail(rep, PCACHE_E_SEGMENT_CHANGED, cls, NULL, SH_TRAILER_OFFSET, 0, 0, 0,
+                           "segment struct or the bytes at its base changed since pcache_resurrect sealed it (%s)",
+                           why);
+    if (now != seg->relocs_checked)
+        return report_fail(rep, PCACHE_E_SEGMENT_CHANGED, cls, NULL, PCACHE_REPORT_NO_OFFSET, 1, seg->relocs_checked,
+                           now, "segment struct, or the header, section table or checksum trailer at its base, "
+                           "changed since pcache_resurrect sealed it (relocation seal)");
+    return PCACHE_OK;
+}
