@@ -75,7 +75,7 @@ LD_LIBRARY_PATH=$libdir "$work/readme_pc"
 # shellcheck disable=SC2046
 "$cc" -shared -fPIC -o "$work/libexports_pc.so" "$pkg/exports_so.c" $(pkg-config --cflags libpcache) \
     "$(pkg-config --variable=libdir libpcache)/libpcache.a" -Wl,--exclude-libs,libpcache.a \
-    $(pkg-config --libs zlib libmd)
+    $(pkg-config --libs zlib libxxhash libmd)
 sh "$pkg/check-symbols.sh" hidden "$work/libexports_pc.so"
 # The DynamoRIO client without CMake: libpcache-dr.pc gives the adapter's
 # source, DR's defines, the headers and libpcache.a.
