@@ -145,7 +145,7 @@ for kind in static shared; do
     DESTDIR=$parent/dest-$kind meson install -C "$parent/build-$kind" --quiet
     files=$(cd "$parent/dest-$kind/usr/local" && find . \( -type f -o -type l \) | sed 's|^\./||' | sort)
     echo "installed ($kind): $(echo "$files" | tr '\n' ' ')"
-    extra=$(echo "$files" | grep -Ev '^(bin/pcache-parent|include/pcache/[a-z]+\.h|lib[^/]*(/[^/]+)?/(libpcache\.(a|so(\.[0-9.]+)?)|pkgconfig/libpcache(-dr)?\.pc|cmake/libpcache/libpcacheConfig(Version)?\.cmake)|share/libpcache/dr/pcache_dr\.c)$' || true)
+    extra=$(echo "$files" | grep -Ev '^(bin/pcache-parent|include/pcache/[a-z_]+\.h|lib[^/]*(/[^/]+)?/(libpcache\.(a|so(\.[0-9.]+)?)|pkgconfig/libpcache(-dr)?\.pc|cmake/libpcache/libpcacheConfig(Version)?\.cmake)|share/libpcache/dr/pcache_dr\.c)$' || true)
     [ -z "$extra" ] || fail "subproject ($kind) installs more than the library and its headers: $extra"
     echo "$files" | grep -q '^include/pcache/pcache\.h$' || fail "subproject ($kind): no pcache/pcache.h installed"
     if [ $kind = static ]; then
