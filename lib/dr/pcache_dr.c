@@ -17,6 +17,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* This file is compiled into each client: its functions are the client's
+ * own, not exported from the client library (pcache/dr.h). */
+#if !defined(PCACHE_DR_API) && defined(__GNUC__) && !defined(_WIN32)
+#  define PCACHE_DR_API __attribute__((visibility("hidden")))
+#endif
+
 #include "dr_api.h"
 #include "pcache/dpc.h"
 #include "pcache/dr.h"
