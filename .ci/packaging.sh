@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # CI: libpcache as other projects get it (issue 13, items 3 to 5), from an
 # installed libpcache and a real DynamoRIO:
 #

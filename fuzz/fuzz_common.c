@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Shared by the fuzz targets: see fuzz_common.h. */
 #include "fuzz_common.h"
 

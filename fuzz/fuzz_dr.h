@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * What the DynamoRIO adapter's fuzz target (fuzz/fuzz_dr_adapter.c) and
  * its seed writer (fuzz/make_corpus_dr.c) agree on: the clients, their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Target: the DynamoRIO adapter's resurrect path (lib/dr/pcache_dr.c),
  * driven by the model of DR 11.91 (tests/dr/dr_model*.c) as DR loads a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The fuzz targets' entry functions, one per fuzz/fuzz_<name>.c.  Each
  * takes one input and returns 0; a finding aborts.  The regression test
  * replays committed inputs through these same functions. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Writes the fuzzers' seed corpus: valid segments and standalone files of
  * many shapes (each class, zero-size sections, page rounding, CRC-32 and

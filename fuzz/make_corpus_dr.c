@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The seeds of the dr_adapter target (fuzz/fuzz_dr_adapter.c): real .dpc
  * files, written by the model of DR 11.91 (tests/dr/dr_model*.c) with the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # CI's fuzzing step (docs/FUZZING.md).  Builds the fuzz targets with clang
 # (libFuzzer, AddressSanitizer, UndefinedBehaviorSanitizer) in their own
 # build directory, replays every committed reproducer (fuzz/regressions/)
@@ -22,7 +23,7 @@ work=$build/fuzz-work
 log() { printf '%s\n' "run-ci.sh: $*"; }
 
 if [ ! -f "$build/build.ninja" ]; then
-    CC=${CC:-clang} meson setup "$build" "$src" -Dfuzzing=true -Dtests=false
+    CC=${CC:-clang} meson setup "$build" "$src" -Dfuzzing=true -Dtests=disabled
 fi
 ninja -C "$build" -j2
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* XXH3-64 and zlib CRC-32 behind one interface.  Streaming, and streaming
  * while copying, is what lets persist hash section bytes in the same pass
  * that writes them.  XXH3 runs on the code path checksum_xxh3_dispatch.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Choosing an XXH3 code path at run time, from what the CPU reports.
  *
  * The choice is recomputed on every call rather than cached: it costs a

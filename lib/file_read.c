@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Opening a standalone pcache file held in memory. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Binding an image whose segments a host handed back one at a time: the
  * manifest says which segments there must be and where; they must agree
  * with it and with each other; then private copies are made where data

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Offset arithmetic of segments and files.  Every sum is checked: an
  * offset that would wrap is an error, never a small number. */
 #include "layout.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Resurrecting a segment: every byte is hostile until checked.  Nothing is
  * allocated here; views point into the caller's mapping. */
 #include <string.h>

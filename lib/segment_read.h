@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reading a segment where a container says it must be. */
 #ifndef PCACHE_SEGMENT_READ_H
 #define PCACHE_SEGMENT_READ_H

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Makes the installed libpcache.a from the internal static library: all its
 # objects partially linked into one (cc -r), whose hidden symbols (the
 # library's internal cross-file functions; everything is compiled with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The checksums against the test vectors of docs/FORMAT.md 1.3, and the
  * streaming interface (which persist uses) against the one-shot one.

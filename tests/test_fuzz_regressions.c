@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Replays, without any fuzzing engine, every committed fuzz input through
  * the same entry functions the fuzzers call: each reproducer kept under

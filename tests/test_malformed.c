@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Malformed segments and files, one defect at a time, each re-signed where
  * a checksum would otherwise catch it first, so that the check under test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Hostile-input reproducers from the security review of issues 12 and 18
  * (branch h-review).  Each test states the property it checks; on the
  * code it was written against (main d7221da) the tests marked FAILS

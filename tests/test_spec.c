@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * docs/FORMAT.md against the code.  An implementation written from the
  * document alone must agree with libpcache byte for byte and status for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Parsing the values given to command-line options.  Each parser accepts
  * the whole string or nothing, so that "12x" or "" is an error rather than
  * a silent 12 or 0. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcache-inspect's parts, shared by its files:
  *   pcache-inspect.c   the command line: options, subcommand table, help
  *   inspect_load.c     reading a file, telling its kind, the library's

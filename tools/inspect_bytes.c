@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* dump and extract: a section's bytes, as hex or raw. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* info and sections: what a file is and what it holds. */
 #include <string.h>
 

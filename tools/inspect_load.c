@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reading a file to inspect: its kind by magic, the library's verdict, its
  * segments, and sections named on the command line. */
 #include <errno.h>

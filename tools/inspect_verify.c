@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Every problem of a file the library refused, not only the first.
  *
  * The library stops at the first failure, which is right for a loader but

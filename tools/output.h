@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* What a tool's -o OUT names, decided before anything is written, so that
  * both tools treat "-", standard output, devices and links alike:
  *

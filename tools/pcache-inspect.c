@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcache-inspect: checks, describes and extracts pcache files and
  * DynamoRIO .dpc files.  One function per subcommand, found through the
  * table below, so that a subcommand is added by writing its function and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcache-pack: builds a standalone pcache file whose sections are the bytes
  * of files.  Only the public API is used, so this is also a worked example
  * of the builder. */

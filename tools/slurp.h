@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reading a whole input file into memory: the pack tool hands the builder
  * pointers that must stay valid until the file is written. */
 #ifndef PCACHE_TOOLS_SLURP_H

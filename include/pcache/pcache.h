@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libpcache — persisted-cache images for dynamic binary instrumentation.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The DynamoRIO adapter: DR's persist callbacks mapped onto the core's
  * size / persist / resurrect, for DR 11.91 as it behaves (docs/DYNAMORIO.md,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A model of DynamoRIO 11.91's persisted-cache protocol, for testing the
  * adapter (lib/dr/pcache_dr.c) and the example client in every build.

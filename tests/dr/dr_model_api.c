@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The model's implementation of the DR API functions in tests/dr/dr_api.h
  * (persistence registration as core/lib/instrument.c keeps it, options,
  * files, logs, memory queries, mutexes, allocation), and the model's

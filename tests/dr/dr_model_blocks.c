@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Basic blocks as a client sees them, for the model: the bb event builds a
  * block's instrumentation (clean calls with immediate arguments); a block
  * the client marks persistable goes into the unit's code cache when the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* State shared by the model's files: callback lists as DR keeps them,
  * the coarse_info_t a callback's perscxt points to, mappings, blocks. */
 #ifndef PCACHE_TEST_DR_MODEL_INTERNAL_H

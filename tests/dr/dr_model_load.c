@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The model of DR's coarse_unit_load(): map the file, check DR's header
  * (only the header MD5 by default), map it again as two views under
  * -persist_map_rw_separate, and walk the sections from the end, calling

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The DynamoRIO adapter (lib/dr/pcache_dr.c, compiled against
  * tests/dr/dr_api.h) end to end against the model of DR 11.91
  * (tests/dr/dr_model*.c): a client with ro, rx and rw sections and

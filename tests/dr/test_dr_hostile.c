@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Hostile .dpc files and hostile DR call sequences against the DynamoRIO
  * adapter (lib/dr/pcache_dr.c), in the model of DR 11.91 (issue 18).  Each
  * case broke the adapter as it was at commit 457aa9e (a crash, a read past

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Symbol checks on built or installed libraries.
 #
 #   check-symbols.sh public LIB...   every global name a library defines (an

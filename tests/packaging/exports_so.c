@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A shared object that links libpcache statically, as a DynamoRIO client
  * does: it must export its own function, and none of libpcache's names

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A program that defines, for itself, names the library uses inside
  * (report_fail, layout_file, checksum_update, ...), linked against the

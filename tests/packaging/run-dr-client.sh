@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Runs the client of cmake-client/ twice under drrun -persist (the options
 # of examples/bbcount/run_twice.sh): the first run must persist units and
 # resurrect none; the second must resurrect at least as many units as the

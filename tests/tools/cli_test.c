@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The tools' command-line conventions, run as the user runs them
  * (tool_run.h): what -o may replace, exit status 2 for every I/O error,
  * '-' for standard input and output in both tools, sizes a user did not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A synthetic .dpc file with this project's segments (dpc_build.h). */
 #include <md5.h>
 #include <setjmp.h>

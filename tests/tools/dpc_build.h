@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A synthetic DynamoRIO .dpc file with this project's segments in DR's
  * client slots, as the DR adapter writes them, for the tool tests. */
 #ifndef PCACHE_TESTS_DPC_BUILD_H

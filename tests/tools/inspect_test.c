@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcache-inspect, run as the user runs it (tool_run.h), on DynamoRIO's
  * real .dpc files (tests/data), on .dpc files with this project's segments
  * in DR's client slots, on standalone files with relocations, on files

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Running the built tools as a user does, for the tool tests: a scratch
  * directory per case, each tool run as a child process with its exit
  * status, stdout and stderr captured.

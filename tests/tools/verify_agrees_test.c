@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* `pcache-inspect verify` exits 0 exactly when the library's loaders
  * accept the same bytes.  Files are damaged on purpose (with their
  * checksums and DR's digests repaired, so that the damage reaches the

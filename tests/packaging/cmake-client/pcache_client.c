@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pcache_client: a DynamoRIO client that keeps, for every code unit DR
  * persists, a small table (ro) and a page of bytes (rx) in DR's persisted

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The parent project's program: libpcache's public API, nothing else. */
 #include <stdio.h>
 
