@@ -87,3 +87,13 @@ uint64_t checksum_digest(const checksum_state *st)
         return st->crc;
     return st->xxh3->digest(&st->xxh);
 }
+
+pcache_status pcache_checksum_compute(pcache_checksum_algorithm algo, const void *data, size_t size, uint64_t *out)
+{
+    if (!out || (!data && size))
+        return PCACHE_E_INVALID_ARGUMENT;
+    if (!checksum_algorithm_known((unsigned)algo))
+        return PCACHE_E_CHECKSUM_ALGORITHM;
+    *out = pcache_checksum(algo, data, size);
+    return PCACHE_OK;
+}

@@ -25,6 +25,39 @@
  *    for example, turn ".relocs" into a skippable unknown section, so that
  *    nothing is relocated); bounds, layout, memory safety and bounded time
  *    still hold against it, authenticity does not.  docs/FORMAT.md 3.9.
+ *
+ * Stability (the ABI policy)
+ *  - The status numbers are frozen (docs/FORMAT.md 2.7); new ones are
+ *    appended.
+ *  - The structs declared in these headers that a caller allocates or fills
+ *    (pcache_segment, pcache_bound_image, pcache_report, pcache_expect,
+ *    pcache_view, the options structs, ...) are part of the shared
+ *    library's ABI: their layout changes only together with the library's
+ *    soversion (meson.build), so that a program built against other
+ *    headers fails to load rather than misreading a struct.
+ *    tests/test_abi.c pins their sizes.  Fields marked library-internal
+ *    (the relocation seal and summaries of pcache_segment, pcache_bound_image's
+ *    blocks) are there only so that the caller can hold the struct without
+ *    an allocation (the resurrect path allocates nothing); their meaning may
+ *    change in any release, and a caller neither reads nor writes them.
+ *  - Before 1.0 a minor release may change the API; the soversion says
+ *    whether the ABI changed.
+ *  - Teardown names say what they undo: *_free() frees an object the
+ *    library allocated (pcache_builder_free, pcache_free); *_close() also
+ *    gives back an OS resource, a mapping or a file descriptor
+ *    (pcache_file_close, pcache_image_close); *_release() empties a
+ *    caller-held struct whose contents the library allocated
+ *    (pcache_bound_release, pcache_dr_release); pcache_dr_unregister() undoes
+ *    a registration with DynamoRIO.
+ *  - Two ways to write a standalone file, on purpose:
+ *    pcache_file_write_path() for tools (mode 0644 & ~umask, as a program
+ *    writing an output file does) and pcache_file_save() (pcache/file.h)
+ *    for a cache that the same user reads back (0600 by default, options
+ *    for the mode and the file system calls).  Two ways to read one:
+ *    pcache_image_read_path() reads any file a tool is pointed at, trusting
+ *    nothing but its bytes; pcache_file_open() maps a cache and first
+ *    checks that the file is the caller's own and not writable by others
+ *    (docs/FILES.md), as a loader must before it runs what it maps.
  */
 #ifndef PCACHE_PCACHE_H
 #define PCACHE_PCACHE_H
@@ -197,9 +230,19 @@ typedef enum pcache_checksum_algorithm {
 PCACHE_API const char *pcache_checksum_name(pcache_checksum_algorithm algo);
 
 /* One-shot checksum of a buffer with the given algorithm (CRC-32 values
- * are returned zero-extended).  Returns 0 for an unknown algorithm. */
+ * are returned zero-extended).  algo must be one of the algorithms above:
+ * for another value it returns 0, which is also a possible checksum, so
+ * an algorithm code that comes from a file or a user goes through
+ * pcache_checksum_compute(). */
 PCACHE_API uint64_t pcache_checksum(pcache_checksum_algorithm algo,
                                     const void *data, size_t size);
+
+/* The same, checked: PCACHE_OK and *out, or PCACHE_E_CHECKSUM_ALGORITHM
+ * for an algorithm this library does not know (*out untouched);
+ * PCACHE_E_INVALID_ARGUMENT for out NULL, or data NULL with size > 0. */
+PCACHE_API pcache_status pcache_checksum_compute(pcache_checksum_algorithm algo,
+                                                 const void *data, size_t size,
+                                                 uint64_t *out);
 
 typedef enum pcache_byte_order {
     PCACHE_LITTLE_ENDIAN = 1,
