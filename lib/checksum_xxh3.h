@@ -36,6 +36,8 @@ typedef struct checksum_xxh3_ops {
     uint64_t (*digest)(const XXH3_state_t *st);
     /* update(), also copying the bytes to dst (not overlapping src) */
     void (*update_copy)(XXH3_state_t *st, void *dst, const void *src, size_t size);
+    /* oneshot(src, size), also copying the bytes to dst (not overlapping src) */
+    uint64_t (*oneshot_copy)(void *dst, const void *src, size_t size);
     int fused_copy; /* update_copy copies in the hashing loop (else after it) */
 } checksum_xxh3_ops;
 
@@ -54,17 +56,29 @@ const char *checksum_xxh3_path_name(checksum_xxh3_path path);
  * else NULL. */
 const checksum_xxh3_ops *checksum_xxh3_ops_for(checksum_xxh3_path path);
 
-/* The path for one-shot checksums: the widest runnable one, except AVX2
- * rather than AVX-512 on AMD processors.  A pure function of CPUID (read through the compiler's CPU model, initialised
- * once by the runtime): no state of ours, so it is safe from any thread and
- * cheap enough to call per checksum. */
+/* The path for one-shot checksums: of the runnable paths, the one that
+ * hashed a few KiB fastest when timed on this machine (at the first call
+ * of the process, in checksum_xxh3_dispatch.c).  Safe from any thread; after
+ * the first call, one load. */
 const checksum_xxh3_ops *checksum_xxh3_ops_best(void);
 
-/* The path for streaming states, which persist feeds through update_copy:
- * AVX2 where the CPU has it, else the one-shot choice.  With the copy in
- * the loop, AVX-512 gains nothing over AVX2, and it loses where the CPU
- * splits 512-bit operations in two (Zen 4: docs/PERFORMANCE.md).  Equally a
- * pure function of CPUID. */
+/* The path for hashing while copying (oneshot_copy, and the streaming
+ * states persist feeds through update_copy): the fastest at oneshot_copy,
+ * timed alongside.  With the copy in the loop the widest path is not
+ * always the fastest. */
 const checksum_xxh3_ops *checksum_xxh3_ops_streaming(void);
+
+/* What the choice was made from: the least ns per call of each runnable
+ * path over `bytes` bytes (0 for paths not run), or measured = 0 when no
+ * clock could be read (then the widest path was taken).  NULL while
+ * another thread is still timing. */
+typedef struct checksum_xxh3_timing {
+    int measured;
+    unsigned bytes;
+    double oneshot_ns[CHECKSUM_XXH3_PATH_COUNT];
+    double copy_ns[CHECKSUM_XXH3_PATH_COUNT];
+} checksum_xxh3_timing;
+
+const checksum_xxh3_timing *checksum_xxh3_timings(void);
 
 #endif

@@ -13,7 +13,9 @@
  *    a distinct error code; pcache_strerror() names it.  Readers can also
  *    fill a pcache_report that says where (class, section, offset) and what
  *    was expected versus found.
- *  - No global mutable state.  Distinct builders and segments may be used
+ *  - No global mutable state, but for the XXH3 code path, chosen once per
+ *    process by timing the candidates at the first checksum and set
+ *    atomically.  Distinct builders and segments may be used
  *    from different threads at once.  One object is not to be mutated from
  *    two threads at once, except that pcache_segment_section*() on one
  *    resurrected segment is safe from several threads.
