@@ -10,9 +10,15 @@
  *    checksum trailer [T, T + 16n).
  * So a struct edited, copied by hand or pointed elsewhere, and a struct
  * whose base now holds another file, however well signed, no longer
- * match.  Section bytes, records included, are not hashed (apply writes
- * the sites', and hashing the records would cost as much as applying
- * them): apply decodes records bounds-safe instead (reloc_apply.c).
+ * match.  The header and table enter it as XXH3-64 of header bytes
+ * [0, 248), the header checksum field [248, 256), and XXH3-64 of the
+ * table: of an XXH3 segment resurrect has just computed and compared the
+ * first and the last with the stored checksums, so that sealing one takes
+ * them from the header instead of hashing the same bytes again (the
+ * check after it always hashes the bytes).  Section bytes, records
+ * included, are not hashed (apply writes the sites', and hashing the
+ * records would cost as much as applying them): apply decodes records
+ * bounds-safe instead (reloc_apply.c).
  *
  * Not a secret, and no defence against a deliberate collision: nothing
  * that keeps memory safe rests on it. */
@@ -29,8 +35,9 @@ static uint64_t mix(uint64_t h, uint64_t v)
 
 /* The seal of seg as it is now, in *seal; 0, or -1 with *why when the
  * bytes the seal covers do not lie inside the segment seg describes (then
- * none is read). */
-static int seal_of(const pcache_segment *seg, uint64_t *seal, const char **why)
+ * none is read).  verified: the header and table are those resurrect
+ * checked, so that an XXH3 segment's stored checksums are their hashes. */
+static int seal_of(const pcache_segment *seg, int verified, uint64_t *seal, const char **why)
 {
     uint64_t n = seg->section_count, table_end = SEG_HEADER_SIZE + SEG_ENTRY_SIZE * n, toff, h;
 
@@ -56,7 +63,16 @@ static int seal_of(const pcache_segment *seg, uint64_t *seal, const char **why)
         h = mix(h, sp->width);
         h = mix(h, (uint64_t)sp->origin << 8 | sp->kind);
     }
-    h = mix(h, pcache_checksum(PCACHE_CHECKSUM_XXH3_64, seg->base, (size_t)table_end));
+    if (verified && seg->identity.checksum == PCACHE_CHECKSUM_XXH3_64) {
+        h = mix(h, ld64be(seg->base + SH_HEADER_CHECKSUM));
+        h = mix(h, ld64be(seg->base + SH_HEADER_CHECKSUM));
+        h = mix(h, ld64be(seg->base + SH_TABLE_CHECKSUM));
+    } else {
+        h = mix(h, pcache_checksum(PCACHE_CHECKSUM_XXH3_64, seg->base, SH_HEADER_CHECKSUM));
+        h = mix(h, ld64be(seg->base + SH_HEADER_CHECKSUM));
+        h = mix(h, pcache_checksum(PCACHE_CHECKSUM_XXH3_64, seg->base + SEG_HEADER_SIZE,
+                                   (size_t)(table_end - SEG_HEADER_SIZE)));
+    }
     h = mix(h, pcache_checksum(PCACHE_CHECKSUM_XXH3_64, seg->base + toff, (size_t)(SEG_TRAILER_ENTRY_SIZE * n)));
     *seal = h | 1; /* never 0, which means "not sealed" */
     return 0;
@@ -65,8 +81,9 @@ static int seal_of(const pcache_segment *seg, uint64_t *seal, const char **why)
 void reloc_seal(pcache_segment *seg)
 {
     const char *why;
-    /* resurrect has checked the layout: seal_of cannot fail here */
-    if (seal_of(seg, &seg->relocs_checked, &why) != 0)
+    /* resurrect has checked the layout, and the header and table
+     * checksums: seal_of cannot fail here */
+    if (seal_of(seg, 1, &seg->relocs_checked, &why) != 0)
         seg->relocs_checked = 0;
 }
 
@@ -80,7 +97,7 @@ pcache_status reloc_seal_check(const pcache_segment *seg, pcache_report *rep)
         return report_fail(rep, PCACHE_E_STATE, cls, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
                            "segment struct not filled in by a successful pcache_resurrect (it has no relocation "
                            "seal): resurrect the bytes first");
-    if (seal_of(seg, &now, &why) != 0)
+    if (seal_of(seg, 0, &now, &why) != 0)
         return report_fail(rep, PCACHE_E_SEGMENT_CHANGED, cls, NULL, SH_TRAILER_OFFSET, 0, 0, 0,
                            "segment struct or the bytes at its base changed since pcache_resurrect sealed it (%s)",
                            why);

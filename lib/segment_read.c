@@ -1,5 +1,6 @@
 /* Resurrecting a segment: every byte is hostile until checked.  Nothing is
  * allocated here; views point into the caller's mapping. */
+#include <stddef.h>
 #include <string.h>
 
 #include "builder.h"
@@ -10,22 +11,10 @@
 #include "layout.h"
 #include "reloc_table.h"
 #include "report.h"
+#include "section_names.h"
 
 /* Readers compare in this order; each step trusts only what earlier steps
  * verified.  See docs/FORMAT.md, "Reading a segment". */
-
-static int name_field_valid(const uint8_t *f, size_t field, size_t max, unsigned lo)
-{
-    size_t len = 0;
-    while (len < field && f[len]) {
-        if (f[len] < lo || f[len] > 0x7e)
-            return 0;
-        len++;
-    }
-    if (len == 0 || len > max || len == field)
-        return 0;
-    return all_zero(f + len, field - len);
-}
 
 static pcache_status fail(pcache_report *rep, pcache_status st, int cls, const char *sec,
                           uint64_t off, const char *what)
@@ -257,6 +246,10 @@ static pcache_status check_table(pcache_segment *seg, pcache_report *rep)
     uint32_t n = seg->section_count;
     uint64_t F = seg->file_offset, abs, toff = ld64(h + SH_TRAILER_OFFSET);
     int cls = seg->cls;
+    /* the first entry whose name repeats an earlier one's, found by
+     * sorting the names (section_names.c) rather than comparing each pair:
+     * the check below fails there, in table order, as pairwise did */
+    uint32_t first_dup = section_index_build(seg);
 
     /* Same arithmetic as layout_segment(), entry by entry, so that no
      * array is needed. */
@@ -273,9 +266,8 @@ static pcache_status check_table(pcache_segment *seg, pcache_report *rep)
         if (!name_field_valid(e + SE_NAME, SE_NAME_SIZE, PCACHE_SECTION_NAME_MAX, 0x21))
             return fail(rep, PCACHE_E_SECTION_TABLE, cls, NULL, eoff + SE_NAME,
                         "section name is not 1-31 printable bytes, a NUL and zero padding");
-        for (uint32_t j = 0; j < i; j++)
-            if (memcmp(entry_at(seg, j) + SE_NAME, e + SE_NAME, SE_NAME_SIZE) == 0)
-                return fail(rep, PCACHE_E_SECTION_TABLE, cls, name, eoff + SE_NAME, "duplicate section name");
+        if (i == first_dup)
+            return fail(rep, PCACHE_E_SECTION_TABLE, cls, name, eoff + SE_NAME, "duplicate section name");
         if (!is_pow2_u64(align) || align > seg->identity.page_size)
             return fail_v(rep, PCACHE_E_SECTION_TABLE, cls, name, eoff + SE_ALIGN, seg->identity.page_size,
                           align, "alignment is not a power of two no larger than the page size");
@@ -330,7 +322,8 @@ pcache_status pcache_resurrect(pcache_segment *seg, pcache_class cls, const uint
         exp->validation < PCACHE_VALIDATE_HEADER || exp->validation > PCACHE_VALIDATE_FULL)
         return fail(rep, PCACHE_E_INVALID_ARGUMENT, -1, NULL, 0, "invalid argument to pcache_resurrect");
     h = *map;
-    memset(seg, 0, sizeof *seg);
+    /* all but the name index, whose first n entries check_table() fills */
+    memset(seg, 0, offsetof(pcache_segment, by_name));
 
     /* 1. magic: 8 bytes */
     if (available < SEG_MAGIC_SIZE)
@@ -484,16 +477,16 @@ pcache_status pcache_segment_find(pcache_segment *seg, const char *name, pcache_
     report_clear(rep);
     if (!seg || !seg->base || !name || !view)
         return fail(rep, PCACHE_E_INVALID_ARGUMENT, -1, NULL, 0, "invalid argument");
-    for (uint32_t i = 0; i < seg->section_count; i++) {
-        const uint8_t *e = entry_at(seg, i);
-        if (strncmp((const char *)e + SE_NAME, name, SE_NAME_SIZE) == 0) {
-            pcache_status st;
+    {
+        /* O(log n): the index resurrect built (section_names.c) */
+        uint32_t i = section_index_find(seg, name);
+        if (i != UINT32_MAX) {
+            const uint8_t *e = entry_at(seg, i);
             if (!entry_known(seg, e))
                 return report_fail(rep, PCACHE_E_SKIPPED, seg->cls, name,
                                    SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * i, 0, 0, 0,
                                    "section is of a type or flags this reader does not know");
-            st = pcache_segment_section(seg, i, view, rep);
-            return st;
+            return pcache_segment_section(seg, i, view, rep);
         }
     }
     return report_fail(rep, PCACHE_E_NOT_FOUND, seg->cls, name, 0, 0, 0, 0, "no section of this name");

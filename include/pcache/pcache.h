@@ -492,6 +492,10 @@ typedef struct pcache_segment {
      * more origins and kinds than spans */
     uint32_t relocs_span_count;
     pcache_reloc_span relocs_spans[PCACHE_RELOC_SPANS];
+    /* library-internal: the section indices sorted by name, which
+     * pcache_segment_find() searches in O(log n) (the first section_count
+     * entries; resurrect fills them as it checks names are unique) */
+    uint16_t by_name[PCACHE_MAX_SECTIONS];
 } pcache_segment;
 
 /* A view of one section's bytes, inside the mapped segment.  For a

@@ -1,0 +1,148 @@
+/* Name fields of a segment, and the section table's index by name.  See
+ * section_names.h. */
+#include "section_names.h"
+
+#include <string.h>
+
+#include "bytes.h"
+#include "format.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* 16 bytes at a time, a bit per byte in two masks: NUL, and allowed
+ * ([lo, 0x7e]: as signed bytes, above lo - 1 and below 0x7f, which leaves
+ * out 0x80-0xff).  SSE2 is part of x86-64. */
+int name_field_valid(const uint8_t *f, size_t field, size_t max, unsigned lo)
+{
+    const __m128i below = _mm_set1_epi8((char)(lo - 1)), above = _mm_set1_epi8(0x7f);
+    uint64_t nul = 0, allowed = 0, all = field >= 64 ? ~0ull : (1ull << field) - 1;
+    unsigned len;
+
+    for (size_t w = 0; w < field && w < 64; w += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(f + w));
+        __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(x, below), _mm_cmplt_epi8(x, above));
+        nul |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) << w;
+        allowed |= (uint64_t)(uint32_t)_mm_movemask_epi8(ok) << w;
+    }
+    if ((nul | allowed) != all || nul == 0)
+        return 0; /* a byte neither NUL nor allowed, or no NUL */
+    len = (unsigned)__builtin_ctzll(nul);
+    /* every byte from the first NUL on is NUL */
+    return nul == (all & (~0ull << len)) && len >= 1 && len <= max;
+}
+#else
+int name_field_valid(const uint8_t *f, size_t field, size_t max, unsigned lo)
+{
+    size_t len = 0;
+    while (len < field && f[len]) {
+        if (f[len] < lo || f[len] > 0x7e)
+            return 0;
+        len++;
+    }
+    if (len == 0 || len > max || len == field)
+        return 0;
+    return all_zero(f + len, field - len);
+}
+#endif
+
+static const uint8_t *name_of(const pcache_segment *seg, uint32_t i)
+{
+    return seg->base + SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * i + SE_NAME;
+}
+
+/* Byte order of the 32-byte fields (memcmp's), a word at a time. */
+static int name_cmp(const uint8_t *a, const uint8_t *b)
+{
+    for (unsigned k = 0; k < SE_NAME_SIZE; k += 8) {
+        uint64_t x = ld64be(a + k), y = ld64be(b + k);
+        if (x != y)
+            return x < y ? -1 : 1;
+    }
+    return 0;
+}
+
+/* Entry a before entry b: by name, then by index. */
+static int entry_before(const pcache_segment *seg, uint16_t a, uint16_t b)
+{
+    int c = name_cmp(name_of(seg, a), name_of(seg, b));
+    return c < 0 || (c == 0 && a < b);
+}
+
+static void sift_down(const pcache_segment *seg, uint16_t *v, uint32_t root, uint32_t n)
+{
+    for (;;) {
+        uint32_t child = 2 * root + 1;
+        uint16_t t;
+        if (child >= n)
+            return;
+        if (child + 1 < n && entry_before(seg, v[child], v[child + 1]))
+            child++;
+        if (!entry_before(seg, v[root], v[child]))
+            return;
+        t = v[root], v[root] = v[child], v[child] = t;
+        root = child;
+    }
+}
+
+uint32_t section_index_build(pcache_segment *seg)
+{
+    uint16_t *v = seg->by_name;
+    uint32_t n = seg->section_count, first_dup = n;
+
+    for (uint32_t i = 0; i < n; i++)
+        v[i] = (uint16_t)i;
+    /* Insertion sort for the few sections of most segments; heapsort, in
+     * place and n log n whatever the names, for many. */
+    if (n <= 16) {
+        for (uint32_t i = 1; i < n; i++) {
+            uint16_t x = v[i];
+            uint32_t j = i;
+            for (; j > 0 && entry_before(seg, x, v[j - 1]); j--)
+                v[j] = v[j - 1];
+            v[j] = x;
+        }
+    } else {
+        for (uint32_t i = n / 2; i-- > 0;)
+            sift_down(seg, v, i, n);
+        for (uint32_t end = n - 1; end > 0; end--) {
+            uint16_t t = v[0];
+            v[0] = v[end], v[end] = t;
+            sift_down(seg, v, 0, end);
+        }
+    }
+    /* Equal names are neighbours, in index order: the later of each
+     * equal pair repeats an earlier name. */
+    for (uint32_t k = 1; k < n; k++)
+        if (v[k] < first_dup && name_cmp(name_of(seg, v[k - 1]), name_of(seg, v[k])) == 0)
+            first_dup = v[k];
+    return first_dup;
+}
+
+uint32_t section_index_find(const pcache_segment *seg, const char *name)
+{
+    uint8_t key[SE_NAME_SIZE];
+    size_t len = strnlen(name, SE_NAME_SIZE);
+    uint32_t lo = 0, hi = seg->section_count;
+
+    /* A table name is at most 31 bytes, NUL-padded to 32: the key is
+     * padded alike, and a longer name is no section's. */
+    if (len == SE_NAME_SIZE)
+        return UINT32_MAX;
+    memset(key, 0, sizeof key);
+    memcpy(key, name, len);
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2, i = seg->by_name[mid];
+        int c;
+        if (i >= seg->section_count)
+            return UINT32_MAX; /* not an index resurrect built */
+        c = name_cmp(key, name_of(seg, i));
+        if (c == 0)
+            return i;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return UINT32_MAX;
+}
