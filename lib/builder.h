@@ -8,7 +8,7 @@
 #include "pcache/reloc.h"
 
 typedef struct section_src {
-    char name[PCACHE_SECTION_NAME_MAX + 1];
+    char name[PCACHE_SECTION_NAME_MAX + 1]; /* NUL-padded to its end: stored as is */
     uint16_t type;
     uint16_t flags;
     uint32_t align;
@@ -87,6 +87,9 @@ struct pcache_builder {
     /* pcache_builder_set_build(): the ".build" section's bytes */
     uint8_t build[PCACHE_BUILD_SECTION_MAX];
     uint32_t build_size;
+    /* persist's hash state and stage (segment_write.c), from the first
+     * persist that needs them */
+    struct persist_scratch *scratch;
 };
 
 int section_name_valid(const char *name, size_t *len_out);
