@@ -56,17 +56,33 @@ const char *checksum_xxh3_path_name(checksum_xxh3_path path);
  * else NULL. */
 const checksum_xxh3_ops *checksum_xxh3_ops_for(checksum_xxh3_path path);
 
+/* The choice once made (NULL before): checksum_xxh3_dispatch.c. */
+extern const checksum_xxh3_ops *checksum_xxh3_chosen_oneshot, *checksum_xxh3_chosen_copy;
+/* Makes the choice if no thread has (or waits for none): the paths to use
+ * now, of each kind. */
+const checksum_xxh3_ops *checksum_xxh3_choose_oneshot(void);
+const checksum_xxh3_ops *checksum_xxh3_choose_copy(void);
+
 /* The path for one-shot checksums: of the runnable paths, the one that
  * hashed a few KiB fastest when timed on this machine (at the first call
  * of the process, in checksum_xxh3_dispatch.c).  Safe from any thread; after
- * the first call, one load. */
-const checksum_xxh3_ops *checksum_xxh3_ops_best(void);
+ * the first call, one load, inlined: a segment's checksums are many and
+ * short. */
+static inline const checksum_xxh3_ops *checksum_xxh3_ops_best(void)
+{
+    const checksum_xxh3_ops *p = __atomic_load_n(&checksum_xxh3_chosen_oneshot, __ATOMIC_ACQUIRE);
+    return __builtin_expect(p != NULL, 1) ? p : checksum_xxh3_choose_oneshot();
+}
 
 /* The path for hashing while copying (oneshot_copy, and the streaming
  * states persist feeds through update_copy): the fastest at oneshot_copy,
  * timed alongside.  With the copy in the loop the widest path is not
  * always the fastest. */
-const checksum_xxh3_ops *checksum_xxh3_ops_streaming(void);
+static inline const checksum_xxh3_ops *checksum_xxh3_ops_streaming(void)
+{
+    const checksum_xxh3_ops *p = __atomic_load_n(&checksum_xxh3_chosen_copy, __ATOMIC_ACQUIRE);
+    return __builtin_expect(p != NULL, 1) ? p : checksum_xxh3_choose_copy();
+}
 
 /* What the choice was made from: the least ns per call of each runnable
  * path over `bytes` bytes (0 for paths not run), or measured = 0 when no

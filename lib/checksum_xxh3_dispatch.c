@@ -70,13 +70,21 @@ const checksum_xxh3_ops *checksum_xxh3_ops_for(checksum_xxh3_path path)
  * most, in L1 on any CPU, long enough for XXH3's vector loop (stripes and
  * a scramble) to be most of the call. */
 #define PROBE_SIZE 4096u
-#define PROBE_CALLS 4u  /* calls per timed sample */
-#define PROBE_ROUNDS 5u /* samples per path, interleaved; the least is kept */
+#define PROBE_CALLS 8u  /* calls per timed sample */
+#define PROBE_ROUNDS 9u /* samples per path, interleaved; the least is kept */
+/* A narrower path is taken only when it is faster by more than this
+ * (3%): between paths that time alike, measurement noise would otherwise
+ * decide, run by run; the wider one is xxHash's own preference. */
+#define PROBE_MARGIN 1.03
 
-static uint8_t probe_src[PROBE_SIZE];
-static uint8_t probe_dst[PROBE_SIZE];
+/* 64-byte aligned, as sections usually are (and as the segments the
+ * bench hashes): at the linker's 32, every 64-byte load of the AVX-512
+ * path crossed a cache line, and AVX-512 timed slower than AVX2 in some
+ * processes only. */
+static _Alignas(64) uint8_t probe_src[PROBE_SIZE];
+static _Alignas(64) uint8_t probe_dst[PROBE_SIZE];
 
-static const checksum_xxh3_ops *chosen_oneshot, *chosen_copy;
+const checksum_xxh3_ops *checksum_xxh3_chosen_oneshot, *checksum_xxh3_chosen_copy;
 static int measuring; /* 1 while a thread times the paths */
 static checksum_xxh3_timing timing;
 
@@ -144,8 +152,8 @@ static void measure(void)
     memset(&timing, 0, sizeof timing);
     if (clock_ok) {
         for (int copy = 0; copy < 2; copy++)
-            for (size_t i = 1; i < n; i++)
-                if (best[copy][i] < best[copy][pick[copy]])
+            for (size_t i = 1; i < n; i++) /* cand[] is widest first */
+                if (best[copy][i] * PROBE_MARGIN < best[copy][pick[copy]])
                     pick[copy] = i;
         timing.measured = 1;
         timing.bytes = PROBE_SIZE;
@@ -155,8 +163,8 @@ static void measure(void)
         }
     }
     /* Without a clock: the widest path, xxHash's own preference. */
-    __atomic_store_n(&chosen_copy, cand[pick[1]], __ATOMIC_RELEASE);
-    __atomic_store_n(&chosen_oneshot, cand[pick[0]], __ATOMIC_RELEASE);
+    __atomic_store_n(&checksum_xxh3_chosen_copy, cand[pick[1]], __ATOMIC_RELEASE);
+    __atomic_store_n(&checksum_xxh3_chosen_oneshot, cand[pick[0]], __ATOMIC_RELEASE);
 }
 
 /* Makes the choice if no thread has; returns 0 when it is still being
@@ -164,7 +172,7 @@ static void measure(void)
 static int ensure_chosen(void)
 {
     int expected = 0;
-    if (__atomic_load_n(&chosen_oneshot, __ATOMIC_ACQUIRE))
+    if (__atomic_load_n(&checksum_xxh3_chosen_oneshot, __ATOMIC_ACQUIRE))
         return 1;
     if (!__atomic_compare_exchange_n(&measuring, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return 0;
@@ -179,25 +187,19 @@ static const checksum_xxh3_ops *widest(void)
     return cand[0];
 }
 
-const checksum_xxh3_ops *checksum_xxh3_ops_best(void)
+const checksum_xxh3_ops *checksum_xxh3_choose_oneshot(void)
 {
-    const checksum_xxh3_ops *p = __atomic_load_n(&chosen_oneshot, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(p != NULL, 1))
-        return p;
-    return ensure_chosen() ? __atomic_load_n(&chosen_oneshot, __ATOMIC_ACQUIRE) : widest();
+    return ensure_chosen() ? __atomic_load_n(&checksum_xxh3_chosen_oneshot, __ATOMIC_ACQUIRE) : widest();
 }
 
-const checksum_xxh3_ops *checksum_xxh3_ops_streaming(void)
+const checksum_xxh3_ops *checksum_xxh3_choose_copy(void)
 {
-    const checksum_xxh3_ops *p = __atomic_load_n(&chosen_copy, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(p != NULL, 1))
-        return p;
-    /* chosen_copy is published before chosen_oneshot */
-    return ensure_chosen() ? __atomic_load_n(&chosen_copy, __ATOMIC_ACQUIRE) : widest();
+    /* checksum_xxh3_chosen_copy is published before checksum_xxh3_chosen_oneshot */
+    return ensure_chosen() ? __atomic_load_n(&checksum_xxh3_chosen_copy, __ATOMIC_ACQUIRE) : widest();
 }
 
 const checksum_xxh3_timing *checksum_xxh3_timings(void)
 {
     checksum_xxh3_ops_best();
-    return __atomic_load_n(&chosen_oneshot, __ATOMIC_ACQUIRE) ? &timing : NULL;
+    return __atomic_load_n(&checksum_xxh3_chosen_oneshot, __ATOMIC_ACQUIRE) ? &timing : NULL;
 }

@@ -10,26 +10,46 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 
-/* 16 bytes at a time, a bit per byte in two masks: NUL, and allowed
- * ([lo, 0x7e]: as signed bytes, above lo - 1 and below 0x7f, which leaves
- * out 0x80-0xff).  SSE2 is part of x86-64. */
+/* A bit per byte of 16 at p: NUL, and allowed ([lo, 0x7e]: as signed
+ * bytes, above lo - 1 and below 0x7f, which leaves out 0x80-0xff).  SSE2
+ * is part of x86-64. */
+static inline void name_masks16(const uint8_t *p, __m128i below, uint32_t *nul, uint32_t *allowed)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    *nul = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128()));
+    *allowed = (uint32_t)_mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(x, below), _mm_cmplt_epi8(x, _mm_set1_epi8(0x7f))));
+}
+
+/* Over the whole field: every byte NUL or allowed, a NUL, and NULs from
+ * the first one to the end (nul is then all ones from the name's
+ * length up). */
+static inline int name_masks_valid(uint64_t nul, uint64_t allowed, uint64_t all, size_t max)
+{
+    unsigned len;
+    if ((nul | allowed) != all || nul == 0)
+        return 0;
+    len = (unsigned)__builtin_ctzll(nul);
+    return nul == (all & (~0ull << len)) && len >= 1 && len <= max;
+}
+
 int name_field_valid(const uint8_t *f, size_t field, size_t max, unsigned lo)
 {
-    const __m128i below = _mm_set1_epi8((char)(lo - 1)), above = _mm_set1_epi8(0x7f);
-    uint64_t nul = 0, allowed = 0, all = field >= 64 ? ~0ull : (1ull << field) - 1;
-    unsigned len;
+    const __m128i below = _mm_set1_epi8((char)(lo - 1));
+    uint32_t n0, a0, n1, a1;
 
-    for (size_t w = 0; w < field && w < 64; w += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(f + w));
-        __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(x, below), _mm_cmplt_epi8(x, above));
-        nul |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) << w;
-        allowed |= (uint64_t)(uint32_t)_mm_movemask_epi8(ok) << w;
+    if (field == 32) { /* section names: the case per table entry */
+        name_masks16(f, below, &n0, &a0);
+        name_masks16(f + 16, below, &n1, &a1);
+        return name_masks_valid(n0 | n1 << 16, a0 | a1 << 16, 0xffffffffull, max);
+    } else {
+        uint64_t nul = 0, allowed = 0, all = field >= 64 ? ~0ull : (1ull << field) - 1;
+        for (size_t w = 0; w < field && w < 64; w += 16) {
+            name_masks16(f + w, below, &n0, &a0);
+            nul |= (uint64_t)n0 << w;
+            allowed |= (uint64_t)a0 << w;
+        }
+        return name_masks_valid(nul, allowed, all, max);
     }
-    if ((nul | allowed) != all || nul == 0)
-        return 0; /* a byte neither NUL nor allowed, or no NUL */
-    len = (unsigned)__builtin_ctzll(nul);
-    /* every byte from the first NUL on is NUL */
-    return nul == (all & (~0ull << len)) && len >= 1 && len <= max;
 }
 #else
 int name_field_valid(const uint8_t *f, size_t field, size_t max, unsigned lo)
@@ -98,10 +118,16 @@ uint32_t section_index_build(pcache_segment *seg)
         for (uint32_t i = 1; i < n; i++) {
             uint16_t x = v[i];
             uint32_t j = i;
-            for (; j > 0 && entry_before(seg, x, v[j - 1]); j--)
+            int c = 1;
+            /* x has the largest index yet: it goes after equal names */
+            for (; j > 0 && (c = name_cmp(name_of(seg, x), name_of(seg, v[j - 1]))) < 0; j--)
                 v[j] = v[j - 1];
             v[j] = x;
+            /* an equal name before it: the first such i is the least */
+            if (j > 0 && c == 0 && first_dup == n)
+                first_dup = i;
         }
+        return first_dup;
     } else {
         for (uint32_t i = n / 2; i-- > 0;)
             sift_down(seg, v, i, n);
