@@ -66,12 +66,19 @@ const checksum_xxh3_ops *checksum_xxh3_ops_for(checksum_xxh3_path path)
 
 /* ---- the measurement ---- */
 
-/* Bytes per timed call: a few-KiB section, what DynamoRIO clients persist
- * most, in L1 on any CPU, long enough for XXH3's vector loop (stripes and
- * a scramble) to be most of the call. */
-#define PROBE_SIZE 4096u
-#define PROBE_CALLS 8u  /* calls per timed sample */
-#define PROBE_ROUNDS 9u /* samples per path, interleaved; the least is kept */
+/* Each size class is timed at one size, the geometric middle of its
+ * range (checksum_xxh3_size_class(): < 512, < 2 KiB, < 8 KiB, more):
+ * which path is fastest changes with the size (on AMD Zen 5, AVX2 below
+ * about 2 KiB, AVX-512 above, when copying too: docs/PERFORMANCE.md).
+ * All in L1 on any CPU; the largest long enough for XXH3's blocks and
+ * scrambles.  Each sample hashes PROBE_BYTES, in calls of the class's
+ * size, so that every class costs alike. */
+static const size_t probe_size[CHECKSUM_XXH3_SIZE_CLASSES] = {256, 1024, 4096, 16384};
+#define PROBE_BYTES 16384u
+#define PROBE_ROUNDS 7u /* samples per path and class, interleaved; the least is kept */
+/* A path more than this many times slower than the fastest at one size
+ * is not timed at the larger ones (scalar and SSE2 where AVX2 runs). */
+#define PROBE_PRUNE 2.0
 /* A narrower path is taken only when it is faster by more than this
  * (3%): between paths that time alike, measurement noise would otherwise
  * decide, run by run; the wider one is xxHash's own preference. */
@@ -81,10 +88,11 @@ const checksum_xxh3_ops *checksum_xxh3_ops_for(checksum_xxh3_path path)
  * bench hashes): at the linker's 32, every 64-byte load of the AVX-512
  * path crossed a cache line, and AVX-512 timed slower than AVX2 in some
  * processes only. */
-static _Alignas(64) uint8_t probe_src[PROBE_SIZE];
-static _Alignas(64) uint8_t probe_dst[PROBE_SIZE];
+static _Alignas(64) uint8_t probe_src[PROBE_BYTES];
+static _Alignas(64) uint8_t probe_dst[PROBE_BYTES];
 
-const checksum_xxh3_ops *checksum_xxh3_chosen_oneshot, *checksum_xxh3_chosen_copy;
+const checksum_xxh3_choice *checksum_xxh3_chosen;
+static checksum_xxh3_choice choice;
 static int measuring; /* 1 while a thread times the paths */
 static checksum_xxh3_timing timing;
 
@@ -112,94 +120,111 @@ static size_t runnable(const checksum_xxh3_ops *out[CHECKSUM_XXH3_PATH_COUNT])
 
 static volatile uint64_t probe_sink;
 
-/* One sample: ns for PROBE_CALLS calls of the path's one-shot (copy = 0)
- * or one-shot copy (copy = 1); < 0 when the clock failed. */
-static double sample(const checksum_xxh3_ops *ops, int copy)
+/* One sample: ns per call of the path's one-shot (copy = 0) or one-shot
+ * copy (copy = 1) of size bytes, over PROBE_BYTES; < 0 when the clock
+ * failed. */
+static double sample(const checksum_xxh3_ops *ops, int copy, size_t size)
 {
     uint64_t h = 0;
+    size_t calls = PROBE_BYTES / size;
     double t0 = now_ns(), t1;
-    for (unsigned i = 0; i < PROBE_CALLS; i++)
-        h ^= copy ? ops->oneshot_copy(probe_dst, probe_src, PROBE_SIZE) : ops->oneshot(probe_src, PROBE_SIZE);
+    for (size_t i = 0; i < calls; i++)
+        h ^= copy ? ops->oneshot_copy(probe_dst + i * size, probe_src + i * size, size)
+                  : ops->oneshot(probe_src + i * size, size);
     t1 = now_ns();
     probe_sink = h;
-    return t0 < 0 || t1 < 0 ? -1 : t1 - t0;
+    return t0 < 0 || t1 < 0 ? -1 : (t1 - t0) / (double)calls;
 }
 
-/* Times every runnable path and publishes the fastest of each kind. */
+/* Times the runnable paths at each class's size, publishes the fastest of
+ * each kind for each class. */
 static void measure(void)
 {
     const checksum_xxh3_ops *cand[CHECKSUM_XXH3_PATH_COUNT];
     size_t n = runnable(cand);
-    double best[2][CHECKSUM_XXH3_PATH_COUNT] = {{0}};
+    double best[2][CHECKSUM_XXH3_PATH_COUNT];
+    int timed[2][CHECKSUM_XXH3_PATH_COUNT];
     int clock_ok = 1;
-    size_t pick[2] = {0, 0};
 
-    for (size_t i = 0; i < PROBE_SIZE; i++) /* any bytes: XXH3 takes as long on all */
+    for (size_t i = 0; i < PROBE_BYTES; i++) /* any bytes: XXH3 takes as long on all */
         probe_src[i] = (uint8_t)(i * 131u + 7u);
-    /* Rounds interleave the paths, so that a slower stretch of the machine
-     * (another process, a frequency change) falls on all of them; the
-     * least of a path's samples is the one least disturbed.  Round 0
-     * warms caches, branch predictors and wide vector units up. */
-    for (unsigned r = 0; r <= PROBE_ROUNDS && clock_ok; r++)
-        for (size_t i = 0; i < n && clock_ok; i++)
-            for (int copy = 0; copy < 2; copy++) {
-                double t = sample(cand[i], copy);
-                if (t < 0)
-                    clock_ok = 0;
-                else if (r == 1 || (r > 1 && t < best[copy][i]))
-                    best[copy][i] = t;
-            }
     memset(&timing, 0, sizeof timing);
-    if (clock_ok) {
-        for (int copy = 0; copy < 2; copy++)
-            for (size_t i = 1; i < n; i++) /* cand[] is widest first */
-                if (best[copy][i] * PROBE_MARGIN < best[copy][pick[copy]])
-                    pick[copy] = i;
-        timing.measured = 1;
-        timing.bytes = PROBE_SIZE;
-        for (size_t i = 0; i < n; i++) {
-            timing.oneshot_ns[cand[i]->path] = best[0][i] / PROBE_CALLS;
-            timing.copy_ns[cand[i]->path] = best[1][i] / PROBE_CALLS;
+    for (int copy = 0; copy < 2; copy++)
+        for (size_t i = 0; i < n; i++)
+            timed[copy][i] = 1;
+    for (unsigned c = 0; c < CHECKSUM_XXH3_SIZE_CLASSES && clock_ok; c++) {
+        /* Rounds interleave the paths, so that a slower stretch of the
+         * machine (another process, a frequency change) falls on all of
+         * them; the least of a path's samples is the one least disturbed.
+         * Round 0 warms caches, branch predictors and wide vector units
+         * up. */
+        for (unsigned r = 0; r <= PROBE_ROUNDS && clock_ok; r++)
+            for (size_t i = 0; i < n && clock_ok; i++)
+                for (int copy = 0; copy < 2; copy++) {
+                    double t;
+                    if (!timed[copy][i])
+                        continue;
+                    t = sample(cand[i], copy, probe_size[c]);
+                    if (t < 0)
+                        clock_ok = 0;
+                    else if (r == 1 || (r > 1 && t < best[copy][i]))
+                        best[copy][i] = t;
+                }
+        for (int copy = 0; copy < 2 && clock_ok; copy++) {
+            size_t pick = SIZE_MAX;
+            for (size_t i = 0; i < n; i++) /* cand[] is widest first */
+                if (timed[copy][i] && (pick == SIZE_MAX || best[copy][i] * PROBE_MARGIN < best[copy][pick]))
+                    pick = i;
+            (copy ? choice.copy : choice.oneshot)[c] = cand[pick];
+            for (size_t i = 0; i < n; i++) {
+                if (!timed[copy][i])
+                    continue;
+                (copy ? timing.copy_ns : timing.oneshot_ns)[c][cand[i]->path] = best[copy][i];
+                if (best[copy][i] > PROBE_PRUNE * best[copy][pick])
+                    timed[copy][i] = 0;
+            }
         }
     }
-    /* Without a clock: the widest path, xxHash's own preference. */
-    __atomic_store_n(&checksum_xxh3_chosen_copy, cand[pick[1]], __ATOMIC_RELEASE);
-    __atomic_store_n(&checksum_xxh3_chosen_oneshot, cand[pick[0]], __ATOMIC_RELEASE);
+    if (clock_ok) {
+        timing.measured = 1;
+        for (unsigned c = 0; c < CHECKSUM_XXH3_SIZE_CLASSES; c++)
+            timing.bytes[c] = (unsigned)probe_size[c];
+    } else {
+        /* Without a clock: the widest path, xxHash's own preference. */
+        for (unsigned c = 0; c < CHECKSUM_XXH3_SIZE_CLASSES; c++)
+            choice.oneshot[c] = choice.copy[c] = cand[0];
+    }
+    __atomic_store_n(&checksum_xxh3_chosen, &choice, __ATOMIC_RELEASE);
 }
 
-/* Makes the choice if no thread has; returns 0 when it is still being
- * made by another thread. */
-static int ensure_chosen(void)
+static const checksum_xxh3_choice *widest(void)
 {
-    int expected = 0;
-    if (__atomic_load_n(&checksum_xxh3_chosen_oneshot, __ATOMIC_ACQUIRE))
-        return 1;
-    if (!__atomic_compare_exchange_n(&measuring, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        return 0;
-    measure();
-    return 1;
-}
-
-static const checksum_xxh3_ops *widest(void)
-{
+    static checksum_xxh3_choice w;
     const checksum_xxh3_ops *cand[CHECKSUM_XXH3_PATH_COUNT];
     runnable(cand);
-    return cand[0];
+    /* the same value from every thread that writes it */
+    for (unsigned c = 0; c < CHECKSUM_XXH3_SIZE_CLASSES; c++) {
+        __atomic_store_n(&w.oneshot[c], cand[0], __ATOMIC_RELAXED);
+        __atomic_store_n(&w.copy[c], cand[0], __ATOMIC_RELAXED);
+    }
+    return &w;
 }
 
-const checksum_xxh3_ops *checksum_xxh3_choose_oneshot(void)
+const checksum_xxh3_choice *checksum_xxh3_choose(void)
 {
-    return ensure_chosen() ? __atomic_load_n(&checksum_xxh3_chosen_oneshot, __ATOMIC_ACQUIRE) : widest();
-}
-
-const checksum_xxh3_ops *checksum_xxh3_choose_copy(void)
-{
-    /* checksum_xxh3_chosen_copy is published before checksum_xxh3_chosen_oneshot */
-    return ensure_chosen() ? __atomic_load_n(&checksum_xxh3_chosen_copy, __ATOMIC_ACQUIRE) : widest();
+    int expected = 0;
+    const checksum_xxh3_choice *p = __atomic_load_n(&checksum_xxh3_chosen, __ATOMIC_ACQUIRE);
+    if (p)
+        return p;
+    /* Another thread is timing: do not wait, take the widest path. */
+    if (!__atomic_compare_exchange_n(&measuring, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return widest();
+    measure();
+    return &choice;
 }
 
 const checksum_xxh3_timing *checksum_xxh3_timings(void)
 {
-    checksum_xxh3_ops_best();
-    return __atomic_load_n(&checksum_xxh3_chosen_oneshot, __ATOMIC_ACQUIRE) ? &timing : NULL;
+    checksum_xxh3_choose();
+    return __atomic_load_n(&checksum_xxh3_chosen, __ATOMIC_ACQUIRE) ? &timing : NULL;
 }

@@ -576,7 +576,7 @@ static pcache_status emit_section_bytes(pcache_builder *b, pcache_class cls, pca
 static uint64_t checksum_copy(pcache_checksum_algorithm algo, void *dst, const void *src, size_t n)
 {
     if (algo == PCACHE_CHECKSUM_XXH3_64)
-        return checksum_xxh3_ops_streaming()->oneshot_copy(dst, src, n);
+        return checksum_xxh3_ops_copy(n)->oneshot_copy(dst, src, n);
     memcpy(dst, src, n);
     return pcache_checksum(algo, dst, n);
 }

@@ -1379,7 +1379,7 @@ int main(int argc, char **argv)
     info.cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (uname(&un) == 0)
         snprintf(info.kernel, sizeof info.kernel, "%s %s %s", un.sysname, un.release, un.machine);
-    snprintf(info.xxh3_path, sizeof info.xxh3_path, "%s one-shot, %s copying and streaming",
+    snprintf(info.xxh3_path, sizeof info.xxh3_path, "%s one-shot, %s copying and streaming (large inputs)",
              checksum_xxh3_path_name(checksum_xxh3_ops_best()->path),
              checksum_xxh3_path_name(checksum_xxh3_ops_streaming()->path));
     for (int p = 0; p < CHECKSUM_XXH3_PATH_COUNT; p++)
@@ -1389,13 +1389,14 @@ int main(int argc, char **argv)
                      checksum_xxh3_path_name((checksum_xxh3_path)p));
         }
     if ((tm = checksum_xxh3_timings()) && tm->measured) {
+        const checksum_xxh3_choice *ch = checksum_xxh3_choice_now();
         size_t len = (size_t)snprintf(info.xxh3_timed, sizeof info.xxh3_timed,
-                                      "chosen by timing at first use, ns per %u bytes (one-shot/copying):", tm->bytes);
-        for (int p = 0; p < CHECKSUM_XXH3_PATH_COUNT && len < sizeof info.xxh3_timed; p++)
-            if (tm->oneshot_ns[p] > 0)
-                len += (size_t)snprintf(info.xxh3_timed + len, sizeof info.xxh3_timed - len, " %s %.0f/%.0f",
-                                        checksum_xxh3_path_name((checksum_xxh3_path)p), tm->oneshot_ns[p],
-                                        tm->copy_ns[p]);
+                                      "chosen by timing at first use, by size (one-shot/copying):");
+        for (int c = 0; c < CHECKSUM_XXH3_SIZE_CLASSES && len < sizeof info.xxh3_timed; c++)
+            len += (size_t)snprintf(info.xxh3_timed + len, sizeof info.xxh3_timed - len, " %u B %s/%s%s",
+                                    tm->bytes[c], checksum_xxh3_path_name(ch->oneshot[c]->path),
+                                    checksum_xxh3_path_name(ch->copy[c]->path),
+                                    c + 1 < CHECKSUM_XXH3_SIZE_CLASSES ? "," : "");
     }
 
     snprintf(scratch, sizeof scratch, "%s/pcache-bench-XXXXXX", o.dir);
