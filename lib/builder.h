@@ -114,7 +114,10 @@ void reloc_builder_free(pcache_builder *b);
  * their bytes changed); stored size and format minor of what persist will
  * write; release of the streams. */
 pcache_status deflate_size_class(pcache_builder *b, pcache_class cls);
-uint64_t section_stored_size(const section_src *s);
+static inline uint64_t section_stored_size(const section_src *s)
+{
+    return s->compress ? s->zsize : s->size;
+}
 uint16_t class_format_minor(const class_state *cs);
 void deflate_builder_free(pcache_builder *b);
 

@@ -117,13 +117,15 @@ static uint64_t NAME(_digest)(const public_state *st)
 #endif
 
 #if CHECKSUM_XXH3_FUSED_COPY
-/* One 64-byte stripe, copied in the widest registers the path has (a plain
- * memcpy may be split into 16-byte moves by the generic tuning). */
+/* One 64-byte stripe, copied in 32- or 16-byte registers (a plain memcpy
+ * may be split into 16-byte moves by the generic tuning).  Not in one
+ * 64-byte store on the AVX-512 path: those copied a 16 MiB section 40%
+ * slower than 32-byte ones, from memory, though 17% faster from L1
+ * (AMD Zen 5, docs/PERFORMANCE.md), and the choice of path is timed in
+ * cache, where it cannot see that. */
 static inline void NAME(_copy_stripe)(uint8_t *XXH_RESTRICT dst, const uint8_t *XXH_RESTRICT src)
 {
-#if XXH_VECTOR == XXH_AVX512
-    _mm512_storeu_si512((void *)dst, _mm512_loadu_si512((const void *)src));
-#elif XXH_VECTOR == XXH_AVX2
+#if XXH_VECTOR == XXH_AVX512 || XXH_VECTOR == XXH_AVX2
     _mm256_storeu_si256((__m256i *)(void *)dst, _mm256_loadu_si256((const __m256i *)(const void *)src));
     _mm256_storeu_si256((__m256i *)(void *)(dst + 32), _mm256_loadu_si256((const __m256i *)(const void *)(src + 32)));
 #elif XXH_VECTOR == XXH_SSE2

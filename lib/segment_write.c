@@ -376,8 +376,9 @@ static void encode_segment_header(const pcache_identity *id, pcache_class cls, u
     st32(h + SH_DIGEST_LEN, id->module_digest_len);
     st64(h + SH_MODULE_BASE, id->module_base);
     st64(h + SH_MODULE_SIZE, id->module_size);
-    memcpy(h + SH_MODULE_DIGEST, id->module_digest, id->module_digest_len);
-    memcpy(h + SH_CLIENT_NAME, id->client_name, strnlen(id->client_name, PCACHE_CLIENT_NAME_MAX));
+    /* both NUL- or zero-padded by pcache_builder_new(): stored whole */
+    memcpy(h + SH_MODULE_DIGEST, id->module_digest, PCACHE_MODULE_DIGEST_MAX);
+    memcpy(h + SH_CLIENT_NAME, id->client_name, PCACHE_CLIENT_NAME_MAX + 1);
     st64be(h + SH_TABLE_CHECKSUM, table_checksum);
     st64be(h + SH_HEADER_CHECKSUM, pcache_checksum(id->checksum, h, SH_HEADER_CHECKSUM));
 }
@@ -571,75 +572,72 @@ static pcache_status emit_section_bytes(pcache_builder *b, pcache_class cls, pca
     return PCACHE_OK;
 }
 
-/* The checksum of n bytes at src, also copied to dst: XXH3 in one pass
- * (oneshot_copy), CRC-32 then a copy. */
-static uint64_t checksum_copy(pcache_checksum_algorithm algo, void *dst, const void *src, size_t n)
-{
-    if (algo == PCACHE_CHECKSUM_XXH3_64)
-        return checksum_xxh3_ops_copy(n)->oneshot_copy(dst, src, n);
-    memcpy(dst, src, n);
-    return pcache_checksum(algo, dst, n);
-}
-
 /* Persist into the library's buffer sink, which has room for the whole
  * segment at dst: every byte stored in place, the table encoded once
  * there and hashed there, each section copied and hashed in one pass
- * (streamed only when a producer writes it or patch sites change it).
- * What the fixed cost of a small segment was made of is in
- * docs/PERFORMANCE.md. */
+ * (oneshot_copy; streamed only when a producer writes it or patch sites
+ * change it), gaps zeroed only where there are any.  What the fixed cost
+ * of a small segment was made of is in docs/PERFORMANCE.md. */
 static pcache_status persist_direct(pcache_builder *b, pcache_class cls, uint8_t *dst, const reloc_site *sites,
                                     size_t nsites)
 {
     class_state *cs = &b->cls[cls];
+    pcache_checksum_algorithm algo = b->id.checksum;
+    const checksum_xxh3_choice *paths = algo == PCACHE_CHECKSUM_XXH3_64 ? checksum_xxh3_choice_now() : NULL;
     pcache_writer w;
-    uint64_t table_end = SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * cs->n, cursor = table_end;
-    pcache_status st = PCACHE_OK;
+    uint64_t table_bytes = (uint64_t)SEG_ENTRY_SIZE * cs->n, cursor = SEG_HEADER_SIZE + table_bytes;
+    uint8_t *trailer = dst + cs->lay.trailer_offset;
+    uint16_t minor = 0;
+    pcache_status st;
 
-    memset(&w, 0, sizeof w);
-    w.direct = dst;
-    w.capacity = cs->lay.segment_size;
-
-    for (uint32_t i = 0; i < cs->n; i++)
+    for (uint32_t i = 0; i < cs->n; i++) {
         encode_entry(&cs->sec[i], dst + SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * i);
+        if (cs->sec[i].compress)
+            minor = FORMAT_MINOR_COMPRESSED; /* class_format_minor(), in the same pass */
+    }
     encode_segment_header(&b->id, cls, cs->seg_flags, cs->n, cs->file_offs, &cs->lay,
-                          pcache_checksum(b->id.checksum, dst + SEG_HEADER_SIZE, (size_t)(table_end - SEG_HEADER_SIZE)),
-                          class_format_minor(cs), dst);
+                          paths ? paths->oneshot[checksum_xxh3_size_class((size_t)table_bytes)]->oneshot(
+                                      dst + SEG_HEADER_SIZE, (size_t)table_bytes)
+                                : pcache_checksum(algo, dst + SEG_HEADER_SIZE, (size_t)table_bytes),
+                          minor, dst);
 
     for (uint32_t i = 0; i < cs->n; i++) {
         section_src *s = &cs->sec[i];
-        uint64_t stored = section_stored_size(s);
-        int has_sites;
+        const void *src = s->compress ? (const void *)s->zdata : s->data;
+        size_t len = (size_t)(s->compress ? s->zsize : s->size);
+        uint8_t *to = dst + s->offset;
 
-        memset(dst + cursor, 0, (size_t)(s->offset - cursor)); /* layout: offset >= cursor */
+        if (s->offset != cursor) /* layout: offset >= cursor */
+            memset(dst + cursor, 0, (size_t)(s->offset - cursor));
+        cursor = s->offset + len;
         while (nsites > 0 && sites->section < i)
             sites++, nsites--;
-        has_sites = nsites > 0 && sites->section == i;
-        if (s->produce || has_sites) {
-            checksum_state *hash;
+        if (s->produce || (nsites > 0 && sites->section == i)) {
             struct persist_scratch *scratch = persist_scratch(b);
             if (!scratch)
                 return PCACHE_E_NO_MEMORY;
-            hash = &scratch->hash;
+            memset(&w, 0, sizeof w);
+            w.direct = dst;
+            w.capacity = cs->lay.segment_size;
             w.total = s->offset;
-            if ((st = emit_section_bytes(b, cls, &w, hash, i, &sites, &nsites)) != PCACHE_OK)
+            if ((st = emit_section_bytes(b, cls, &w, &scratch->hash, i, &sites, &nsites)) != PCACHE_OK)
                 return st;
             if (w.err)
                 return w.err;
-        } else if (s->compress) {
-            s->checksum = checksum_copy(b->id.checksum, dst + s->offset, s->zdata, (size_t)s->zsize);
+        } else if (paths) {
+            s->checksum = paths->copy[checksum_xxh3_size_class(len)]->oneshot_copy(to, src, len);
         } else {
-            s->checksum = checksum_copy(b->id.checksum, dst + s->offset, s->data, (size_t)s->size);
+            memcpy(to, src, len);
+            s->checksum = pcache_checksum(algo, to, len);
         }
-        cursor = s->offset + stored;
+        st64be(trailer + (uint64_t)SEG_TRAILER_ENTRY_SIZE * i + ST_STORED_CHECKSUM, s->checksum);
+        st64be(trailer + (uint64_t)SEG_TRAILER_ENTRY_SIZE * i + ST_RAW_CHECKSUM, s->compress ? s->raw_checksum : 0);
     }
-    memset(dst + cursor, 0, (size_t)(cs->lay.trailer_offset - cursor));
-    for (uint32_t i = 0; i < cs->n; i++) {
-        uint8_t *t = dst + cs->lay.trailer_offset + (uint64_t)SEG_TRAILER_ENTRY_SIZE * i;
-        st64be(t + ST_STORED_CHECKSUM, cs->sec[i].checksum);
-        st64be(t + ST_RAW_CHECKSUM, cs->sec[i].compress ? cs->sec[i].raw_checksum : 0);
-    }
-    memset(dst + cs->lay.trailer_end, 0, (size_t)(cs->lay.segment_size - cs->lay.trailer_end));
-    return st;
+    if (cs->lay.trailer_offset != cursor)
+        memset(dst + cursor, 0, (size_t)(cs->lay.trailer_offset - cursor));
+    if (cs->lay.segment_size != cs->lay.trailer_end)
+        memset(dst + cs->lay.trailer_end, 0, (size_t)(cs->lay.segment_size - cs->lay.trailer_end));
+    return PCACHE_OK;
 }
 
 pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const pcache_sink *sink)
