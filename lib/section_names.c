@@ -7,65 +7,6 @@
 #include "bytes.h"
 #include "format.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-
-/* A bit per byte of 16 at p: NUL, and allowed ([lo, 0x7e]: as signed
- * bytes, above lo - 1 and below 0x7f, which leaves out 0x80-0xff).  SSE2
- * is part of x86-64. */
-static inline void name_masks16(const uint8_t *p, __m128i below, uint32_t *nul, uint32_t *allowed)
-{
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-    *nul = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128()));
-    *allowed = (uint32_t)_mm_movemask_epi8(_mm_and_si128(_mm_cmpgt_epi8(x, below), _mm_cmplt_epi8(x, _mm_set1_epi8(0x7f))));
-}
-
-/* Over the whole field: every byte NUL or allowed, a NUL, and NULs from
- * the first one to the end (nul is then all ones from the name's
- * length up). */
-static inline int name_masks_valid(uint64_t nul, uint64_t allowed, uint64_t all, size_t max)
-{
-    unsigned len;
-    if ((nul | allowed) != all || nul == 0)
-        return 0;
-    len = (unsigned)__builtin_ctzll(nul);
-    return nul == (all & (~0ull << len)) && len >= 1 && len <= max;
-}
-
-int name_field_valid(const uint8_t *f, size_t field, size_t max, unsigned lo)
-{
-    const __m128i below = _mm_set1_epi8((char)(lo - 1));
-    uint32_t n0, a0, n1, a1;
-
-    if (field == 32) { /* section names: the case per table entry */
-        name_masks16(f, below, &n0, &a0);
-        name_masks16(f + 16, below, &n1, &a1);
-        return name_masks_valid(n0 | n1 << 16, a0 | a1 << 16, 0xffffffffull, max);
-    } else {
-        uint64_t nul = 0, allowed = 0, all = field >= 64 ? ~0ull : (1ull << field) - 1;
-        for (size_t w = 0; w < field && w < 64; w += 16) {
-            name_masks16(f + w, below, &n0, &a0);
-            nul |= (uint64_t)n0 << w;
-            allowed |= (uint64_t)a0 << w;
-        }
-        return name_masks_valid(nul, allowed, all, max);
-    }
-}
-#else
-int name_field_valid(const uint8_t *f, size_t field, size_t max, unsigned lo)
-{
-    size_t len = 0;
-    while (len < field && f[len]) {
-        if (f[len] < lo || f[len] > 0x7e)
-            return 0;
-        len++;
-    }
-    if (len == 0 || len > max || len == field)
-        return 0;
-    return all_zero(f + len, field - len);
-}
-#endif
-
 static const uint8_t *name_of(const pcache_segment *seg, uint32_t i)
 {
     return seg->base + SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * i + SE_NAME;
@@ -115,13 +56,23 @@ uint32_t section_index_build(pcache_segment *seg)
     /* Insertion sort for the few sections of most segments; heapsort, in
      * place and n log n whatever the names, for many. */
     if (n <= 16) {
+        /* each name's first 8 bytes as a number, read once: most
+         * comparisons end there */
+        uint64_t key[16];
+        for (uint32_t i = 0; i < n; i++)
+            key[i] = ld64be(name_of(seg, i));
         for (uint32_t i = 1; i < n; i++) {
             uint16_t x = v[i];
             uint32_t j = i;
             int c = 1;
             /* x has the largest index yet: it goes after equal names */
-            for (; j > 0 && (c = name_cmp(name_of(seg, x), name_of(seg, v[j - 1]))) < 0; j--)
-                v[j] = v[j - 1];
+            for (; j > 0; j--) {
+                uint16_t y = v[j - 1];
+                c = key[x] != key[y] ? (key[x] < key[y] ? -1 : 1) : name_cmp(name_of(seg, x), name_of(seg, y));
+                if (c >= 0)
+                    break;
+                v[j] = y;
+            }
             v[j] = x;
             /* an equal name before it: the first such i is the least */
             if (j > 0 && c == 0 && first_dup == n)

@@ -9,12 +9,73 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "pcache/pcache.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* 1 if the field of `field` bytes (16, 32, 48 or 64) holds a name of 1 to
  * max bytes, each in [lo, 0x7e] (lo >= 1), then a NUL and zeros to its
- * end. */
-int name_field_valid(const uint8_t *f, size_t field, size_t max, unsigned lo);
+ * end.  Inline: with field and lo constants at the call, a section name
+ * is two loads and a few compares (SSE2 is part of x86-64). */
+static inline int name_field_valid(const uint8_t *f, size_t field, size_t max, unsigned lo)
+{
+#if defined(__SSE2__)
+    /* a bit per byte: NUL, and allowed ([lo, 0x7e]: as signed bytes,
+     * above lo - 1 and below 0x7f, which leaves out 0x80-0xff) */
+    const __m128i below = _mm_set1_epi8((char)(lo - 1)), above = _mm_set1_epi8(0x7f);
+    uint64_t nul = 0, allowed = 0, all = field >= 64 ? ~0ull : (1ull << field) - 1;
+    unsigned len;
+
+    for (size_t w = 0; w < field && w < 64; w += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(f + w));
+        nul |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) << w;
+        allowed |= (uint64_t)(uint32_t)_mm_movemask_epi8(
+                       _mm_and_si128(_mm_cmpgt_epi8(x, below), _mm_cmplt_epi8(x, above)))
+                   << w;
+    }
+    /* every byte NUL or allowed, a NUL, NULs from the first one on */
+    if ((nul | allowed) != all || nul == 0)
+        return 0;
+    len = (unsigned)__builtin_ctzll(nul);
+    return nul == (all & (~0ull << len)) && len >= 1 && len <= max;
+#else
+    size_t len = 0;
+    while (len < field && f[len]) {
+        if (f[len] < lo || f[len] > 0x7e)
+            return 0;
+        len++;
+    }
+    if (len == 0 || len > max || len == field)
+        return 0;
+    while (len < field)
+        if (f[len++])
+            return 0;
+    return 1;
+#endif
+}
+
+/* strncmp(a, b, 64) == 0 for a, a valid client name field (a NUL within
+ * its 64 bytes), and b, any 64-byte array. */
+static inline int client_name_equal(const uint8_t *a, const uint8_t *b)
+{
+#if defined(__SSE2__)
+    uint64_t nul = 0, eq = 0, upto;
+    for (unsigned w = 0; w < 64; w += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(a + w));
+        __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(b + w));
+        nul |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) << w;
+        eq |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) << w;
+    }
+    upto = (nul & (0 - nul)) * 2 - 1; /* the bytes up to a's NUL, and it */
+    return nul != 0 && (eq & upto) == upto;
+#else
+    return strncmp((const char *)a, (const char *)b, 64) == 0;
+#endif
+}
 
 /* Fills seg->by_name with the section indices 0 .. n-1 sorted by their
  * 32-byte name fields (ties by index).  Returns the first index i, in

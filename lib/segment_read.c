@@ -217,7 +217,7 @@ static pcache_status check_identity(const pcache_identity *got, const pcache_exp
         return fail_v(rep, PCACHE_E_CHECKSUM_ALGORITHM, cls, NULL, SH_CHECKSUM, want->checksum,
                       got->checksum, "checksum algorithm");
     if ((c & PCACHE_CHECK_CLIENT) &&
-        strncmp(got->client_name, want->client_name, sizeof got->client_name) != 0)
+        !client_name_equal((const uint8_t *)got->client_name, (const uint8_t *)want->client_name))
         return report_fail(rep, PCACHE_E_CLIENT, cls, NULL, SH_CLIENT_NAME, 0, 0, 0,
                            "client name: expected '%.63s', found '%.63s'", want->client_name,
                            got->client_name);

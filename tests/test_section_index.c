@@ -92,6 +92,37 @@ static void name_check_matches_the_rule(void **state)
     }
 }
 
+/* client_name_equal() is strncmp(a, b, 64) == 0 for a valid field a. */
+static void client_name_compare_matches_strncmp(void **state)
+{
+    uint64_t rng = 7;
+    uint8_t a[64], b[64];
+    (void)state;
+    for (int i = 0; i < 300000; i++) {
+        size_t len = 1 + (size_t)(rng_next(&rng) % 63);
+        memset(a, 0, sizeof a);
+        for (size_t j = 0; j < len; j++)
+            a[j] = (uint8_t)(0x20 + rng_next(&rng) % 0x5f);
+        memcpy(b, a, sizeof b);
+        switch (rng_next(&rng) % 4) {
+        case 0: /* b: garbage after the NUL */
+            for (size_t j = len + 1; j < 64; j++)
+                b[j] = (uint8_t)rng_next(&rng);
+            break;
+        case 1: /* one byte changed anywhere */
+            b[rng_next(&rng) % 64] ^= (uint8_t)(1 + rng_next(&rng) % 255);
+            break;
+        case 2: /* b longer or shorter */
+            b[rng_next(&rng) % 64] = rng_next(&rng) % 2 ? 0 : 'x';
+            break;
+        default:
+            break;
+        }
+        if (client_name_equal(a, b) != (strncmp((const char *)a, (const char *)b, 64) == 0))
+            fail_msg("client_name_equal disagrees with strncmp (length %zu)", len);
+    }
+}
+
 #define MANY 1024u
 
 /* Names in no name order, some sharing their first 20 bytes, some the
@@ -293,6 +324,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(name_check_matches_the_rule),
+        cmocka_unit_test(client_name_compare_matches_strncmp),
         cmocka_unit_test(lookup_by_name_in_many_sections),
         cmocka_unit_test(first_duplicate_in_table_order),
     };
