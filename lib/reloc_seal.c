@@ -31,14 +31,17 @@
  * bytes the seal covers do not lie inside the segment seg describes (then
  * none is read).  verified: the header and table are those resurrect
  * checked, so that an XXH3 segment's stored checksums are their hashes.
- * The fields and hashes are gathered into words and hashed once (XXH3-64
- * of 80 bytes without spans): a chain of multiply-xor steps, one per word,
- * took most of a sealing's time in latency. */
+ * The fields and hashes are gathered into words and hashed once, with the
+ * trailer bytes themselves while all fit in 240 bytes (up to 10 sections
+ * without spans): a chain of multiply-xor steps, one per word, and a hash
+ * of its own for the trailer took most of a sealing's time. */
 static int seal_of(const pcache_segment *seg, int verified, uint64_t *seal, const char **why)
 {
     uint64_t n = seg->section_count, table_end = SEG_HEADER_SIZE + SEG_ENTRY_SIZE * n, toff;
-    uint64_t w[10 + 3 * PCACHE_RELOC_SPANS];
-    size_t k = 0;
+    /* the words, then (when they fit in XXH3's short input of 240 bytes
+     * with them) the trailer bytes themselves; else the trailer's hash */
+    uint64_t w[10 + 3 * PCACHE_RELOC_SPANS]; /* 272 bytes: the most words, or 240 bytes */
+    size_t k = 0, bytes;
 
     if (n > PCACHE_MAX_SECTIONS || seg->size < table_end) {
         *why = "section count past the segment size";
@@ -65,14 +68,21 @@ static int seal_of(const pcache_segment *seg, int verified, uint64_t *seal, cons
                                  (size_t)(table_end - SEG_HEADER_SIZE));
     }
     w[k++] = ld64be(seg->base + SH_HEADER_CHECKSUM); /* the field itself: [248, 256) */
-    w[k++] = pcache_checksum(PCACHE_CHECKSUM_XXH3_64, seg->base + toff, (size_t)(SEG_TRAILER_ENTRY_SIZE * n));
     for (uint32_t j = 0; j < seg->relocs_span_count && j < PCACHE_RELOC_SPANS; j++) {
         const pcache_reloc_span *sp = &seg->relocs_spans[j];
         w[k++] = sp->low;
         w[k++] = sp->width;
         w[k++] = (uint64_t)sp->origin << 8 | sp->kind;
     }
-    *seal = pcache_checksum(PCACHE_CHECKSUM_XXH3_64, w, k * sizeof w[0]) | 1; /* never 0: "not sealed" */
+    bytes = k * sizeof w[0];
+    if (bytes + SEG_TRAILER_ENTRY_SIZE * n <= 240) {
+        memcpy((uint8_t *)w + bytes, seg->base + toff, (size_t)(SEG_TRAILER_ENTRY_SIZE * n));
+        bytes += (size_t)(SEG_TRAILER_ENTRY_SIZE * n);
+    } else {
+        w[k++] = pcache_checksum(PCACHE_CHECKSUM_XXH3_64, seg->base + toff, (size_t)(SEG_TRAILER_ENTRY_SIZE * n));
+        bytes = k * sizeof w[0];
+    }
+    *seal = pcache_checksum(PCACHE_CHECKSUM_XXH3_64, w, bytes) | 1; /* never 0: "not sealed" */
     return 0;
 }
 

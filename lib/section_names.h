@@ -15,27 +15,39 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+
+/* Bits per byte of the 16 at p: NUL, and allowed ([lo, 0x7e]: as signed
+ * bytes, above lo - 1 and below 0x7f, which leaves out 0x80-0xff). */
+static inline void name_masks16(const uint8_t *p, unsigned lo, uint64_t *nul, uint64_t *allowed)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    *nul = (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128()));
+    *allowed = (uint16_t)_mm_movemask_epi8(
+        _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8((char)(lo - 1))), _mm_cmplt_epi8(x, _mm_set1_epi8(0x7f))));
+}
 #endif
 
-/* 1 if the field of `field` bytes (16, 32, 48 or 64) holds a name of 1 to
- * max bytes, each in [lo, 0x7e] (lo >= 1), then a NUL and zeros to its
- * end.  Inline: with field and lo constants at the call, a section name
- * is two loads and a few compares (SSE2 is part of x86-64). */
+/* 1 if the field of `field` bytes (32 or 64) holds a name of 1 to max
+ * bytes, each in [lo, 0x7e] (lo >= 1), then a NUL and zeros to its end.
+ * Inline: with field and lo constants at the call, a section name is two
+ * loads and a few compares (SSE2 is part of x86-64). */
 static inline int name_field_valid(const uint8_t *f, size_t field, size_t max, unsigned lo)
 {
 #if defined(__SSE2__)
-    /* a bit per byte: NUL, and allowed ([lo, 0x7e]: as signed bytes,
-     * above lo - 1 and below 0x7f, which leaves out 0x80-0xff) */
-    const __m128i below = _mm_set1_epi8((char)(lo - 1)), above = _mm_set1_epi8(0x7f);
-    uint64_t nul = 0, allowed = 0, all = field >= 64 ? ~0ull : (1ull << field) - 1;
+    uint64_t n0, a0, n1, a1, nul, allowed, all;
     unsigned len;
 
-    for (size_t w = 0; w < field && w < 64; w += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(f + w));
-        nul |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) << w;
-        allowed |= (uint64_t)(uint32_t)_mm_movemask_epi8(
-                       _mm_and_si128(_mm_cmpgt_epi8(x, below), _mm_cmplt_epi8(x, above)))
-                   << w;
+    name_masks16(f, lo, &n0, &a0);
+    name_masks16(f + 16, lo, &n1, &a1);
+    nul = n0 | n1 << 16;
+    allowed = a0 | a1 << 16;
+    all = 0xffffffffull;
+    if (field == 64) {
+        name_masks16(f + 32, lo, &n0, &a0);
+        name_masks16(f + 48, lo, &n1, &a1);
+        nul |= n0 << 32 | n1 << 48;
+        allowed |= a0 << 32 | a1 << 48;
+        all = ~0ull;
     }
     /* every byte NUL or allowed, a NUL, NULs from the first one on */
     if ((nul | allowed) != all || nul == 0)
