@@ -51,35 +51,45 @@ uint32_t section_index_build(pcache_segment *seg)
     uint16_t *v = seg->by_name;
     uint32_t n = seg->section_count, first_dup = n;
 
-    for (uint32_t i = 0; i < n; i++)
-        v[i] = (uint16_t)i;
-    /* Insertion sort for the few sections of most segments; heapsort, in
-     * place and n log n whatever the names, for many. */
+    /* Insertion sort for the few sections of most segments (none when the
+     * table is in name order already); heapsort, in place and n log n
+     * whatever the names, for many. */
     if (n <= 16) {
         /* each name's first 8 bytes as a number, read once: most
-         * comparisons end there */
+         * comparisons end there; the sort on local copies */
         uint64_t key[16];
-        for (uint32_t i = 0; i < n; i++)
+        uint16_t x[16];
+        uint32_t ordered = 1;
+        for (uint32_t i = 0; i < n; i++) {
             key[i] = ld64be(name_of(seg, i));
-        for (uint32_t i = 1; i < n; i++) {
-            uint16_t x = v[i];
-            uint32_t j = i;
-            int c = 1;
-            /* x has the largest index yet: it goes after equal names */
-            for (; j > 0; j--) {
-                uint16_t y = v[j - 1];
-                c = key[x] != key[y] ? (key[x] < key[y] ? -1 : 1) : name_cmp(name_of(seg, x), name_of(seg, y));
-                if (c >= 0)
-                    break;
-                v[j] = y;
-            }
-            v[j] = x;
-            /* an equal name before it: the first such i is the least */
-            if (j > 0 && c == 0 && first_dup == n)
-                first_dup = i;
+            x[i] = (uint16_t)i;
         }
+        for (uint32_t i = 1; i < n; i++)
+            ordered &= key[i - 1] < key[i];
+        if (!ordered) { /* (in order by first bytes: distinct, sorted) */
+            for (uint32_t i = 1; i < n; i++) {
+                uint16_t e = x[i];
+                uint32_t j = i;
+                int c = 1;
+                /* e has the largest index yet: it goes after equal names */
+                for (; j > 0; j--) {
+                    uint16_t y = x[j - 1];
+                    c = key[e] != key[y] ? (key[e] < key[y] ? -1 : 1) : name_cmp(name_of(seg, e), name_of(seg, y));
+                    if (c >= 0)
+                        break;
+                    x[j] = y;
+                }
+                x[j] = e;
+                /* an equal name before it: the first such i is the least */
+                if (j > 0 && c == 0 && first_dup == n)
+                    first_dup = i;
+            }
+        }
+        memcpy(v, x, n * sizeof x[0]);
         return first_dup;
     } else {
+        for (uint32_t i = 0; i < n; i++)
+            v[i] = (uint16_t)i;
         for (uint32_t i = n / 2; i-- > 0;)
             sift_down(seg, v, i, n);
         for (uint32_t end = n - 1; end > 0; end--) {
