@@ -354,7 +354,9 @@ static void encode_segment_header(const pcache_identity *id, pcache_class cls, u
                                   uint32_t n, uint64_t file_offs, const layout_result *lay,
                            uint64_t table_checksum, uint16_t minor, uint8_t h[SEG_HEADER_SIZE])
 {
-    memset(h, 0, SEG_HEADER_SIZE);
+    /* every byte is stored below but the reserved ones: no memset of the
+     * whole header, which compilers inline as a slow rep stos */
+    memset(h + SH_RESERVED, 0, SH_RESERVED_SIZE);
     memcpy(h + SH_MAGIC, SEG_MAGIC, SEG_MAGIC_SIZE);
     st16(h + SH_MAJOR, PCACHE_FORMAT_MAJOR);
     st16(h + SH_MINOR, minor);
