@@ -239,7 +239,8 @@ static uint64_t NAME(_oneshot_copy)(void *dst_, const void *src_, size_t len)
      * fuse, and the copy is a few stores. */
     if (len <= XXH3_MIDSIZE_MAX) {
         uint64_t h = XXH3_64bits(src, len);
-        memcpy(dst, src, len);
+        if (len) /* src may be NULL for an empty section */
+            memcpy(dst, src, len);
         LEAVE_VECTOR_STATE();
         return h;
     }
@@ -272,7 +273,8 @@ static uint64_t NAME(_oneshot_copy)(void *dst_, const void *src_, size_t len)
     }
 #else
     uint64_t h = XXH3_64bits(src, len);
-    memcpy(dst, src, len);
+    if (len)
+        memcpy(dst, src, len);
     LEAVE_VECTOR_STATE();
     return h;
 #endif

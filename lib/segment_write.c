@@ -629,7 +629,8 @@ static pcache_status persist_direct(pcache_builder *b, pcache_class cls, uint8_t
         } else if (paths) {
             s->checksum = paths->copy[checksum_xxh3_size_class(len)]->oneshot_copy(to, src, len);
         } else {
-            memcpy(to, src, len);
+            if (len) /* src may be NULL for an empty section */
+                memcpy(to, src, len);
             s->checksum = pcache_checksum(algo, to, len);
         }
         st64be(trailer + (uint64_t)SEG_TRAILER_ENTRY_SIZE * i + ST_STORED_CHECKSUM, s->checksum);
