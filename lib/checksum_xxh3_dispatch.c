@@ -2,17 +2,19 @@
  *
  * Which path is fastest is not a function of the instruction sets a CPU
  * reports: AVX-512 is the fastest path on some CPUs that have it and no
- * faster than AVX2 on others (docs/PERFORMANCE.md), and a rule by vendor
- * or model is only ever right for the CPUs it was tuned on.  So the first
- * checksum of the process times every path this CPU can run, on the same
- * bytes, and keeps the fastest: once for one-shot hashing and once for
- * hashing while copying (persist).  The paths return the same values
- * (tests/test_checksum_paths.c), so the choice changes speed only.
+ * faster than AVX2 on others, and a rule by vendor or model is only ever
+ * right for the CPUs it was tuned on (docs/PERFORMANCE.md: "AVX-512 unless
+ * AMD", tuned on Zen 4, was wrong on Zen 5).  So the first checksum of the
+ * process times every path this CPU can run, on the same bytes, at one
+ * size per size class, and keeps the fastest for each class: for one-shot
+ * hashing, and for hashing while copying (persist).  The paths return the
+ * same values (tests/test_checksum_paths.c), so the choice changes speed
+ * only.
  *
- * The choice is the library's one piece of process-wide mutable state: two
- * pointers, set once, read with acquire loads.  The first thread to need
- * them times the paths; a thread that needs them meanwhile uses the widest
- * path rather than wait. */
+ * The choice is the library's one piece of process-wide mutable state: a
+ * pointer to it, set once, read with an acquire load.  The first thread
+ * to need it times the paths; a thread that needs it meanwhile uses the
+ * widest path rather than wait. */
 #include <string.h>
 #include <time.h>
 
@@ -68,11 +70,12 @@ const checksum_xxh3_ops *checksum_xxh3_ops_for(checksum_xxh3_path path)
 
 /* Each size class is timed at one size, the geometric middle of its
  * range (checksum_xxh3_size_class(): < 512, < 2 KiB, < 8 KiB, more):
- * which path is fastest changes with the size (on AMD Zen 5, AVX2 below
- * about 2 KiB, AVX-512 above, when copying too: docs/PERFORMANCE.md).
- * All in L1 on any CPU; the largest long enough for XXH3's blocks and
- * scrambles.  Each sample hashes PROBE_BYTES, in calls of the class's
- * size, so that every class costs alike. */
+ * which path is fastest can change with the size, as the fixed cost of a
+ * call weighs less (on AMD Zen 5, AVX-512 and AVX2 within a few percent
+ * below 2 KiB, AVX-512 20-30% faster above).  All in L1 on any CPU; the
+ * largest long enough for XXH3's blocks and scrambles.  Each sample hashes
+ * PROBE_BYTES, in calls of the class's size, so that every class costs
+ * alike. */
 static const size_t probe_size[CHECKSUM_XXH3_SIZE_CLASSES] = {256, 1024, 4096, 16384};
 #define PROBE_BYTES 16384u
 #define PROBE_ROUNDS 7u /* samples per path and class, interleaved; the least is kept */
