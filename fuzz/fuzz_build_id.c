@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Target: pcache_build_id_of_loaded_elf() on the input as the image of a
  * loaded object whose readable bytes are exactly the input (the copy ends

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Shared by the fuzz targets: see fuzz_common.h. */
 #include "fuzz_common.h"
 
@@ -97,7 +98,7 @@ void fuzz_fix_dpc(uint8_t *buf, size_t n)
 {
     MD5_CTX ctx;
     for (size_t k = 0; k + SEG_MAGIC_SIZE <= n; k++)
-        if (memcmp(buf + k, SEG_MAGIC, SEG_MAGIC_SIZE) == 0)
+        if (buf[k] == (uint8_t)SEG_MAGIC[0] && memcmp(buf + k, SEG_MAGIC, SEG_MAGIC_SIZE) == 0)
             fuzz_fix_segment(buf + k, n - k);
     if (n < PCACHE_DPC_HEADER_LEN + PCACHE_DPC_FOOTER_LEN)
         return;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * What the fuzz harnesses share: checksum repair (so that mutated inputs
  * get past the checksums to the structure behind them), exact-size copies

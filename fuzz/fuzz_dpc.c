@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Target: pcache_dpc_parse() on a DynamoRIO .dpc file, then
  * pcache_dpc_find_segments() in its client slots, on the input as it is

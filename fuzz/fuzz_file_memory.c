@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Target: pcache_image_open_memory(), the standalone file loader, on the
  * input as it is and with its checksums repaired.  First with no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Target: pcache-inspect's whole path, from reading a file to printing
  * every field, text and --json: tools/pcache-inspect.c and its parts are

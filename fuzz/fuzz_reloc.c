@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Target: relocation records (pcache/reloc.h): reading them, and applying
  * them into a copy of the segment with pcache_reloc_apply().

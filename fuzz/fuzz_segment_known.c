@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Target: pcache_resurrect() given the exact number of bytes (a segment
  * read from a standalone file or a buffer).  Every class, every validation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Target: pcache_resurrect() with available = PCACHE_SIZE_UNKNOWN, as
  * DynamoRIO's resurrect callback calls it: a pointer and no length.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The fuzz targets' entry functions, one per fuzz/fuzz_<name>.c.  Each
  * takes one input and returns 0; a finding aborts.  The regression test
  * replays committed inputs through these same functions. */
@@ -14,5 +15,6 @@ int fuzz_reloc(const uint8_t *data, size_t size);
 int fuzz_dpc(const uint8_t *data, size_t size);
 int fuzz_inspect(const uint8_t *data, size_t size);
 int fuzz_build_id(const uint8_t *data, size_t size);
+int fuzz_dr_adapter(const uint8_t *data, size_t size);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Writes the fuzzers' seed corpus: valid segments and standalone files of
  * many shapes (each class, zero-size sections, page rounding, CRC-32 and
@@ -8,6 +9,9 @@
  * the build_id target.
  *
  *   make_corpus OUTDIR    writes OUTDIR/<target>/<shape>
+ *
+ * With fuzz/make_corpus_dr.c, the dr_adapter target's seeds: .dpc files
+ * the model of DynamoRIO writes with the adapter's segments.
  *
  * The committed fuzz/corpus/ is this program's output; docs/FUZZING.md
  * says how to regenerate it.
@@ -44,6 +48,10 @@ static const uint8_t *pattern(uint32_t size, uint32_t salt)
         buf[i] = (uint8_t)(i * 31u + salt * 7u + 1u);
     return buf;
 }
+
+/* fuzz/make_corpus_dr.c: the dr_adapter target's seeds. */
+void make_corpus_dr(const char *dir,
+                    void (*write)(const char *dir, const char *target, const char *name, const void *buf, size_t n));
 
 static void die(const char *what, const char *detail)
 {
@@ -540,5 +548,7 @@ int main(int argc, char **argv)
     elf_seed(dir, "x86_64_note", 0);
     elf_seed(dir, "aarch64_property_and_note", 1);
     elf_seed(dir, "x86_64_text_digest", 2);
+    /* the DynamoRIO adapter's: .dpc files written by the model of DR */
+    make_corpus_dr(dir, write_file);
     return 0;
 }

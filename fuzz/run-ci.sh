@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # CI's fuzzing step (docs/FUZZING.md).  Builds the fuzz targets with clang
 # (libFuzzer, AddressSanitizer, UndefinedBehaviorSanitizer) in their own
 # build directory, replays every committed reproducer (fuzz/regressions/)
@@ -8,7 +9,8 @@
 #
 # Environment:
 #   FUZZ_SECONDS    seconds of fuzzing per target (default 60)
-#   FUZZ_TARGETS    space-separated target names (default: every one built)
+#   FUZZ_TARGETS    space-separated target names (default: every one built,
+#                   i.e. every name in fuzz_target_names, fuzz/meson.build)
 #   FUZZ_BUILD_DIR  build directory (default: build-fuzz-ci in the source tree)
 #   CC              a clang (default clang)
 set -eu
@@ -21,7 +23,7 @@ work=$build/fuzz-work
 log() { printf '%s\n' "run-ci.sh: $*"; }
 
 if [ ! -f "$build/build.ninja" ]; then
-    CC=${CC:-clang} meson setup "$build" "$src" -Dfuzzing=true -Dtests=false
+    CC=${CC:-clang} meson setup "$build" "$src" -Dfuzzing=true -Dtests=disabled
 fi
 ninja -C "$build" -j2
 
@@ -46,10 +48,11 @@ if "$build/fuzz/make_corpus" "$work/fresh-corpus" >/dev/null && ! diff -rq "$src
 fi
 rm -rf "$work/fresh-corpus"
 
-status=0
-for t in $targets; do
+# One target: replay, then fuzz.  Returns nonzero on a finding.
+run_target() {
+    t=$1
     exe=$build/fuzz/fuzz_$t
-    [ -x "$exe" ] || { log "no target $t in $build/fuzz"; status=1; continue; }
+    [ -x "$exe" ] || { log "no target $t in $build/fuzz"; return 1; }
     corpus=$work/corpus/$t
     artifacts=$work/artifacts/$t
     rm -rf "$corpus" "$artifacts"
@@ -68,8 +71,7 @@ for t in $targets; do
         if ! "$exe" -close_fd_mask=2 -timeout=25 -artifact_prefix="$artifacts/" "$@" >"$artifacts/replay.log" 2>&1; then
             cat "$artifacts/replay.log"
             log "FINDING: $t fails on a committed input (see above); artifacts in $artifacts"
-            status=1
-            continue
+            return 1
         fi
     fi
 
@@ -83,11 +85,35 @@ for t in $targets; do
             [ -f "$a" ] && log "FINDING: $t: reproducer $a (replay: $exe $a)"
         done
         log "FINDING: $t failed; full log $artifacts/fuzz.log"
-        status=1
-        continue
+        return 1
     fi
     grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec)' "$artifacts/fuzz.log" | sed "s/^/  $t: /"
     grep -E '^#[0-9]+.*DONE' "$artifacts/fuzz.log" | tail -n 1 | sed "s/^/  $t: /"
+}
+
+# The targets in FUZZ_JOBS lanes at once (default: the number of CPUs, at
+# most 2), each lane a share of the targets in turn.
+lanes=${FUZZ_JOBS:-$(n=$(nproc 2>/dev/null || echo 1); [ "$n" -gt 2 ] && echo 2 || echo "$n")}
+status=0
+pids=
+lane=0
+while [ $lane -lt "$lanes" ]; do
+    (
+        st=0
+        k=0
+        for t in $targets; do
+            if [ $((k % lanes)) -eq $lane ]; then
+                run_target "$t" || st=1
+            fi
+            k=$((k + 1))
+        done
+        exit $st
+    ) &
+    pids="$pids $!"
+    lane=$((lane + 1))
+done
+for p in $pids; do
+    wait "$p" || status=1
 done
 
 [ $status -eq 0 ] && log "no findings in:" $targets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* 64-byte-aligned blocks (XXH3 states, the persist writer) from malloc and
  * free only.  Inside a DynamoRIO client, DR's private loader redirects
  * malloc, calloc, realloc and free to DR's heap but not aligned_alloc or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The build of a loaded ELF object (pcache/build_id.h): its GNU build-id
  * note, or a digest of its text, read from the image in memory.  Every
  * field is read with byte loads (the object is little-endian whatever the

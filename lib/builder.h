@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The builder's state, shared by the segment writer and the file writer. */
 #ifndef PCACHE_BUILDER_H
 #define PCACHE_BUILDER_H

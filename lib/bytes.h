@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Byte-order-explicit loads and stores, and overflow-checked arithmetic.
  * The format is little-endian whatever the host; checksums are big-endian. */
 #ifndef PCACHE_BYTES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* XXH3-64 and zlib CRC-32 behind one interface.  Streaming, and streaming
  * while copying, is what lets persist hash section bytes in the same pass
  * that writes them.  XXH3 runs on the code path checksum_xxh3_dispatch.c
@@ -85,4 +86,14 @@ uint64_t checksum_digest(const checksum_state *st)
     if (st->algo == PCACHE_CHECKSUM_CRC32)
         return st->crc;
     return st->xxh3->digest(&st->xxh);
+}
+
+pcache_status pcache_checksum_compute(pcache_checksum_algorithm algo, const void *data, size_t size, uint64_t *out)
+{
+    if (!out || (!data && size))
+        return PCACHE_E_INVALID_ARGUMENT;
+    if (!checksum_algorithm_known((unsigned)algo))
+        return PCACHE_E_CHECKSUM_ALGORITHM;
+    *out = pcache_checksum(algo, data, size);
+    return PCACHE_OK;
 }

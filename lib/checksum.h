@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Checksums of the format (XXH3-64, CRC-32), one-shot and streaming. */
 #ifndef PCACHE_CHECKSUM_H
 #define PCACHE_CHECKSUM_H

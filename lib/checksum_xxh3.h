@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* XXH3-64 code paths: xxHash's header-only implementation compiled once per
  * instruction set (lib/checksum_xxh3_path.c), chosen at run time.
  *

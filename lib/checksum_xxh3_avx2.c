@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* XXH3-64 with AVX2 (x86-64 CPUs since Haswell and Excavator). */
 #include "checksum_xxh3_x86.h"
 

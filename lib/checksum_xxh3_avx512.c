@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* XXH3-64 with AVX-512F (Skylake-SP, Ice Lake, Zen 4 and later). */
 #include "checksum_xxh3_x86.h"
 

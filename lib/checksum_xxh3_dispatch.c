@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Choosing an XXH3 code path at run time, by timing the candidates.
  *
  * Which path is fastest is not a function of the instruction sets a CPU

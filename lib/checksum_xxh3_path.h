@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The body of one XXH3-64 code path, included once by each
  * lib/checksum_xxh3_<path>.c.  The includer defines
  * CHECKSUM_XXH3_PATH_SUFFIX (the path's name in symbols), XXH_VECTOR for

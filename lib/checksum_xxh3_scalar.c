@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* XXH3-64 without vector instructions: what the vector paths are
  * measured against. */
 #include "checksum_xxh3_x86.h"

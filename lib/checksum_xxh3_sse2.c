@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* XXH3-64 with SSE2, which every x86-64 CPU has. */
 #include "checksum_xxh3_x86.h"
 

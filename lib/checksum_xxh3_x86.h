@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Whether this build has the x86-64 XXH3 paths, and how a file asks the
  * compiler for an instruction set (GCC's target pragma, or clang's
  * equivalent attribute applied to every function that follows). */

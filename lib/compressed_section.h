@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* What the reader knows about a compressed section from its table entry
  * alone: whether it is one, and whether its two sizes can belong to a
  * zlib stream at all (docs/FORMAT.md 3.8). */

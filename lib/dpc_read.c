@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reading DynamoRIO's .dpc layout (version 10, 64-bit), as written by DR's
  * core/perscache.c.  DR stores lengths, never offsets, so every offset here
  * is a checked running sum; no length is used before that sum has been

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Sweeping stray temporary files that writers killed before their rename
  * left behind.  The rule (dead pid, or older than a threshold) is stated
  * in pcache/file.h and docs/FILES.md. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The operating-system layer of standalone files: the table of system
  * calls (replaceable to inject faults), bounded EINTR retries, and errno-
  * precise reports. */

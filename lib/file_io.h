@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The file layer's internals: calls through a pcache_file_ops table with
  * bounded EINTR retries, errno-precise reports, path splitting, and the
  * names of temporary files. */

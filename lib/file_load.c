@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Loading a standalone file: open without following a final symbolic
  * link, refuse what the current user did not write or others could have
  * written, map exactly the size fstat() reported, validate every byte. */

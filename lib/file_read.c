@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Opening a standalone pcache file held in memory. */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,16 @@
 #include "format.h"
 #include "layout.h"
 #include "report.h"
+#include "segment_read.h"
+#include "pcache/reloc.h"
+
+/* Every identity field of docs/FORMAT.md 5, which an image's segments
+ * share (the alignment bit is not one). */
+#define IDENTITY_CHECKS                                                                          \
+    (PCACHE_CHECK_BYTE_ORDER | PCACHE_CHECK_POINTER_SIZE | PCACHE_CHECK_ARCH | PCACHE_CHECK_PAGE_SIZE | \
+     PCACHE_CHECK_CHECKSUM_ALGO | PCACHE_CHECK_CLIENT | PCACHE_CHECK_CLIENT_VERSION |             \
+     PCACHE_CHECK_IMAGE_ID | PCACHE_CHECK_MODULE_BASE | PCACHE_CHECK_MODULE_SIZE |                 \
+     PCACHE_CHECK_MODULE_DIGEST)
 
 static pcache_status ffail(pcache_report *rep, pcache_status st, uint64_t off, int has, uint64_t exp,
                            uint64_t found, const char *what)
@@ -125,43 +136,61 @@ pcache_status pcache_image_open_memory(pcache_image *img, const void *base, uint
     e.identity.page_size = page;
     e.check |= PCACHE_CHECK_IMAGE_ID | PCACHE_CHECK_CHECKSUM_ALGO | PCACHE_CHECK_PAGE_SIZE;
 
-    {
-        uint64_t cursor = FILE_HEADER_SIZE;
-        int validate_gaps = e.validation == PCACHE_VALIDATE_FULL;
-        if (validate_gaps && !all_zero(p + cursor, page - cursor))
-            return ffail(rep, PCACHE_E_PADDING, cursor + first_nonzero(p + cursor, page - cursor), 0, 0, 0,
-                         "padding after the file header is not zero");
-        cursor = page;
-        for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
-            const uint8_t *m;
-            if (!seg_size[c])
-                continue;
-            if (validate_gaps && !all_zero(p + cursor, fl.offset[c] - cursor))
-                return ffail(rep, PCACHE_E_PADDING, cursor + first_nonzero(p + cursor, fl.offset[c] - cursor), 0,
-                             0, 0, "padding between segments is not zero");
-            m = p + fl.offset[c];
-            if ((st = pcache_resurrect(&img->seg[c], (pcache_class)c, &m, seg_size[c], &e, rep)) != PCACHE_OK) {
-                if (rep)
-                    rep->offset += fl.offset[c];
-                return st;
-            }
-            if (img->seg[c].size != seg_size[c] || img->seg[c].file_offset != fl.offset[c])
-                return report_fail(rep, PCACHE_E_FILE_LAYOUT, c, NULL, fl.offset[c], 1, fl.offset[c],
-                                   img->seg[c].file_offset,
-                                   "file: segment's own file offset or size disagrees with the file header");
-            img->present[c] = 1;
-            img->offset[c] = fl.offset[c];
-            img->seg_size[c] = seg_size[c];
-            cursor = fl.offset[c] + seg_size[c];
-            /* later segments must share the first one's identity */
-            if (!exp) {
-                e.identity = img->seg[c].identity;
-                e.check |= (PCACHE_CHECK_DEFAULT & ~PCACHE_CHECK_ALIGNMENT) | PCACHE_CHECK_MODULE_BASE;
-            }
+    /* 8. the segments, in class order, each where the header says */
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        const uint8_t *m;
+        segment_place place;
+        if (!seg_size[c])
+            continue;
+        m = p + fl.offset[c];
+        place.file_offset = fl.offset[c];
+        place.size = seg_size[c];
+        if ((st = segment_resurrect_placed(&img->seg[c], (pcache_class)c, &m, seg_size[c], &e, &place, rep)) !=
+            PCACHE_OK) {
+            if (rep)
+                rep->offset += fl.offset[c];
+            memset(img, 0, sizeof *img);
+            return st;
         }
-        if (validate_gaps && !all_zero(p + cursor, fl.footer_offset - cursor))
-            return ffail(rep, PCACHE_E_PADDING, cursor + first_nonzero(p + cursor, fl.footer_offset - cursor), 0, 0,
-                         0, "padding before the footer is not zero");
+        img->present[c] = 1;
+        img->offset[c] = fl.offset[c];
+        img->seg_size[c] = seg_size[c];
+        /* One image, one identity: every later segment must state the
+         * first one's, field by field in the order of docs/FORMAT.md 5,
+         * whatever the caller chose to check. */
+        e.identity = img->seg[c].identity;
+        e.check |= IDENTITY_CHECKS;
+    }
+    /* 9. references between the segments: only now are they all known */
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        const pcache_segment *segs[PCACHE_CLASS_COUNT];
+        for (int k = 0; k < PCACHE_CLASS_COUNT; k++)
+            segs[k] = img->present[k] ? &img->seg[k] : NULL;
+        if (img->present[c] && (st = pcache_reloc_check_targets(&img->seg[c], segs, rep)) != PCACHE_OK) {
+            if (rep)
+                rep->offset += fl.offset[c];
+            memset(img, 0, sizeof *img);
+            return st;
+        }
+    }
+    /* 10. at full validation, every byte outside the header, the segments
+     * and the footer is zero */
+    if (e.validation == PCACHE_VALIDATE_FULL) {
+        uint64_t cursor = FILE_HEADER_SIZE, end;
+        for (int c = 0; c <= PCACHE_CLASS_COUNT; c++) {
+            if (c < PCACHE_CLASS_COUNT && !seg_size[c])
+                continue;
+            end = c < PCACHE_CLASS_COUNT ? fl.offset[c] : fl.footer_offset;
+            if (!all_zero(p + cursor, end - cursor)) {
+                memset(img, 0, sizeof *img);
+                return ffail(rep, PCACHE_E_PADDING, cursor + first_nonzero(p + cursor, end - cursor), 1, 0,
+                             p[cursor + first_nonzero(p + cursor, end - cursor)],
+                             cursor == FILE_HEADER_SIZE ? "padding after the file header is not zero"
+                                                        : "padding between segments is not zero");
+            }
+            if (c < PCACHE_CLASS_COUNT)
+                cursor = fl.offset[c] + seg_size[c];
+        }
     }
     return PCACHE_OK;
 }

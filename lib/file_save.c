@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Saving a standalone file atomically: temporary file in the target's
  * directory, every byte written, fsync, rename over the target, fsync of
  * the directory.  A reader opening the target sees the old file or the

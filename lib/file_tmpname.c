@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Names of temporary files: ".<target>.pcache-tmp.<pid>.<16 hex>".  The pid
  * lets a later sweep tell a dead writer's leftover from a live writer's
  * file; the random part makes the name unguessable and unique per save. */

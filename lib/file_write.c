@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Writing a standalone pcache file: header, page-aligned segments, footer
  * last.  (Atomic replacement and durability are the file I/O layer's.) */
 #include <string.h>

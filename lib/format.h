@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * On-disk constants and field offsets of the pcache format, as specified in
  * docs/FORMAT.md.  Every integer field is little-endian; every checksum is

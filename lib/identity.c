@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The identity a segment carries: host defaults, module key, expectations. */
 #include <errno.h>
 #include <string.h>

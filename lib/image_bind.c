@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Binding an image whose segments a host handed back one at a time: the
  * manifest says which segments there must be and where; they must agree
  * with it and with each other; then private copies are made where data
@@ -155,6 +156,99 @@ static pcache_status make_code_block(pcache_bound_image *img, pcache_alloc_fn al
     return PCACHE_OK;
 }
 
+/* Steps 1 to 4 of pcache_bind() on segs: the manifest and the build,
+ * every segment where the manifest says and no two overlapping, one image
+ * base (*base; rw_apart: but for rw, which a private copy holds apart),
+ * the relocation targets. */
+static pcache_status check_image(pcache_segment *const segs[PCACHE_CLASS_COUNT], const pcache_bind_options *opt,
+                                 int rw_apart, manifest *m, uint64_t *base, pcache_report *rep)
+{
+    pcache_segment *ro = segs[PCACHE_RO];
+    pcache_status st;
+
+    if (!ro || !ro->base)
+        return report_fail(rep, PCACHE_E_NOT_FOUND, PCACHE_RO, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
+                           "no ro segment: the image's manifest lives there");
+    if ((st = manifest_read(ro, m, rep)) != PCACHE_OK)
+        return st;
+    if (opt && opt->build && (st = check_build(ro, opt->build, rep)) != PCACHE_OK)
+        return st;
+    if ((st = check_against_manifest(segs, m, rep)) != PCACHE_OK)
+        return st;
+    /* The segments of one file are disjoint: one that lay over another
+     * could have its header or table rewritten by the other's relocations
+     * in a copy that holds both. */
+    for (int a = 0; a < PCACHE_CLASS_COUNT; a++)
+        for (int b = a + 1; b < PCACHE_CLASS_COUNT; b++)
+            if (segs[a] && segs[b] && segs[a]->file_offset < segs[b]->file_offset + segs[b]->size &&
+                segs[b]->file_offset < segs[a]->file_offset + segs[a]->size)
+                return report_fail(rep, PCACHE_E_FILE_LAYOUT, b, NULL, PCACHE_REPORT_NO_OFFSET, 1,
+                                   segs[a]->file_offset + segs[a]->size, segs[b]->file_offset,
+                                   "segment overlaps the %s segment in the file (file offset at least, found)",
+                                   pcache_class_name((pcache_class)a));
+    /* The host maps the file in one piece: every segment is at the same
+     * distance from its file offset. */
+    *base = (uint64_t)(uintptr_t)ro->base - ro->file_offset;
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        uint64_t b;
+        if (!segs[c] || (rw_apart && c == PCACHE_RW))
+            continue;
+        b = (uint64_t)(uintptr_t)segs[c]->base - segs[c]->file_offset;
+        if (b != *base)
+            return report_fail(rep, PCACHE_E_FILE_LAYOUT, c, NULL, PCACHE_REPORT_NO_OFFSET, 1, *base, b,
+                               "not mapped at the ro segment's image base (address minus file offset): "
+                               "the segments are not one mapping of one file");
+    }
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+        if (segs[c] &&
+            (st = pcache_reloc_check_targets(segs[c], (const pcache_segment *const *)segs, rep)) != PCACHE_OK)
+            return st;
+    return PCACHE_OK;
+}
+
+/* PCACHE_BIND_PRIVATE: the copies are what the image will read from now
+ * on, so they are validated themselves (the mapping may have changed
+ * since it was checked: a shared mapping of a file someone writes):
+ * resurrected from the copies, against the identity and at the level the
+ * mapping's segments were, and checked as an image again.  fresh[] then
+ * replaces segs[]. */
+static pcache_status validate_copies(pcache_bound_image *img, pcache_segment *const segs[PCACHE_CLASS_COUNT],
+                                     pcache_segment fresh[PCACHE_CLASS_COUNT], const pcache_bind_options *opt,
+                                     pcache_report *rep)
+{
+    pcache_segment *fp[PCACHE_CLASS_COUNT] = {NULL, NULL, NULL};
+    manifest m;
+    uint64_t base;
+    pcache_status st;
+
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        const pcache_segment *s = segs[c];
+        const uint8_t *p = img->copy[c];
+        pcache_expect exp;
+        if (!s)
+            continue;
+        pcache_expect_init(&exp, &s->identity);
+        exp.validation = s->validation;
+        exp.known_sections = s->known_sections;
+        exp.known_section_count = s->known_section_count;
+        exp.writable = s->writable;
+        if ((st = pcache_resurrect(&fresh[c], (pcache_class)c, &p, s->size, &exp, rep)) != PCACHE_OK)
+            return st;
+        if (fresh[c].size != s->size || fresh[c].file_offset != s->file_offset)
+            return report_fail(rep, PCACHE_E_SEGMENT_CHANGED, c, NULL, PCACHE_REPORT_NO_OFFSET, 1, s->size,
+                               fresh[c].size, "the private copy's segment is not the one checked in the mapping "
+                               "(size)");
+        fp[c] = &fresh[c];
+    }
+    if ((st = check_image(fp, opt, 1, &m, &base, rep)) != PCACHE_OK)
+        return st;
+    if (m.flags != img->manifest_flags || base != img->copy_base)
+        return report_fail(rep, PCACHE_E_SEGMENT_CHANGED, PCACHE_RO, PCACHE_MANIFEST_SECTION, PCACHE_REPORT_NO_OFFSET,
+                           1, img->manifest_flags, m.flags,
+                           "the private copy's manifest is not the one checked in the mapping (flags)");
+    return PCACHE_OK;
+}
+
 pcache_status pcache_bind(pcache_bound_image *img, pcache_segment *const segs[PCACHE_CLASS_COUNT],
                           const pcache_bind_options *opt, pcache_report *rep)
 {
@@ -167,7 +261,8 @@ pcache_status pcache_bind(pcache_bound_image *img, pcache_segment *const segs[PC
     uint64_t rx_records;
     manifest m;
     pcache_status st;
-    pcache_segment *ro, *rx;
+    pcache_segment *ro, *rx, fresh[PCACHE_CLASS_COUNT];
+    pcache_segment *use[PCACHE_CLASS_COUNT];
 
     report_clear(rep);
     if (!img || !segs)
@@ -182,35 +277,10 @@ pcache_status pcache_bind(pcache_bound_image *img, pcache_segment *const segs[PC
         return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, PCACHE_REPORT_NO_CLASS, NULL, PCACHE_REPORT_NO_OFFSET, 0,
                            0, 0, "pcache_bind: alloc and free go together, so do alloc_exec and free_exec; "
                            "flags other than PCACHE_BIND_PRIVATE are unknown");
+    if ((st = check_image(segs, opt, 0, &m, &img->image_base, rep)) != PCACHE_OK)
+        return st;
     ro = segs[PCACHE_RO];
     rx = segs[PCACHE_RX];
-    if (!ro || !ro->base)
-        return report_fail(rep, PCACHE_E_NOT_FOUND, PCACHE_RO, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
-                           "no ro segment: the image's manifest lives there");
-    if ((st = manifest_read(ro, &m, rep)) != PCACHE_OK)
-        return st;
-    if (opt && opt->build && (st = check_build(ro, opt->build, rep)) != PCACHE_OK)
-        return st;
-    if ((st = check_against_manifest(segs, &m, rep)) != PCACHE_OK)
-        return st;
-
-    /* The host maps the file in one piece: every segment is at the same
-     * distance from its file offset. */
-    img->image_base = (uint64_t)(uintptr_t)ro->base - ro->file_offset;
-    for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
-        uint64_t b;
-        if (!segs[c])
-            continue;
-        b = (uint64_t)(uintptr_t)segs[c]->base - segs[c]->file_offset;
-        if (b != img->image_base)
-            return report_fail(rep, PCACHE_E_FILE_LAYOUT, c, NULL, PCACHE_REPORT_NO_OFFSET, 1, img->image_base, b,
-                               "not mapped at the ro segment's image base (address minus file offset): "
-                               "the segments are not one mapping of one file");
-    }
-    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
-        if (segs[c] &&
-            (st = pcache_reloc_check_targets(segs[c], (const pcache_segment *const *)segs, rep)) != PCACHE_OK)
-            return st;
     rx_records = rx ? pcache_segment_reloc_count(rx) : 0;
     if (rx_records && !rx_writable && !private_copies)
         return report_fail(rep, PCACHE_E_ACCESS, PCACHE_RX, NULL, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
@@ -221,22 +291,31 @@ pcache_status pcache_bind(pcache_bound_image *img, pcache_segment *const segs[PC
     for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
         img->seg[c] = segs[c];
     img->manifest_flags = m.flags;
+    st = PCACHE_OK;
     if (private_copies)
         st = make_code_block(img, alloc, alloc_exec, rep);
     else if (holds_carried(ro) || pcache_segment_reloc_count(ro))
         st = make_copy(img, PCACHE_RO, alloc, rep);
     if (st == PCACHE_OK && segs[PCACHE_RW])
         st = make_copy(img, PCACHE_RW, alloc, rep);
+    /* With private copies, the copies are checked and relocated in place
+     * (apply with dst = the segment's own bytes); else the mapping's
+     * segments, checked at resurrect, say where to write in the copies. */
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+        use[c] = segs[c];
+    if (st == PCACHE_OK && private_copies && (st = validate_copies(img, segs, fresh, opt, rep)) == PCACHE_OK)
+        for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+            use[c] = segs[c] ? &fresh[c] : NULL;
     /* Copies first, the mapping last: a failure before it leaves the
      * mapping as it was. */
     {
         uint64_t base = private_copies ? img->copy_base : img->image_base;
         if (st == PCACHE_OK && img->copy[PCACHE_RO])
-            st = pcache_reloc_apply(ro, img->copy[PCACHE_RO], base, resolve, rctx, rep);
+            st = pcache_reloc_apply(use[PCACHE_RO], img->copy[PCACHE_RO], base, resolve, rctx, rep);
         if (st == PCACHE_OK && img->copy[PCACHE_RW])
-            st = pcache_reloc_apply(segs[PCACHE_RW], img->copy[PCACHE_RW], base, resolve, rctx, rep);
+            st = pcache_reloc_apply(use[PCACHE_RW], img->copy[PCACHE_RW], base, resolve, rctx, rep);
         if (st == PCACHE_OK && img->copy[PCACHE_RX] && rx_records)
-            st = pcache_reloc_apply(rx, img->copy[PCACHE_RX], base, resolve, rctx, rep);
+            st = pcache_reloc_apply(use[PCACHE_RX], img->copy[PCACHE_RX], base, resolve, rctx, rep);
     }
     if (st == PCACHE_OK && rx_records && rx_writable) {
         st = pcache_reloc_apply(rx, (void *)(uintptr_t)rx->base, img->image_base, resolve, rctx, rep);
@@ -247,17 +326,12 @@ pcache_status pcache_bind(pcache_bound_image *img, pcache_segment *const segs[PC
         return st;
     }
     /* The mapping may go away: from now on every read (lookups, lazy
-     * checksums, inflation) is of the copies. */
+     * checksums, inflation) is of the copies, through the segments
+     * resurrected from them. */
     if (private_copies)
         for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
-            if (segs[c]) {
-                /* a segment resurrect sealed stays sealed: its header,
-                 * table and trailer were copied unchanged */
-                int sealed = reloc_seal_check(segs[c], NULL) == PCACHE_OK;
-                segs[c]->base = img->copy[c];
-                if (sealed)
-                    reloc_seal(segs[c]);
-            }
+            if (segs[c])
+                *segs[c] = fresh[c];
     return PCACHE_OK;
 }
 
@@ -334,6 +408,13 @@ void pcache_bound_release(pcache_bound_image *img)
     memset(img, 0, sizeof *img);
 }
 
+/* The segment a client section of class cls is found in: ro for a
+ * carried rw section. */
+static pcache_segment *home_of(const pcache_bound_image *img, pcache_class cls)
+{
+    return cls == PCACHE_RW && (img->manifest_flags & PCACHE_MANIFEST_RW_CARRIED) ? img->seg[PCACHE_RO] : img->seg[cls];
+}
+
 /* Loaded bytes of a bound image's client section: inflated when stored
  * compressed (only ro sections ever are), else copied. */
 pcache_status pcache_bound_inflate(pcache_bound_image *img, pcache_class cls, const char *name, void *buf,
@@ -348,7 +429,7 @@ pcache_status pcache_bound_inflate(pcache_bound_image *img, pcache_class cls, co
         return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, cls, name, PCACHE_REPORT_NO_OFFSET, 0, 0, 0,
                            "pcache_bound_inflate: no buffer");
     if (v.flags & PCACHE_SECTION_COMPRESSED)
-        return pcache_segment_inflate(img->seg[cls], v.index, buf, capacity, out, rep);
+        return pcache_segment_inflate(home_of(img, cls), v.index, buf, capacity, out, rep);
     if (capacity < v.size)
         return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, cls, name, PCACHE_REPORT_NO_OFFSET, 1, v.size, capacity,
                            "buffer smaller than the section (bytes needed, given)");
@@ -374,7 +455,7 @@ pcache_status pcache_bound_inflate_alloc(pcache_bound_image *img, pcache_class c
     if ((st = pcache_bound_find(img, cls, name, &v, rep)) != PCACHE_OK)
         return st;
     if (v.flags & PCACHE_SECTION_COMPRESSED)
-        return pcache_segment_inflate_alloc(img->seg[cls], v.index, buf, out, rep);
+        return pcache_segment_inflate_alloc(home_of(img, cls), v.index, buf, out, rep);
     if (v.size > SIZE_MAX || !(*buf = malloc(v.size ? (size_t)v.size : 1)))
         return report_fail(rep, PCACHE_E_NO_MEMORY, cls, name, PCACHE_REPORT_NO_OFFSET, 1, v.size, 0,
                            "no memory for the section's bytes (bytes asked)");

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The build section of a split image (pcache/bind.h): which build of the
  * code it refers into the image was made with, written from the builder
  * and checked at bind. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The manifest: an ro section listing where each class's segment of the
  * image was laid out, so that a loader that receives the segments one by
  * one (DynamoRIO: rw, rx, then ro) knows which ones it must have and where

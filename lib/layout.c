@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Offset arithmetic of segments and files.  Every sum is checked: an
  * offset that would wrap is an error, never a small number. */
 #include "layout.h"
@@ -59,8 +60,9 @@ pcache_status layout_file(const uint64_t seg_size[PCACHE_CLASS_COUNT],
         if (add_u64(cursor, seg_size[c], &cursor))
             return PCACHE_E_OVERFLOW;
     }
-    if (align_up_u64(cursor, 8, &cursor))
-        return PCACHE_E_OVERFLOW;
+    /* The footer follows the last segment directly (docs/FORMAT.md 7.1);
+     * a segment's canonical size makes that a multiple of 8, and a reader
+     * that finds sizes which do not refuses the segment itself. */
     out->footer_offset = cursor;
     if (add_u64(cursor, FILE_FOOTER_SIZE, &out->file_size))
         return PCACHE_E_OVERFLOW;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The canonical placement of a segment's sections at a file offset.
  * Writer and reader share it: the reader recomputes and compares. */
 #ifndef PCACHE_LAYOUT_H

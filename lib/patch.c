@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Patch-displacement math: the value a field must hold to reach a target,
  * its range check, and its encoding.  No state, no allocation: usable from
  * a DynamoRIO patch callback as well as from the writer and the loader. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The displacement math shared by the writer (persist-time values) and
  * the loader (pcache_reloc_apply): what value a field of a kind must hold,
  * whether it fits, and its bytes in a given byte order. */

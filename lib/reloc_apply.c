@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Applying relocation records at load: all or nothing.  Every value that
  * can be out of range is computed and checked before the first byte of
  * dst is written, so that a reference that no longer reaches leaves the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reading relocation tables: every byte of ".relocs" and ".anchors" is
  * hostile until checked, even under a valid checksum (the writer may be
  * buggy or the checksum re-signed), because apply writes where records

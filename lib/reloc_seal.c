@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The relocation seal (docs/FORMAT.md 9.8).  Resurrect checks the
  * relocation tables in full (9.7), once; pcache_reloc_apply and the record
  * readers rely on that check without repeating it.  The seal says for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reading the ".relocs" and ".anchors" sections of a resurrected segment:
  * finding them, validating them as hostile input, decoding records.
  * Shared by resurrect (which refuses a malformed table), the record

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Writing relocations: declaring patch sites and anchors, resolving at
  * persist time what does not depend on load addresses, and building the
  * ".relocs" and ".anchors" sections of each class for the rest.

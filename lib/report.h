@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Filling a pcache_report: what went wrong, where, expected versus found. */
 #ifndef PCACHE_REPORT_H
 #define PCACHE_REPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Carrying rw sections inside the ro segment, for a host that cannot map
  * writable data from its file (DynamoRIO with -persist_map_rw_separate,
  * docs/DYNAMORIO.md).  The sections keep their bytes and patches; only

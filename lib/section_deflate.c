@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Writing compressed sections: which sections may be stored as a zlib
  * stream, and deflating them at size time, so that the layout knows their
  * stored sizes.  docs/FORMAT.md 3.8. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reading compressed sections: inflating a section's stored zlib stream
  * into a buffer of exactly its stated size.  The stream is hostile: its
  * sizes are bounded before inflating, and output never goes past the

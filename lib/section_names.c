@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Name fields of a segment, and the section table's index by name.  See
  * section_names.h. */
 #include "section_names.h"

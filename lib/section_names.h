@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Name fields of a segment (docs/FORMAT.md 1.5): checked a word at a time,
  * and the section table's index by name, which makes lookup by name
  * O(log n) and resurrect's uniqueness check O(n log n) (it was n(n-1)/2

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Resurrecting a segment: every byte is hostile until checked.  Nothing is
  * allocated here; views point into the caller's mapping. */
 #include <stddef.h>
@@ -12,9 +13,11 @@
 #include "reloc_table.h"
 #include "report.h"
 #include "section_names.h"
+#include "segment_read.h"
 
 /* Readers compare in this order; each step trusts only what earlier steps
- * verified.  See docs/FORMAT.md, "Reading a segment". */
+ * verified.  The numbered comments below are the steps of docs/FORMAT.md
+ * 4.2, "Reading a segment". */
 
 static void *(*const volatile clear_bytes)(void *, int, size_t) = memset;
 
@@ -183,12 +186,14 @@ static pcache_status check_header_fields(const uint8_t *h, int cls, pcache_repor
     if (dlen > PCACHE_MODULE_DIGEST_MAX)
         return fail_v(rep, PCACHE_E_HEADER_FIELD, cls, NULL, SH_DIGEST_LEN, PCACHE_MODULE_DIGEST_MAX, dlen,
                       "module digest length above the limit");
-    if (!all_zero(h + SH_MODULE_DIGEST + dlen, PCACHE_MODULE_DIGEST_MAX - dlen))
-        return fail(rep, PCACHE_E_PADDING, cls, NULL, SH_MODULE_DIGEST + dlen,
-                    "module digest bytes past its length are not zero");
     if (!name_field_valid(h + SH_CLIENT_NAME, 64, PCACHE_CLIENT_NAME_MAX, 0x20))
         return fail(rep, PCACHE_E_HEADER_FIELD, cls, NULL, SH_CLIENT_NAME,
                     "client name is not 1-63 printable bytes, a NUL and zero padding");
+    /* Step 4 checks every field before any padding (docs/FORMAT.md 4.2). */
+    if (!all_zero(h + SH_MODULE_DIGEST + dlen, PCACHE_MODULE_DIGEST_MAX - dlen))
+        return fail(rep, PCACHE_E_PADDING, cls, NULL,
+                    SH_MODULE_DIGEST + dlen + first_nonzero(h + SH_MODULE_DIGEST + dlen, PCACHE_MODULE_DIGEST_MAX - dlen),
+                    "module digest bytes past its length are not zero");
     /* A newer minor version may give meaning to reserved bytes. */
     if (ld16(h + SH_MINOR) <= PCACHE_FORMAT_MINOR && !all_zero(h + SH_RESERVED, SH_RESERVED_SIZE))
         return fail(rep, PCACHE_E_PADDING, cls, NULL, SH_RESERVED + first_nonzero(h + SH_RESERVED, SH_RESERVED_SIZE),
@@ -314,6 +319,13 @@ static pcache_status check_table(pcache_segment *seg, pcache_report *rep)
 pcache_status pcache_resurrect(pcache_segment *seg, pcache_class cls, const uint8_t **map,
                                uint64_t available, const pcache_expect *exp, pcache_report *rep)
 {
+    return segment_resurrect_placed(seg, cls, map, available, exp, NULL, rep);
+}
+
+pcache_status segment_resurrect_placed(pcache_segment *seg, pcache_class cls, const uint8_t **map,
+                                       uint64_t available, const pcache_expect *exp,
+                                       const segment_place *place, pcache_report *rep)
+{
     const uint8_t *h;
     uint64_t sum, size;
     uint32_t n;
@@ -339,8 +351,8 @@ pcache_status pcache_resurrect(pcache_segment *seg, pcache_class cls, const uint
         return fail(rep, PCACHE_E_MAGIC, c, NULL, 0, "segment magic is not 89 50 43 53 45 47 0D 0A");
     /* 2. version: only a known major promises a 256-byte header */
     if (available < SH_MAJOR + 2)
-        return fail_v(rep, PCACHE_E_TRUNCATED, c, NULL, 0, SEG_HEADER_SIZE, available,
-                      "too few bytes for a segment header");
+        return fail_v(rep, PCACHE_E_TRUNCATED, c, NULL, 0, SH_MAJOR + 2, available,
+                      "too few bytes for the format version");
     if (ld16(h + SH_MAJOR) != PCACHE_FORMAT_MAJOR)
         return fail_v(rep, PCACHE_E_FORMAT_VERSION, c, NULL, SH_MAJOR, PCACHE_FORMAT_MAJOR, ld16(h + SH_MAJOR),
                       "format major version");
@@ -355,7 +367,7 @@ pcache_status pcache_resurrect(pcache_segment *seg, pcache_class cls, const uint
     if (sum != ld64be(h + SH_HEADER_CHECKSUM))
         return fail_v(rep, PCACHE_E_HEADER_CHECKSUM, c, NULL, SH_HEADER_CHECKSUM, ld64be(h + SH_HEADER_CHECKSUM),
                       sum, "header checksum (stored, computed)");
-    /* 3. the header is intact: check its fields and the identity */
+    /* 4. the header is intact: its fields; 5. the class and the identity */
     if ((st = check_header_fields(h, c, rep)) != PCACHE_OK)
         return st;
     if (h[SH_CLASS] != cls + 1)
@@ -364,8 +376,17 @@ pcache_status pcache_resurrect(pcache_segment *seg, pcache_class cls, const uint
     parse_identity(h, &seg->identity);
     if ((st = check_identity(&seg->identity, exp, c, rep)) != PCACHE_OK)
         return st;
+    /* A container that says where the segment is (a standalone file,
+     * docs/FORMAT.md 7.4 step 8): before any length is used, so that a
+     * segment laid out for another place is called that, not a bad table. */
+    if (place && ld64(h + SH_FILE_OFFSET) != place->file_offset)
+        return fail_v(rep, PCACHE_E_FILE_LAYOUT, c, NULL, SH_FILE_OFFSET, place->file_offset,
+                      ld64(h + SH_FILE_OFFSET), "the segment was laid out for another file offset (its place, its header's)");
+    if (place && ld64(h + SH_SEGMENT_SIZE) != place->size)
+        return fail_v(rep, PCACHE_E_FILE_LAYOUT, c, NULL, SH_SEGMENT_SIZE, place->size, ld64(h + SH_SEGMENT_SIZE),
+                      "segment size (the file header's, the segment's own)");
 
-    /* 4. lengths, now that the header that states them is verified */
+    /* 6. lengths, now that the header that states them is verified */
     n = ld32(h + SH_SECTION_COUNT);
     size = ld64(h + SH_SEGMENT_SIZE);
     if (size < SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * n)
@@ -391,7 +412,7 @@ pcache_status pcache_resurrect(pcache_segment *seg, pcache_class cls, const uint
     seg->known_sections = exp->known_sections;
     seg->known_section_count = exp->known_section_count;
 
-    /* 5. the section table */
+    /* 7. the section table's checksum; 8. its entries and the layout */
     sum = pcache_checksum(seg->identity.checksum, h + SEG_HEADER_SIZE, (size_t)SEG_ENTRY_SIZE * n);
     if (sum != ld64be(h + SH_TABLE_CHECKSUM)) {
         st = fail_v(rep, PCACHE_E_TABLE_CHECKSUM, c, NULL, SEG_HEADER_SIZE, ld64be(h + SH_TABLE_CHECKSUM), sum,
@@ -401,7 +422,7 @@ pcache_status pcache_resurrect(pcache_segment *seg, pcache_class cls, const uint
     if ((st = check_table(seg, rep)) != PCACHE_OK)
         goto failed;
 
-    /* 6. what this reader does not know, and alignment in memory */
+    /* 9. what this reader does not know; 10. alignment in memory */
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *e = entry_at(seg, i);
         const char *name = (const char *)e + SE_NAME;
@@ -422,10 +443,10 @@ pcache_status pcache_resurrect(pcache_segment *seg, pcache_class cls, const uint
         }
     }
 
-    /* 7. the bytes */
+    /* 11. the bytes */
     if (exp->validation == PCACHE_VALIDATE_FULL && (st = verify_full(seg, rep)) != PCACHE_OK)
         goto failed;
-    /* 8. relocation tables: a malformed one never reaches pcache_reloc_apply */
+    /* 12. relocation tables: a malformed one never reaches pcache_reloc_apply */
     {
         reloc_tables t;
         if ((st = reloc_tables_check(seg, &t, rep)) != PCACHE_OK)

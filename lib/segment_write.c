@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Building an image and persisting one class as a segment: the size and
  * persist entry points that mirror DynamoRIO's callbacks. */
 #include <stdlib.h>

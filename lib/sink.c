@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Ready-made sinks: a caller's buffer and a file descriptor. */
 #include <errno.h>
 #include <string.h>

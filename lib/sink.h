@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* What the segment writer may know about the library's own sinks. */
 #ifndef PCACHE_SINK_H
 #define PCACHE_SINK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Recognising a segment at a position in a host slot before validating it:
  * the magic, then the class and client name it states, so that a host
  * adapter knows whose segment it is (pcache/bind.h). */

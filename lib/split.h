@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Internals of images stored in a host's separate slots (pcache/bind.h):
  * carrying rw sections in ro, and the manifest. */
 #ifndef PCACHE_SPLIT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Readying a builder for a host that stores each class in its own slot:
  * no persisted reference into rw data, rw optionally carried in ro, and a
  * manifest in ro (pcache/bind.h). */

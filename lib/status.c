@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Names and descriptions of status codes. */
 #include "pcache/pcache.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The library's version at run time (pcache.h). */
 #include "pcache/pcache.h"
 

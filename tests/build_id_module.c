@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A tiny library for test_build_id, loaded with dlopen(): built several
  * times (tests/meson.build) with and without a build-id note, and with
  * BUILD_ID_PAD, which puts a function before bid_first: the rebuild of

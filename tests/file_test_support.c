@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH | FTW_PHYS */
 #include "file_test_support.h"
 

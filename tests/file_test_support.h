@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Helpers for the file-layer tests: a fault-injecting pcache_file_ops
  * table, tagged images whose every byte says which image it belongs to,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Helpers shared by the unit tests: a fixed identity, exactly sized
  * page-aligned buffers, persisting a segment or a file into memory, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Images stored in a host's separate slots (pcache/bind.h): the manifest's
  * bytes, rw carried in ro, binding segments resurrected one by one from
  * one buffer laid out as DynamoRIO lays out its file (ro after a client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The build of a loaded ELF object (pcache/build_id.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Caller errors are refused with their own codes before anything is
  * built: section and client names, duplicates, alignments, section counts,

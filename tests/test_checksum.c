@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The checksums against the test vectors of docs/FORMAT.md 1.3, and the
  * streaming interface (which persist uses) against the one-shot one.
@@ -45,10 +46,32 @@ static void streaming_equals_one_shot(void **state)
     free(st);
 }
 
+/* An algorithm code from outside: the checked call says it is unknown,
+ * instead of a 0 that is also a checksum. */
+static void compute_refuses_unknown_algorithms(void **state)
+{
+    static const char abc[] = "abc";
+    uint64_t out = 0x1234;
+    (void)state;
+    assert_int_equal(pcache_checksum_compute((pcache_checksum_algorithm)0, abc, 3, &out),
+                     PCACHE_E_CHECKSUM_ALGORITHM);
+    assert_int_equal(pcache_checksum_compute((pcache_checksum_algorithm)77, abc, 3, &out),
+                     PCACHE_E_CHECKSUM_ALGORITHM);
+    assert_int_equal(out, 0x1234);
+    assert_int_equal(pcache_checksum_compute(PCACHE_CHECKSUM_XXH3_64, abc, 3, NULL), PCACHE_E_INVALID_ARGUMENT);
+    assert_int_equal(pcache_checksum_compute(PCACHE_CHECKSUM_XXH3_64, NULL, 3, &out), PCACHE_E_INVALID_ARGUMENT);
+    for (int a = PCACHE_CHECKSUM_XXH3_64; a <= PCACHE_CHECKSUM_CRC32; a++) {
+        assert_int_equal(pcache_checksum_compute((pcache_checksum_algorithm)a, abc, 3, &out), PCACHE_OK);
+        assert_int_equal(out, pcache_checksum((pcache_checksum_algorithm)a, abc, 3));
+    }
+    assert_int_equal(pcache_checksum_compute(PCACHE_CHECKSUM_CRC32, NULL, 0, &out), PCACHE_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(format_test_vectors),
+        cmocka_unit_test(compute_refuses_unknown_algorithms),
         cmocka_unit_test(streaming_equals_one_shot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Every XXH3 code path this CPU can run (lib/checksum_xxh3_*.c) against
  * the packaged libxxhash's XXH3_64bits(), the function docs/FORMAT.md

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Compressed sections (docs/FORMAT.md 3.8): round trips at every level
  * with compressible and incompressible bytes, every bit flip of a small

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcache-pack --compress and what pcache-inspect shows of compressed
  * sections, run as a user runs them (tests/tools/tool_run.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Every byte is checked (docs/FORMAT.md 3.7 and 7.4): every single-bit
  * flip of every byte of a reference image, and every truncation of it, is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The DynamoRIO .dpc parser against three files DR 11.91 really wrote
  * (tests/data/README.md says what each holds), and against damaged and
  * synthetic variants of them. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Several processes saving to one path while others load it: every load
  * is one whole image of one writer's round (every section carries the

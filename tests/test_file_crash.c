@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A writer killed with SIGKILL at every system call of a save, and at
  * random moments: afterwards the target is always exactly the old image or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pcache_file_open against files it must not trust: another owner, a mode
  * that lets others write, a symbolic link, things that are not regular

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pcache_file_save and pcache_file_open under faults: every failing system
  * call gives its own status and a complete report, removes the temporary

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Forward compatibility (docs/FORMAT.md 6): what a newer writer may add
  * and an older reader must skip, and what it must refuse.  Unknown

@@ -1,8 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Replays, without any fuzzing engine, every committed fuzz input through
  * the same entry functions the fuzzers call: each reproducer kept under
  * fuzz/regressions/<target>/ and each seed under fuzz/corpus/<target>/
- * (and, for the .dpc target, DR's real files in tests/data/).  So the
+ * (and, for the .dpc target, DR's real files in tests/data/).  The
+ * dr_adapter target runs the DynamoRIO adapter in the model of DR
+ * (tests/dr/), linked in here.  So the
  * normal, sanitizer and valgrind builds of the unit suite all check that
  * no bug a fuzzer once found comes back.
  *
@@ -187,6 +190,26 @@ static int valid_elf_image(const uint8_t *data, size_t size)
     return pcache_build_id_of_loaded_elf(data, size, &id, NULL) == PCACHE_OK;
 }
 
+/* The dr_adapter target's input: two control bytes, file 1's length, a
+ * .dpc file DR's layout holds, with this library's segments in its slots
+ * (fuzz/fuzz_dr.h). */
+static int valid_dr_seed(const uint8_t *data, size_t size)
+{
+    pcache_dpc d;
+    pcache_dpc_found found[16];
+    size_t count = 0, n1, ok = 0;
+
+    if (size < 6)
+        return 0;
+    n1 = (size_t)data[2] | (size_t)data[3] << 8 | (size_t)data[4] << 16 | (size_t)data[5] << 24;
+    if (n1 > size - 6 || pcache_dpc_parse(&d, data + 6, n1, NULL) != PCACHE_OK ||
+        pcache_dpc_find_segments(&d, found, 16, &count, NULL) != PCACHE_OK)
+        return 0;
+    for (size_t i = 0; i < count && i < 16; i++)
+        ok += found[i].status == PCACHE_OK;
+    return ok > 0;
+}
+
 static void test_segment_known(void **state)
 {
     (void)state;
@@ -229,6 +252,12 @@ static void test_build_id(void **state)
     replay("build_id", fuzz_build_id, valid_elf_image, NULL);
 }
 
+static void test_dr_adapter(void **state)
+{
+    (void)state;
+    replay("dr_adapter", fuzz_dr_adapter, valid_dr_seed, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_dpc),
         cmocka_unit_test(test_inspect),
         cmocka_unit_test(test_build_id),
+        cmocka_unit_test(test_dr_adapter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

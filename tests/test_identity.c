@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Identity checks (docs/FORMAT.md 5): each mismatch is refused with its own
  * status, and the report says where and what was expected versus found.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The canonical layout (docs/FORMAT.md 3.6) at many file offsets and
  * alignments, through layout_segment() and through the builder's public

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Malformed segments and files, one defect at a time, each re-signed where
  * a checksum would otherwise catch it first, so that the check under test
@@ -484,7 +485,7 @@ static void file_header_fields(void **state)
         {"file size larger", FH_FILE_SIZE, 8, 1ull << 40, PCACHE_E_TRUNCATED, FH_FILE_SIZE, 1},
         {"ro offset", FH_SEGMENTS, 8, 8192, PCACHE_E_FILE_LAYOUT, FH_SEGMENTS, 1},
         /* the file adds up, the ro segment's own size disagrees */
-        {"ro size", FH_SEGMENTS + 8, 8, 4096, PCACHE_E_FILE_LAYOUT, TEST_PAGE, 1},
+        {"ro size", FH_SEGMENTS + 8, 8, 4096, PCACHE_E_FILE_LAYOUT, TEST_PAGE + SH_SEGMENT_SIZE, 1},
         {"ro size huge", FH_SEGMENTS + 8, 8, UINT64_MAX - 4095, PCACHE_E_FILE_LAYOUT, FH_SEGMENTS, 1},
         {"rw size huge", FH_SEGMENTS + 40, 8, UINT64_MAX, PCACHE_E_FILE_LAYOUT, FH_SEGMENTS, 1},
         {"page size 64K", FH_PAGE_SIZE, 4, 65536, PCACHE_E_FILE_LAYOUT, FH_SEGMENTS, 1},
@@ -541,7 +542,7 @@ static void file_segment_placement(void **state)
     assert_memory_equal(rw, SEG_MAGIC, SEG_MAGIC_SIZE);
     st64(rw + SH_FILE_OFFSET, 3 * TEST_PAGE + 4096 * 16); /* same layout modulo 4096 */
     test_resign_segment(rw);
-    file_expect(&f, PCACHE_E_FILE_LAYOUT, 3 * TEST_PAGE, "segment's file offset");
+    file_expect(&f, PCACHE_E_FILE_LAYOUT, 3 * TEST_PAGE + SH_FILE_OFFSET, "segment's file offset");
     assert_int_equal(f.r.cls, PCACHE_RW);
     file_free(&f);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The displacement math of pcache/reloc.h: every width and reach boundary
  * exactly, both byte orders, wrap-around, and that a refused value leaves
  * the field as it was.  Expected bytes are assembled here, by hand. */

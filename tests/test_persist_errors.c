@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A persist that cannot write what size() promised fails, and says why:
  * producers writing too little or too much, producers and sinks failing,

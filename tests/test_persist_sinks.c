@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Persist writes the same bytes whatever the sink.  Into the library's own
  * buffer sink, section bytes are hashed and copied in one pass straight

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Patch sites and relocation records: the builder's checks, the bytes
  * persisted, the records as documented in docs/FORMAT.md section 9, apply
  * at every reach boundary, all-or-nothing, hostile (re-signed) tables, and

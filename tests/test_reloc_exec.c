@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Real execution of relocated code on x86-64: a hand-assembled function is
  * persisted in rx with references to an rw section (rip-relative, with and
  * without an immediate after the displacement), to an ro section and to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The relocation seal (docs/FORMAT.md 9.8): pcache_reloc_apply and the
  * record readers act only on a segment struct that pcache_resurrect filled
  * in, and only while the struct and the header, section table and checksum

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * What persist writes, resurrect gives back: for each class and checksum
  * algorithm, at many file offsets, with data and produced sections, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Section names (lib/section_names.c): the word-at-a-time name check
  * against the byte-at-a-time rule of docs/FORMAT.md 1.5, lookup by name

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Every status code has a distinct, non-empty description and symbolic
  * name; out-of-range codes still get a string.  Class and checksum names.

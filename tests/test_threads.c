@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Thread-safety smoke tests (include/pcache/pcache.h, "Conventions"):
  * builders and segments used from several threads at once, and lazy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #include "args.h"
 
 #include <string.h>
@@ -16,6 +17,7 @@ static int hex_digit(char c)
 int parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0, base = 10;
+    int too_large = 0;
 
     if (!s || !*s)
         return -1;
@@ -30,10 +32,13 @@ int parse_uint(const char *s, uint64_t max, uint64_t *out)
         int d = hex_digit(*s);
         if (d < 0 || (uint64_t)d >= base)
             return -1;
-        if (v > (max - (uint64_t)d) / base)
-            return -1;
-        v = v * base + (uint64_t)d;
+        if (too_large || v > (max - (uint64_t)d) / base)
+            too_large = 1;
+        else
+            v = v * base + (uint64_t)d;
     }
+    if (too_large)
+        return -2;
     *out = v;
     return 0;
 }

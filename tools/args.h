@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Parsing the values given to command-line options.  Each parser accepts
  * the whole string or nothing, so that "12x" or "" is an error rather than
  * a silent 12 or 0. */
@@ -10,7 +11,8 @@
 #include "pcache/pcache.h"
 
 /* Decimal, or hexadecimal with a 0x prefix; no sign, no spaces.
- * Returns 0 on success, -1 if s is not such a number or exceeds max. */
+ * Returns 0 on success, -1 if s is not such a number, -2 if it is one
+ * larger than max. */
 int parse_uint(const char *s, uint64_t max, uint64_t *out);
 
 /* An even number of hex digits (an optional 0x prefix is allowed), at most

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Timing: batches long enough for the clock, medians over them. */
 #define _GNU_SOURCE
 #include "bench_measure.h"

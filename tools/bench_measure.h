@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Timing pcache-bench's operations: medians over batches, and operations
  * paired with their baselines. */
 #ifndef PCACHE_TOOLS_BENCH_MEASURE_H

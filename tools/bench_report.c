@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcache-bench's table, as text or JSON. */
 #include "bench_report.h"
 

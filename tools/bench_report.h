@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcache-bench's results: rows beside their baselines, targets with their
  * verdicts, printed as a text table or as JSON. */
 #ifndef PCACHE_TOOLS_BENCH_REPORT_H

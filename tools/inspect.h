@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcache-inspect's parts, shared by its files:
  *   pcache-inspect.c   the command line: options, subcommand table, help
  *   inspect_load.c     reading a file, telling its kind, the library's
@@ -8,6 +9,8 @@
  *   inspect_relocs.c   relocs
  *   inspect_problem.c  the list of problems, from the library and its own
  *   inspect_emit.c     the text and JSON writer
+ * and, shared with pcache-pack: args.c (option values), slurp.c (reading
+ * a file or standard input whole), output.c (what -o OUT names).
  * Only the public API is used (and, in inspect_verify.c, the byte offsets
  * docs/FORMAT.md specifies, to look past the first failure). */
 #ifndef PCACHE_TOOLS_INSPECT_H

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* dump and extract: a section's bytes, as hex or raw. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "inspect.h"
+#include "output.h"
 
 /* A compressed section's bytes are what it inflates to, as a loader sees
  * them (--stored: the zlib stream as stored).  The library inflates and
@@ -165,33 +167,68 @@ static int write_all(FILE *fp, const uint8_t *p, uint64_t len)
     return 0;
 }
 
+/* Writes len bytes to OUT as output.h says: a regular file in place
+ * (truncated, so it keeps its owner and mode; a link is followed), a
+ * character device or FIFO as a stream.  Returns 0, or an errno. */
+static int write_out(const out_target *t, const uint8_t *p, uint64_t len)
+{
+    FILE *out;
+    int err = 0;
+
+    if (t->kind == OUT_STREAM) {
+        out_sink os = {t->fd, 0};
+        while (len && !os.err) {
+            size_t chunk = len > (1u << 20) ? (1u << 20) : (size_t)len;
+            out_sink_write(&os, p, chunk);
+            p += chunk;
+            len -= chunk;
+        }
+        return os.err;
+    }
+    out = fopen(t->path, "wb");
+    if (!out)
+        return errno;
+    if (write_all(out, p, len) != 0)
+        err = errno ? errno : EIO;
+    if (fclose(out) != 0 && !err)
+        err = errno ? errno : EIO;
+    return err;
+}
+
 int cmd_extract(const inspect_args *a)
 {
     inspect_file f;
     section_ref s;
     emitter e;
+    out_target t = {OUT_STDOUT, NULL, 0, -1};
     uint64_t off = 0, len = 0;
+    char why[512];
     int rc;
 
+    if (a->output && out_resolve(a->output, &t, why, sizeof why) != 0) {
+        fprintf(stderr, "%s: %s\n", PROG, why);
+        return EXIT_USAGE;
+    }
     /* JSON and raw bytes cannot share stdout */
-    if (a->json && !a->output)
-        return inspect_usage_error("extract: --json describes what was written, and needs -o OUT");
-    if ((rc = open_section(a, "extract", &f, &s)) != EXIT_VALID)
+    if (a->json && t.kind == OUT_STDOUT) {
+        out_release(&t);
+        return inspect_usage_error("extract: --json describes what was written, and needs -o OUT other than "
+                                   "standard output");
+    }
+    if ((rc = open_section(a, "extract", &f, &s)) != EXIT_VALID) {
+        out_release(&t);
         return rc;
+    }
     if ((rc = select_range(a, &s, &off, &len)) != EXIT_VALID) {
+        out_release(&t);
         close_section(&f, &s);
         return rc;
     }
-    if (a->output) {
-        FILE *out = fopen(a->output, "wb");
-        int failed = !out || write_all(out, (const uint8_t *)s.view.data + off, len) != 0;
-        int err = errno;
-        if (out && fclose(out) != 0 && !failed) {
-            failed = 1;
-            err = errno;
-        }
-        if (failed) {
+    if (t.kind != OUT_STDOUT) {
+        int err = write_out(&t, (const uint8_t *)s.view.data + off, len);
+        if (err) {
             fprintf(stderr, "%s: cannot write '%s': %s\n", PROG, a->output, strerror(err));
+            out_release(&t);
             close_section(&f, &s);
             return EXIT_USAGE;
         }
@@ -207,10 +244,13 @@ int cmd_extract(const inspect_args *a)
             printf("wrote %llu bytes of %s to '%s'\n", (unsigned long long)len, s.qualified, a->output);
         }
     } else if (write_all(stdout, (const uint8_t *)s.view.data + off, len) != 0) {
+        /* the bytes are the output: nothing else is written there */
         fprintf(stderr, "%s: cannot write the output: %s\n", PROG, strerror(errno));
+        out_release(&t);
         close_section(&f, &s);
         return EXIT_USAGE;
     }
+    out_release(&t);
     close_section(&f, &s);
     return finish_output(EXIT_VALID);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* info and sections: what a file is and what it holds. */
 #include <string.h>
 
@@ -45,14 +46,21 @@ static int checksum_digits(pcache_checksum_algorithm algo)
 
 /* ---- sections ---- */
 
+/* The compressed flag, which only a DATA section has (docs/FORMAT.md
+ * 2.5): on another type the bit is reserved and shown as a number. */
+static int compressed_flag(const pcache_view *v)
+{
+    return v->type == PCACHE_TYPE_DATA && (v->flags & PCACHE_SECTION_COMPRESSED);
+}
+
 static void section_flags_text(const pcache_view *v, char *buf, size_t size)
 {
     size_t len = 0;
     buf[0] = '\0';
-    uint16_t other = (uint16_t)(v->flags & ~(PCACHE_SECTION_SKIPPABLE | PCACHE_SECTION_COMPRESSED));
+    uint16_t other = (uint16_t)(v->flags & ~(PCACHE_SECTION_SKIPPABLE | (compressed_flag(v) ? PCACHE_SECTION_COMPRESSED : 0)));
     if (v->flags & PCACHE_SECTION_SKIPPABLE)
         len += (size_t)snprintf(buf + len, size - len, "skippable");
-    if ((v->flags & PCACHE_SECTION_COMPRESSED) && len < size)
+    if (compressed_flag(v) && len < size)
         len += (size_t)snprintf(buf + len, size - len, "%scompressed", len ? "," : "");
     if (other && len < size)
         len += (size_t)snprintf(buf + len, size - len, "%s0x%x", len ? "," : "", other);
@@ -90,7 +98,7 @@ static void describe_section(emitter *e, const found_segment *fs, uint32_t i, in
         emit_begin_list(e, "flag_names");
         if (v.flags & PCACHE_SECTION_SKIPPABLE)
             emit_str(e, NULL, NULL, "skippable");
-        if (v.flags & PCACHE_SECTION_COMPRESSED)
+        if (compressed_flag(&v))
             emit_str(e, NULL, NULL, "compressed");
         emit_end_list(e);
         emit_bool(e, "known", NULL, v.known);
@@ -114,7 +122,7 @@ static void describe_section(emitter *e, const found_segment *fs, uint32_t i, in
     if (e->json || v.loaded_size != v.size)
         emit_size(e, "loaded_size", "loaded_size", v.loaded_size);
     /* text only: JSON readers divide the two sizes themselves */
-    if (!e->json && (v.flags & PCACHE_SECTION_COMPRESSED) && v.size) {
+    if (!e->json && compressed_flag(&v) && v.size) {
         char ratio[32];
         snprintf(ratio, sizeof ratio, "%.2f", (double)v.loaded_size / (double)v.size);
         emit_str(e, "ratio", "ratio", ratio);
@@ -200,6 +208,8 @@ void describe_segment(emitter *e, const inspect_file *f, const found_segment *fs
     emit_size(e, "size", "size", seg->size);
     if (fs->slot >= 0)
         emit_bool(e, "at_stated_offset", "at its offset", fs->at_stated_offset);
+    else if (e->json)
+        emit_null(e, "at_stated_offset"); /* a standalone file's reader requires it */
     if (e->json) {
         emit_offset(e, "stated_file_offset", NULL, seg->file_offset);
         emit_uint(e, "flags", NULL, seg->flags);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #include "inspect_emit.h"
 
 #include <stdarg.h>

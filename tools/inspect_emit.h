@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcache-inspect's one writer for both of its output forms: the same calls
  * print aligned text for a person or JSON for a program, so that the two
  * cannot drift apart.  docs/INSPECT-JSON.md is the JSON schema; this file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Reading a file to inspect: its kind by magic, the library's verdict, its
  * segments, and sections named on the command line. */
 #include <errno.h>
@@ -60,13 +61,35 @@ static void set_qualifiers(inspect_file *f)
     }
 }
 
+/* The library reports a problem in a standalone file's segment at its
+ * file offset; the verdict gives it as verify does, relative to the
+ * segment the file header places there, and in the file. */
+static void set_standalone_verdict(inspect_file *f, const pcache_report *rep)
+{
+    pcache_report r = *rep;
+    uint64_t seg = NO_OFFSET;
+
+    if (r.cls >= 0 && r.cls < PCACHE_CLASS_COUNT && r.offset != NO_OFFSET && f->size >= 128) {
+        uint64_t at = 0, size = 0;
+        for (int i = 7; i >= 0; i--) {
+            at = at << 8 | f->data[48 + 16 * r.cls + i];
+            size = size << 8 | f->data[56 + 16 * r.cls + i];
+        }
+        if (size && r.offset >= at && r.offset - at < size) {
+            seg = at;
+            r.offset -= at;
+        }
+    }
+    set_verdict(f, &r, seg);
+}
+
 static int load_pcache(inspect_file *f)
 {
     pcache_report rep;
     pcache_status st = pcache_image_open_memory(&f->img, f->data, f->size, NULL, &rep);
 
     if (st != PCACHE_OK) {
-        set_verdict(f, &rep, NO_OFFSET);
+        set_standalone_verdict(f, &rep);
         return EXIT_VALID;
     }
     f->segs = calloc(PCACHE_CLASS_COUNT, sizeof *f->segs);
@@ -163,14 +186,18 @@ int inspect_file_load(inspect_file *f, const char *path)
         f->kind = KIND_DPC;
         return load_dpc(f);
     }
-    if (starts_like(f->data, f->size, file_magic, sizeof file_magic)) {
+    if (f->size > 0 && starts_like(f->data, f->size, file_magic, sizeof file_magic)) {
         f->kind = KIND_PCACHE;
         return load_pcache(f);
     }
     f->kind = KIND_UNKNOWN;
     {
         problems one = {0};
-        if (f->size >= sizeof seg_magic && memcmp(f->data, seg_magic, sizeof seg_magic) == 0)
+        if (f->size == 0)
+            problems_add(&one, PCACHE_E_TRUNCATED, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, 0, 1, 4, 0,
+                         "file: empty, too short for any magic (4 bytes of a .dpc file's, 8 of a pcache "
+                         "file's)");
+        else if (f->size >= sizeof seg_magic && memcmp(f->data, seg_magic, sizeof seg_magic) == 0)
             problems_add(&one, PCACHE_E_FILE_MAGIC, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, 0, 0, 0, 0,
                          "file: a bare pcache segment (magic 89 50 43 53 45 47 0D 0A), not a file: "
                          "pcache-inspect reads standalone pcache files and DynamoRIO .dpc files");
@@ -181,7 +208,7 @@ int inspect_file_load(inspect_file *f, const char *path)
         if (one.count)
             f->verdict = one.v[0];
         else
-            f->verdict.status = PCACHE_E_FILE_MAGIC;
+            f->verdict.status = f->size ? PCACHE_E_FILE_MAGIC : PCACHE_E_TRUNCATED;
         problems_free(&one);
     }
     return EXIT_VALID;
@@ -278,7 +305,7 @@ static size_t find_matches(inspect_file *f, const section_spec *s, section_ref *
                 first->dr_slot = -1;
                 first->view = v;
                 first->file_offset = fs->file_offset + v.offset;
-                first->compressed = (v.flags & PCACHE_SECTION_COMPRESSED) != 0;
+                first->compressed = v.type == PCACHE_TYPE_DATA && (v.flags & PCACHE_SECTION_COMPRESSED) != 0;
                 snprintf(first->qualified, sizeof first->qualified, "%s", q);
             }
             if (used < list_size)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Problems: what is wrong with a file, where, expected versus found.  One
  * list holds the library's reports and the problems pcache-inspect finds
  * itself, in the same shape, so that verify prints them alike. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* relocs: each segment's relocation records and anchors, and with
  * --map-address what they would resolve to.  The values come from the
  * library: pcache_reloc_apply() on a copy of the segment, then

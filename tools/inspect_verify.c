@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Every problem of a file the library refused, not only the first.
  *
  * The library stops at the first failure, which is right for a loader but
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "inspect.h"
+#include "pcache/bind.h"
 #include "pcache/reloc.h"
 
 /* docs/FORMAT.md 7.2 and 7.3: the standalone file header and footer. */
@@ -41,8 +43,17 @@ enum {
 static const uint8_t footer_magic[8] = {0x89, 'P', 'C', 'E', 'N', 'D', '\r', '\n'};
 
 /* docs/FORMAT.md 3.1, 3.2, 3.5: a segment's header, table entry and
- * trailer entry sizes, and where its header keeps the trailer offset. */
-enum { SEG_HEADER = 256, SEG_ENTRY = 64, SEG_TRAILER_ENTRY = 16, SH_TRAILER_OFFSET = 48, ST_RAW = 8 };
+ * trailer entry sizes, and where its header keeps its file offset, size
+ * and trailer offset. */
+enum {
+    SEG_HEADER = 256,
+    SEG_ENTRY = 64,
+    SEG_TRAILER_ENTRY = 16,
+    SH_FILE_OFFSET = 32,
+    SH_SEGMENT_SIZE = 40,
+    SH_TRAILER_OFFSET = 48,
+    ST_RAW = 8
+};
 
 #define PAGE_MIN 4096u
 #define PAGE_MAX (1u << 30)
@@ -268,8 +279,11 @@ static void verify_standalone(const inspect_file *f, problems *ps, uint64_t *che
     uint64_t page, fsize, canon_size = 0;
     int header_ok = 1, algo_known, layout_ok;
     pcache_expect identity;
-    pcache_segment seg;
-    int have_first = 0;
+    pcache_segment seg[PCACHE_CLASS_COUNT];
+    int have_first = 0, all_valid = 1;
+    /* a segment is read no further than the next part: the next segment,
+     * or the footer */
+    uint64_t parts_end = size >= FH_SIZE + FF_SIZE ? size - FF_SIZE : size;
 
     if (size < FH_MAGIC_SIZE) {
         problems_add(ps, PCACHE_E_TRUNCATED, PCACHE_REPORT_NO_CLASS, NULL, NO_OFFSET, 0, 1, FH_SIZE, size,
@@ -361,33 +375,52 @@ static void verify_standalone(const inspect_file *f, problems *ps, uint64_t *che
         identity.check = PCACHE_CHECK_IMAGE_ID | PCACHE_CHECK_CHECKSUM_ALGO | PCACHE_CHECK_PAGE_SIZE;
     }
     for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+        uint64_t end = parts_end;
         if (!seg_size[c])
             continue;
-        if (seg_off[c] < FH_SIZE || seg_off[c] >= size) {
+        if (seg_off[c] < FH_SIZE || seg_off[c] >= parts_end) {
             problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, NO_OFFSET, FH_SEGMENTS + 16 * c, 0, 0, 0,
-                         "cannot be checked: file header's %s_offset 0x%llx is not inside the file past the "
-                         "header",
+                         "cannot be checked: file header's %s_offset 0x%llx is not inside the file between the "
+                         "header and the footer",
                          field_of[c], (unsigned long long)seg_off[c]);
+            all_valid = 0;
             continue;
         }
-        if (!verify_segment(ps, p + seg_off[c], size - seg_off[c], (pcache_class)c, seg_off[c],
-                            identity.check ? &identity : NULL, &seg, checked))
+        for (int k = 0; k < PCACHE_CLASS_COUNT; k++)
+            if (seg_size[k] && seg_off[k] > seg_off[c] && seg_off[k] < end)
+                end = seg_off[k];
+        if (!verify_segment(ps, p + seg_off[c], end - seg_off[c], (pcache_class)c, seg_off[c],
+                            identity.check ? &identity : NULL, &seg[c], checked)) {
+            all_valid = 0;
             continue;
-        if (seg.file_offset != seg_off[c])
-            problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, NO_OFFSET, seg_off[c], 1, seg_off[c], seg.file_offset,
-                         "the segment was laid out for another file offset (its place, its header's)");
-        if (seg.size != seg_size[c])
-            problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, NO_OFFSET, seg_off[c], 1, seg_size[c], seg.size,
-                         "segment size (file header's %s_size, the segment's own)", field_of[c]);
-        /* later segments must share the first one's identity */
+        }
+        if (seg[c].file_offset != seg_off[c])
+            problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, seg_off[c], SH_FILE_OFFSET, 1, seg_off[c],
+                         seg[c].file_offset, "the segment was laid out for another file offset (its place, its header's)");
+        if (seg[c].size != seg_size[c])
+            problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, seg_off[c], SH_SEGMENT_SIZE, 1, seg_size[c], seg[c].size,
+                         "segment size (the file header's %s_size, the segment's own)", field_of[c]);
+        /* one image, one identity: later segments state the first one's */
         if (!have_first) {
             uint8_t id[PCACHE_IMAGE_ID_SIZE];
             memcpy(id, identity.identity.image_id, sizeof id);
-            identity.identity = seg.identity;
+            identity.identity = seg[c].identity;
             if (header_ok)
                 memcpy(identity.identity.image_id, id, sizeof id);
             identity.check |= (PCACHE_CHECK_DEFAULT & ~PCACHE_CHECK_ALIGNMENT) | PCACHE_CHECK_MODULE_BASE;
             have_first = 1;
+        }
+    }
+    /* references between the segments, when every segment can be read
+     * (docs/FORMAT.md 7.4 step 9) */
+    if (all_valid) {
+        const pcache_segment *segs[PCACHE_CLASS_COUNT];
+        for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+            segs[c] = seg_size[c] ? &seg[c] : NULL;
+        for (int c = 0; c < PCACHE_CLASS_COUNT; c++) {
+            pcache_report rep;
+            if (segs[c] && pcache_reloc_check_targets(segs[c], segs, &rep) != PCACHE_OK)
+                problems_add_report(ps, &rep, seg_off[c]);
         }
     }
 
@@ -421,8 +454,10 @@ static void md5_hex(const uint8_t *md5, char out[2 * PCACHE_DPC_MD5_LEN + 1])
     out[2 * PCACHE_DPC_MD5_LEN] = '\0';
 }
 
+static void verify_dpc_images(const inspect_file *f, problems *ps);
+
 /* DR's layout, the digests, and each refused segment candidate held (the
- * first INSPECT_MAX_REFUSED: see inspect_load.c). */
+ * first INSPECT_MAX_REFUSED: see inspect_load.c), then each client's image. */
 static void verify_dpc(const inspect_file *f, problems *ps, uint64_t *checked)
 {
     const pcache_dpc *d = &f->dpc;
@@ -468,6 +503,181 @@ static void verify_dpc(const inspect_file *f, problems *ps, uint64_t *checked)
         if (ps->count == before)
             problems_add_report(ps, &fs->report, fs->file_offset);
     }
+    if (d->have_layout)
+        verify_dpc_images(f, ps);
+}
+
+/* ---- a .dpc file's images, as pcache_bind() and the DR adapter see them ---- */
+
+/* Every anchor is where it was at persist time: verify judges the bytes,
+ * not an address space. */
+static int resolve_persisted(void *ctx, const char *name, uint64_t persisted, uint64_t *address)
+{
+    (void)ctx;
+    (void)name;
+    *address = persisted;
+    return 0;
+}
+
+/* The candidate that starts at file offset at, or NULL (or one of the
+ * refused candidates past INSPECT_MAX_REFUSED, which are not held). */
+static const found_segment *candidate_at(const inspect_file *f, uint64_t at)
+{
+    for (size_t i = 0; i < f->seg_count; i++)
+        if (f->segs[i].file_offset == at)
+            return &f->segs[i];
+    return NULL;
+}
+
+/* A refused candidate in DR's ro slot whose header names client name
+ * (unverified): it may be that client's ro segment. */
+static int refused_ro_of(const inspect_file *f, const char *name)
+{
+    if (f->refused_not_listed)
+        return 1; /* one not held may be */
+    for (size_t i = 0; i < f->seg_count; i++) {
+        const found_segment *fs = &f->segs[i];
+        const pcache_dpc_span *slot = &f->dpc.client_data[PCACHE_RO];
+        char who[PCACHE_CLIENT_NAME_MAX + 1];
+        pcache_class cls;
+        if (fs->status == PCACHE_OK || fs->slot != PCACHE_RO)
+            continue;
+        if (pcache_slot_peek(f->data + fs->file_offset, slot->offset + slot->size - fs->file_offset, &cls, who) !=
+                PCACHE_OK ||
+            strcmp(who, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int same_client(const found_segment *fs, const char *name)
+{
+    return fs->status == PCACHE_OK && strcmp(fs->seg.identity.client_name, name) == 0;
+}
+
+/* The image of one client: its ro segment's manifest, the segments it
+ * lists, and pcache_bind() on them. */
+static void verify_dpc_image(const inspect_file *f, const char *name, problems *ps)
+{
+    const found_segment *ro = NULL, *listed[PCACHE_CLASS_COUNT] = {NULL, NULL, NULL};
+    pcache_segment copy[PCACHE_CLASS_COUNT], *segs[PCACHE_CLASS_COUNT] = {NULL, NULL, NULL};
+    uint64_t off[PCACHE_CLASS_COUNT] = {0}, size[PCACHE_CLASS_COUNT] = {0};
+    size_t before = ps->count;
+    pcache_bound_image img;
+    pcache_bind_options opt;
+    pcache_report rep;
+    pcache_status st;
+    int bindable = 1;
+
+    /* DR hands its ro slot to the ro callbacks and the others to the rx
+     * and rw ones; the adapter takes a segment that states another kind
+     * of class for a file that is not as written */
+    for (size_t i = 0; i < f->seg_count; i++) {
+        const found_segment *fs = &f->segs[i];
+        if (!same_client(fs, name))
+            continue;
+        if ((fs->seg.cls == PCACHE_RO) != (fs->slot == PCACHE_RO))
+            problems_add(ps, PCACHE_E_CLASS, (int)fs->seg.cls, NULL, fs->file_offset, 16, 0, 0, 0,
+                         "client '%s': a segment of class %s in DR's %s slot, which the DR adapter refuses", name,
+                         pcache_class_name(fs->seg.cls), pcache_class_name((pcache_class)fs->slot));
+        else if (fs->seg.cls == PCACHE_RO && ro)
+            problems_add(ps, PCACHE_E_FILE_LAYOUT, PCACHE_RO, NULL, fs->file_offset, 0, 0, 0, 0,
+                         "client '%s': a second ro segment (the first is at file offset 0x%llx): an image has one",
+                         name, (unsigned long long)ro->file_offset);
+        else if (fs->seg.cls == PCACHE_RO)
+            ro = fs;
+    }
+    if (ps->count != before)
+        return;
+    if (!ro) {
+        if (!refused_ro_of(f, name))
+            problems_add(ps, PCACHE_E_NOT_FOUND, PCACHE_RO, NULL, NO_OFFSET, NO_OFFSET, 0, 0, 0,
+                         "client '%s' has rx or rw segments but no ro segment, which holds the image's manifest: "
+                         "pcache_bind() and the DR adapter refuse them",
+                         name);
+        return;
+    }
+
+    /* where the manifest says the other segments are */
+    copy[PCACHE_RO] = ro->seg;
+    for (int c = PCACHE_RX; c <= PCACHE_RW; c++)
+        if ((st = pcache_bind_manifest_entry(&copy[PCACHE_RO], (pcache_class)c, &off[c], &size[c], &rep)) !=
+            PCACHE_OK) {
+            if (st == PCACHE_E_NOT_FOUND)
+                problems_add(ps, st, PCACHE_RO, NULL, ro->file_offset, NO_OFFSET, 0, 0, 0,
+                             "client '%s': the ro segment at file offset 0x%llx has no manifest ('%s'): "
+                             "pcache_bind() and the DR adapter refuse the image (it was not written with "
+                             "pcache_builder_prepare_split())",
+                             name, (unsigned long long)ro->file_offset, PCACHE_MANIFEST_SECTION);
+            else
+                problems_add_report(ps, &rep, ro->file_offset);
+            return;
+        }
+    for (int c = PCACHE_RX; c <= PCACHE_RW; c++) {
+        const found_segment *at = size[c] ? candidate_at(f, off[c]) : NULL;
+        if (size[c] && !at && f->refused_not_listed)
+            bindable = 0; /* a refused candidate not held may be there */
+        else if (size[c] && !at)
+            problems_add(ps, PCACHE_E_FILE_LAYOUT, c, NULL, NO_OFFSET, off[c], 1, size[c], 0,
+                         "client '%s': the image's manifest lists an %s segment here, and there is none "
+                         "(its size, bytes found)",
+                         name, pcache_class_name((pcache_class)c));
+        else if (at && at->status != PCACHE_OK)
+            bindable = 0; /* refused: its own problem is listed */
+        else if (at)
+            listed[c] = at;
+    }
+    /* a segment of this client the manifest does not list */
+    for (size_t i = 0; i < f->seg_count; i++) {
+        const found_segment *fs = &f->segs[i];
+        if (!same_client(fs, name) || fs == ro || fs == listed[PCACHE_RX] || fs == listed[PCACHE_RW])
+            continue; /* a listed one of another class: pcache_bind() says so */
+        problems_add(ps, PCACHE_E_FILE_LAYOUT, (int)fs->seg.cls, NULL, fs->file_offset, 0, 1, size[fs->seg.cls],
+                     fs->seg.size,
+                     "client '%s': an %s segment the image's manifest does not list there (it lists %llu bytes at "
+                     "file offset 0x%llx; sizes shown)",
+                     name, pcache_class_name(fs->seg.cls), (unsigned long long)size[fs->seg.cls],
+                     (unsigned long long)off[fs->seg.cls]);
+    }
+    if (ps->count != before || !bindable)
+        return;
+
+    segs[PCACHE_RO] = &copy[PCACHE_RO];
+    for (int c = PCACHE_RX; c <= PCACHE_RW; c++)
+        if (listed[c]) {
+            copy[c] = listed[c]->seg;
+            segs[c] = &copy[c];
+        }
+    memset(&opt, 0, sizeof opt);
+    opt.resolve = resolve_persisted;
+    opt.flags = PCACHE_BIND_PRIVATE;
+    st = pcache_bind(&img, segs, &opt, &rep);
+    /* what depends on where and when the image is loaded, not on its
+     * bytes: memory, the addresses the records are applied for */
+    if (st == PCACHE_OK)
+        pcache_bound_release(&img);
+    else if (st != PCACHE_E_NO_MEMORY && st != PCACHE_E_ACCESS && st != PCACHE_E_RELOC_RANGE && st != PCACHE_E_ANCHOR) {
+        uint64_t at = rep.cls >= 0 && rep.cls < PCACHE_CLASS_COUNT && segs[rep.cls] ? segs[rep.cls]->file_offset
+                                                                                    : NO_OFFSET;
+        if (rep.offset == NO_OFFSET)
+            at = NO_OFFSET;
+        problems_add_report(ps, &rep, at);
+    }
+}
+
+/* Every client's image in the file, each once. */
+static void verify_dpc_images(const inspect_file *f, problems *ps)
+{
+    for (size_t i = 0; i < f->seg_count; i++) {
+        const char *name = f->segs[i].seg.identity.client_name;
+        int seen = 0;
+        if (f->segs[i].status != PCACHE_OK)
+            continue;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = same_client(&f->segs[k], name);
+        if (!seen)
+            verify_dpc_image(f, name, ps);
+    }
 }
 
 void verify_find_problems(const inspect_file *f, problems *ps, uint64_t *sections_checked)
@@ -483,6 +693,8 @@ void verify_find_problems(const inspect_file *f, problems *ps, uint64_t *section
                     check_inflates(ps, &seg, i, f->segs[k].file_offset);
             }
         }
+        if (f->kind == KIND_DPC)
+            verify_dpc_images(f, ps);
         return;
     }
     if (f->kind == KIND_PCACHE)

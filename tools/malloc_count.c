@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A counting allocator: the program's own malloc family, each entry
  * counting the call and handing it to glibc's allocator through its
  * __libc_* entry points.  Defining these in the executable interposes them

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Counting the heap allocations this process makes, for pcache-bench's
  * check that resurrecting allocates nothing.  See malloc_count.c. */
 #ifndef PCACHE_TOOLS_MALLOC_COUNT_H

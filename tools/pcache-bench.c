@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pcache-bench: how fast images are persisted, resurrected, relocated and
  * verified, each figure beside its baselines measured in the same process

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcache-inspect: checks, describes and extracts pcache files and
  * DynamoRIO .dpc files.  One function per subcommand, found through the
  * table below, so that a subcommand is added by writing its function and
@@ -30,12 +31,15 @@ typedef struct command {
 
 static const command commands[] = {
     {"verify", "FILE", 1, 0, "check every byte of FILE; list every problem found",
-     "Exit 0 if FILE is valid.  Otherwise every problem is listed, not only the\n"
-     "first: each segment is checked on its own (located through the file header\n"
-     "even when that header's checksum is bad), and within a segment each\n"
-     "section's checksum and each padding gap.  Compressed sections are inflated\n"
-     "and checked.  For a .dpc file: DR's layout, both MD5 digests, and every\n"
-     "pcache segment in the client slots.\n",
+     "Exit 0 exactly when the library's loaders accept FILE: a standalone file\n"
+     "as pcache_file_open() validates it, every compressed section inflated and\n"
+     "checked; a .dpc file's layout, both MD5 digests, every pcache segment in\n"
+     "the client slots, and each client's image as the DynamoRIO adapter binds it\n"
+     "(pcache_bind(): ro's manifest lists the rx and rw segments, which must be\n"
+     "where it says).  Otherwise every problem is listed, not only the first: each\n"
+     "segment is checked on its own (located through the file header even when\n"
+     "that header's checksum is bad), and within a segment each section's\n"
+     "checksum and each padding gap.\n",
      cmd_verify},
     {"info", "FILE", 1, 0, "describe FILE: headers, identity, segments, sections, relocation counts",
      "For a .dpc file also DR's header (every length field), the option string,\n"
@@ -55,8 +59,8 @@ static const command commands[] = {
      cmd_dump},
     {"extract", "FILE SECTION", 2, OPT_RANGE | OPT_OUTPUT, "write a section's raw bytes to OUT or stdout",
      "SECTION as for dump; a compressed section is written inflated, unless\n"
-     "--stored.  With --json (which needs -o), what was written is described on\n"
-     "stdout.\n",
+     "--stored.  With -o OUT (not standard output) a line says what was written;\n"
+     "with --json (which needs such an OUT) the document describes it.\n",
      cmd_extract},
     {"relocs", "FILE", 1, OPT_MAP, "list relocation records and anchors; what they resolve to",
      "With --map-address ADDR (the address file offset 0 is mapped at), each\n"
@@ -80,7 +84,7 @@ static void print_usage(FILE *out)
                  "  --json               machine-readable output (docs/INSPECT-JSON.md), any command\n"
                  "  -h, --help           show this help (COMMAND --help: that command's)\n"
                  "  --version            show the library version\n"
-                 "\nNumbers are decimal or 0x-prefixed hexadecimal.\n"
+                 "\nNumbers are decimal or 0x-prefixed hexadecimal.  FILE '-' is standard input.\n"
                  "Exit status: 0 valid (or done); 1 the file is invalid, with the reasons on\n"
                  "stderr; 2 usage or I/O error.\n");
 }
@@ -98,7 +102,8 @@ static void print_command_help(const command *c)
                "  --stored             a compressed section's zlib stream as stored, not the\n"
                "                       bytes it inflates to\n");
     if (c->options & OPT_OUTPUT)
-        printf("  -o, --output OUT     write to OUT instead of stdout\n");
+        printf("  -o, --output OUT     write to OUT instead of stdout ('-': stdout); a regular\n"
+               "                       file is written in place, keeping its owner and mode\n");
     if (c->options & OPT_MAP)
         printf("  --map-address ADDR   resolve as if file offset 0 were at ADDR\n"
                "  --anchor NAME=ADDR   anchor NAME is at ADDR (repeatable)\n");
@@ -139,7 +144,10 @@ static int option_is(const char *arg, const char *name)
 
 static int parse_number_option(const command *c, const char *opt, const char *v, uint64_t *out)
 {
-    if (parse_uint(v, UINT64_MAX, out) != 0)
+    int rc = parse_uint(v, UINT64_MAX, out);
+    if (rc == -2)
+        return inspect_usage_error("%s: %s '%s' is too large: at most 2^64 - 1", c->name, opt, v);
+    if (rc != 0)
         return inspect_usage_error("%s: %s '%s' is not a number (decimal, or hexadecimal with 0x)", c->name, opt, v);
     return -1;
 }
@@ -165,7 +173,8 @@ static int parse_anchor(const command *c, inspect_args *a, const char *v)
         if (strcmp(a->anchor[i].name, an->name) == 0)
             return inspect_usage_error("%s: --anchor %s given twice", c->name, an->name);
     if (parse_uint(eq + 1, UINT64_MAX, &an->address) != 0)
-        return inspect_usage_error("%s: --anchor '%s': '%s' is not an address", c->name, v, eq + 1);
+        return inspect_usage_error("%s: --anchor '%s': '%s' is not an address (at most 2^64 - 1)", c->name, v,
+                                   eq + 1);
     a->anchor_count++;
     return -1;
 }
@@ -230,7 +239,7 @@ static int parse_command_line(const command *c, int argc, char **argv, inspect_a
     if (a->anchor_count && !a->has_map_address)
         return inspect_usage_error("%s: --anchor needs --map-address", c->name);
     if (a->output && a->output[0] == '\0')
-        return inspect_usage_error("%s: -o needs a file name", c->name);
+        return inspect_usage_error("%s: -o needs a file name ('-' for standard output)", c->name);
     a->path = pos[0];
     a->section = c->nargs > 1 ? pos[1] : NULL;
     return -1;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcache-pack: builds a standalone pcache file whose sections are the bytes
  * of files.  Only the public API is used, so this is also a worked example
  * of the builder. */
@@ -9,11 +10,16 @@
 #include <string.h>
 
 #include "args.h"
+#include "output.h"
+#include "pcache/file.h"
 #include "pcache/pcache.h"
 #include "slurp.h"
 
 #define PROG "pcache-pack"
 #define DEFAULT_ALIGN 8u
+/* The largest page size of common hosts (arm64, ppc64): above it a file
+ * of a few bytes is mostly padding, so it takes --allow-large-page-size. */
+#define LARGE_PAGE_SIZE 65536u
 
 enum { EXIT_WRITTEN = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
@@ -35,12 +41,19 @@ static const char usage_text[] =
     "                         Only ro sections: rx and rw are used where they are mapped\n"
     "\n"
     "Image:\n"
-    "  -o, --output OUT       file to write (created or truncated)\n"
+    "  -o, --output OUT       file to write: a new file is created, an existing regular\n"
+    "                         file (or the one a symbolic link leads to) replaced\n"
+    "                         atomically, keeping its permission bits but not its\n"
+    "                         owner; a character device or FIFO is written to; '-'\n"
+    "                         is standard output.  Nothing else is replaced\n"
     "  --client NAME          client name: 1-63 printable ASCII bytes (required)\n"
     "  --client-version N     client version, 0 to 4294967295 (required)\n"
     "  --checksum ALGO        xxh3 (default) or crc32\n"
     "  --page-round CLASS     round the ro, rx or rw segment up to a whole page\n"
-    "  --page-size N          page size to record (default: this host's)\n"
+    "  --page-size N          page size to record (default: this host's): a power of\n"
+    "                         two from 4096 to 2^30; above 65536 only with\n"
+    "                         --allow-large-page-size, as each segment starts on a\n"
+    "                         page and the file takes at least one page more\n"
     "  --image-id HEX         image id, 32 hex digits (default: random), for\n"
     "                         reproducible output\n"
     "  --module-base N        base address of the app module the data belongs to\n"
@@ -51,8 +64,11 @@ static const char usage_text[] =
     "  --version              show the library version and exit\n"
     "\n"
     "Numbers are decimal or 0x-prefixed hexadecimal.  A section NAME is 1 to 31\n"
-    "printable ASCII bytes without spaces; in NAME=FILE it ends at the first '='.\n"
-    "Each file is read whole into memory before OUT is created.\n"
+    "printable ASCII bytes without spaces, not starting with '.' (the library's);\n"
+    "in NAME=FILE it ends at the first '='.  FILE '-' is standard input (once).\n"
+    "Each file is read whole into memory before OUT is touched.  The line saying\n"
+    "what was written goes to standard output, or to standard error when the\n"
+    "file itself does.\n"
     "\n"
     "Exit status: 0 file written; 1 other failure (e.g. out of memory);\n"
     "2 usage or I/O error.\n"
@@ -95,6 +111,7 @@ typedef struct pack_options {
     pcache_checksum_algorithm checksum;
     uint64_t page_size;
     int have_page_size;
+    int allow_large_page_size;
     uint8_t image_id[PCACHE_IMAGE_ID_SIZE];
     int have_image_id;
     uint64_t module_base, module_size;
@@ -175,7 +192,11 @@ static int add_setting(pack_options *o, const char *option, const char *arg, int
     if (has_value) {
         const char *eq = strchr(arg, '=');
         uint64_t v;
-        if (!eq || eq == arg || parse_uint(eq + 1, UINT32_MAX, &v) != 0)
+        int rc = eq && eq != arg ? parse_uint(eq + 1, UINT32_MAX, &v) : -1;
+        if (rc == -2)
+            return usage_error("--%s '%s': %s is too large: an alignment is a power of two from 1 to the "
+                               "page size", option, arg, eq + 1);
+        if (rc != 0)
             return usage_error("--%s '%s': expected NAME=N with N a number", option, arg);
         s->value = (uint32_t)v;
         len = (size_t)(eq - arg);
@@ -196,6 +217,9 @@ static int add_compress(pack_options *o, const char *arg)
     uint64_t level;
     int rc;
 
+    if (eq && eq != arg && parse_uint(eq + 1, 9, &level) == -2)
+        return usage_error("--compress '%s': level %s is too large: expected NAME or NAME=LEVEL with LEVEL 0 to 9",
+                           arg, eq + 1);
     if (eq && (eq == arg || parse_uint(eq + 1, 9, &level) != 0))
         return usage_error("--compress '%s': expected NAME or NAME=LEVEL with LEVEL 0 to 9", arg);
     rc = add_setting(o, "compress", arg, eq != NULL);
@@ -207,7 +231,7 @@ static int add_compress(pack_options *o, const char *arg)
 enum {
     OPT_RO = 256, OPT_RX, OPT_RW, OPT_ALIGN, OPT_SKIPPABLE, OPT_CLIENT, OPT_CLIENT_VERSION,
     OPT_CHECKSUM, OPT_PAGE_ROUND, OPT_PAGE_SIZE, OPT_IMAGE_ID, OPT_MODULE_BASE, OPT_MODULE_SIZE,
-    OPT_MODULE_DIGEST, OPT_VERSION, OPT_COMPRESS
+    OPT_MODULE_DIGEST, OPT_VERSION, OPT_COMPRESS, OPT_LARGE_PAGE
 };
 
 static const struct option long_options[] = {
@@ -224,6 +248,7 @@ static const struct option long_options[] = {
     {"checksum", required_argument, NULL, OPT_CHECKSUM},
     {"page-round", required_argument, NULL, OPT_PAGE_ROUND},
     {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
+    {"allow-large-page-size", no_argument, NULL, OPT_LARGE_PAGE},
     {"image-id", required_argument, NULL, OPT_IMAGE_ID},
     {"module-base", required_argument, NULL, OPT_MODULE_BASE},
     {"module-size", required_argument, NULL, OPT_MODULE_SIZE},
@@ -272,9 +297,10 @@ static int parse_options(pack_options *o, int argc, char **argv)
             o->client = optarg;
             break;
         case OPT_CLIENT_VERSION:
-            if (parse_uint(optarg, UINT32_MAX, &o->client_version) != 0)
-                return usage_error("--client-version '%s': expected a number from 0 to 4294967295",
-                                   optarg);
+            if ((rc = parse_uint(optarg, UINT32_MAX, &o->client_version)) != 0)
+                return usage_error("--client-version '%s': %s a number from 0 to 4294967295", optarg,
+                                   rc == -2 ? "too large: expected" : "expected");
+            rc = EXIT_WRITTEN;
             o->have_client_version = 1;
             break;
         case OPT_CHECKSUM:
@@ -293,6 +319,9 @@ static int parse_options(pack_options *o, int argc, char **argv)
                                    optarg);
             o->have_page_size = 1;
             break;
+        case OPT_LARGE_PAGE:
+            o->allow_large_page_size = 1;
+            break;
         case OPT_IMAGE_ID:
             if (parse_hex_bytes(optarg, o->image_id, sizeof o->image_id, &len) != 0 ||
                 len != sizeof o->image_id)
@@ -300,13 +329,17 @@ static int parse_options(pack_options *o, int argc, char **argv)
             o->have_image_id = 1;
             break;
         case OPT_MODULE_BASE:
-            if (parse_uint(optarg, UINT64_MAX, &o->module_base) != 0)
-                return usage_error("--module-base '%s': expected a number", optarg);
+            if ((rc = parse_uint(optarg, UINT64_MAX, &o->module_base)) != 0)
+                return usage_error("--module-base '%s': %s", optarg,
+                                   rc == -2 ? "too large: at most 2^64 - 1" : "expected a number");
+            rc = EXIT_WRITTEN;
             o->have_module = 1;
             break;
         case OPT_MODULE_SIZE:
-            if (parse_uint(optarg, UINT64_MAX, &o->module_size) != 0)
-                return usage_error("--module-size '%s': expected a number", optarg);
+            if ((rc = parse_uint(optarg, UINT64_MAX, &o->module_size)) != 0)
+                return usage_error("--module-size '%s': %s", optarg,
+                                   rc == -2 ? "too large: at most 2^64 - 1" : "expected a number");
+            rc = EXIT_WRITTEN;
             o->have_module = 1;
             break;
         case OPT_MODULE_DIGEST:
@@ -330,6 +363,17 @@ static int parse_options(pack_options *o, int argc, char **argv)
         return usage_error("unexpected argument '%s'", argv[optind]);
     if (!o->output)
         return usage_error("no output file: give -o OUT");
+    if (!o->output[0])
+        return usage_error("-o needs a file name ('-' for standard output)");
+    if (o->have_page_size && o->page_size > LARGE_PAGE_SIZE && !o->allow_large_page_size)
+        return usage_error("--page-size %llu: each segment starts on a page, so the file would take at least "
+                           "%llu bytes, most of them zeros; page sizes above %u need --allow-large-page-size",
+                           (unsigned long long)o->page_size, (unsigned long long)o->page_size + 32,
+                           LARGE_PAGE_SIZE);
+    for (size_t i = 0, stdin_used = 0; i < o->n_inputs; i++)
+        if (strcmp(o->inputs[i].path, "-") == 0 && stdin_used++)
+            return usage_error("--%s '%s': standard input ('-') is already the file of another section",
+                               pcache_class_name(o->inputs[i].cls), o->inputs[i].arg);
     if (!o->client)
         return usage_error("no client name: give --client NAME");
     if (!o->have_client_version)
@@ -400,6 +444,9 @@ static int add_failed(const input *in, pcache_status st, uint32_t page_size)
 
     switch (st) {
     case PCACHE_E_SECTION_NAME:
+        if (in->name[0] == '.')
+            return usage_error("--%s '%s': section name '%s' is reserved: names starting with '.' are the "
+                               "library's own (.relocs, .anchors, .image, .rw/...)", cls, in->arg, in->name);
         return usage_error("--%s '%s': invalid section name '%s': a name is 1 to %u printable "
                            "ASCII bytes without spaces", cls, in->arg, in->name,
                            PCACHE_SECTION_NAME_MAX);
@@ -417,11 +464,78 @@ static int add_failed(const input *in, pcache_status st, uint32_t page_size)
     }
 }
 
+/* Statuses of the file layer (pcache/file.h) that an I/O error gives:
+ * exit status 2, as documented. */
+static int io_status(pcache_status st)
+{
+    switch (st) {
+    case PCACHE_E_IO:
+    case PCACHE_E_ACCESS:
+    case PCACHE_E_NO_SPACE:
+    case PCACHE_E_FILE_TOO_LARGE:
+    case PCACHE_E_SHORT_WRITE:
+    case PCACHE_E_INTERRUPTED:
+    case PCACHE_E_NOT_REGULAR:
+    case PCACHE_E_FILE_OWNER:
+    case PCACHE_E_FILE_MODE:
+    case PCACHE_E_SINK:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Writes the file where -o says (output.h): a regular file through
+ * pcache_file_save(), atomically, with the replaced file's permission
+ * bits (less group and other write, which a loader refuses); standard
+ * output, a character device or a FIFO as a stream. */
+static int write_output(const pack_options *o, pcache_builder *b, uint64_t file_size)
+{
+    out_target t;
+    pcache_report rep;
+    pcache_status st;
+    char why[512];
+    FILE *said = stdout;
+    int rc = EXIT_WRITTEN;
+
+    if (out_resolve(o->output, &t, why, sizeof why) != 0)
+        return fail(EXIT_USAGE, "%s", why);
+    if (t.kind == OUT_STDOUT || t.kind == OUT_STREAM) {
+        out_sink os = {t.fd, 0};
+        pcache_sink sink = {out_sink_write, &os};
+        /* the file's bytes own standard output: the summary goes aside */
+        if (t.kind == OUT_STDOUT)
+            said = stderr;
+        st = pcache_file_write_sink(b, &sink, NULL);
+        if (st != PCACHE_OK && os.err)
+            rc = fail(EXIT_USAGE, "cannot write '%s': %s", o->output, strerror(os.err));
+        else if (st != PCACHE_OK)
+            rc = fail(io_status(st) ? EXIT_USAGE : EXIT_FAILED, "writing '%s': %s", o->output,
+                      pcache_builder_report(b)->message[0] ? pcache_builder_report(b)->message : pcache_strerror(st));
+    } else {
+        pcache_save_options opt;
+        memset(&opt, 0, sizeof opt);
+        opt.mode = t.kind == OUT_REPLACE ? (unsigned)(t.mode & 0755) : 0644;
+        if (opt.mode == 0)
+            opt.mode = 0600; /* 0 asks pcache_file_save() for its default, which is this */
+        st = pcache_file_save(b, t.path, &opt, &rep);
+        if (st != PCACHE_OK && io_status(st))
+            rc = fail(EXIT_USAGE, "cannot write '%s': %s", o->output, rep.message[0] ? rep.message : pcache_strerror(st));
+        else if (st != PCACHE_OK)
+            rc = fail(EXIT_FAILED, "%s", rep.message[0] ? rep.message : pcache_strerror(st));
+    }
+    if (rc == EXIT_WRITTEN)
+        fprintf(said, "wrote '%s': %llu bytes, sections ro %u, rx %u, rw %u\n", o->output,
+                (unsigned long long)file_size, pcache_builder_section_count(b, PCACHE_RO),
+                pcache_builder_section_count(b, PCACHE_RX), pcache_builder_section_count(b, PCACHE_RW));
+    out_release(&t);
+    return rc;
+}
+
 static int pack(pack_options *o)
 {
     pcache_identity id;
     pcache_builder *b = NULL;
-    pcache_report rep;
     pcache_status st;
     uint64_t file_size;
     int rc;
@@ -432,7 +546,8 @@ static int pack(pack_options *o)
     for (size_t i = 0; i < o->n_inputs; i++) {
         input *in = &o->inputs[i];
         if (slurp_file(in->path, &in->data, &in->size) != 0)
-            return fail(EXIT_USAGE, "cannot read '%s': %s", in->path, strerror(errno));
+            return fail(EXIT_USAGE, "cannot read '%s': %s", strcmp(in->path, "-") ? in->path : "standard input",
+                        strerror(errno));
     }
     if ((st = pcache_builder_new(&b, &id)) != PCACHE_OK)
         return fail(EXIT_FAILED, "cannot create a builder: %s", pcache_strerror(st));
@@ -455,23 +570,9 @@ static int pack(pack_options *o)
     }
     if ((st = pcache_file_size(b, &file_size)) != PCACHE_OK)
         goto failed;
-    st = pcache_file_write_path(b, o->output, &rep);
-    if (st == PCACHE_E_IO && rep.sys_errno) {
-        rc = fail(EXIT_USAGE, "cannot write '%s': %s", o->output, strerror(rep.sys_errno));
-        pcache_builder_free(b);
-        return rc;
-    }
-    if (st != PCACHE_OK) {
-        rc = fail(st == PCACHE_E_IO ? EXIT_USAGE : EXIT_FAILED, "%s",
-                  rep.message[0] ? rep.message : pcache_strerror(st));
-        pcache_builder_free(b);
-        return rc;
-    }
-    printf("wrote '%s': %llu bytes, sections ro %u, rx %u, rw %u\n", o->output,
-           (unsigned long long)file_size, pcache_builder_section_count(b, PCACHE_RO),
-           pcache_builder_section_count(b, PCACHE_RX), pcache_builder_section_count(b, PCACHE_RW));
+    rc = write_output(o, b, file_size);
     pcache_builder_free(b);
-    return EXIT_WRITTEN;
+    return rc;
 
 failed:
     rc = fail(EXIT_FAILED, "%s", pcache_strerror(st));

@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #include "slurp.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,9 +13,9 @@ int slurp_file(const char *path, uint8_t **data, size_t *size)
     struct stat sb;
     uint8_t *buf = NULL;
     size_t used = 0, cap;
-    int fd, e;
+    int fd, e, own = strcmp(path, "-") != 0;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = own ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
     if (fd < 0)
         return -1;
     if (fstat(fd, &sb) != 0)
@@ -57,14 +59,16 @@ int slurp_file(const char *path, uint8_t **data, size_t *size)
             break;
         used += (size_t)n;
     }
-    close(fd);
+    if (own)
+        close(fd);
     *data = buf;
     *size = used;
     return 0;
 
 failed:
     e = errno;
-    close(fd);
+    if (own)
+        close(fd);
     free(buf);
     errno = e;
     return -1;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The program examples/bbcount's drrun test runs: deterministic work in a
  * few blocks.  Built non-PIE, so its code is at the same address in every
  * run.  The counted function has a section of its own, so that the rest of

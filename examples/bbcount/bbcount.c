@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bbcount: a DynamoRIO client that counts basic-block executions and keeps
  * its counters in DR's persisted caches through libpcache's adapter.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Runs examples/bbcount twice under drrun -persist (the options the sample
 # .dpc files were made with): the first run persists the program's code and
 # bbcount's data at exit; the second must resurrect that data and count

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libpcache — DynamoRIO persisted-cache (.dpc) files.
  *

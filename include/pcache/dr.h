@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libpcache — the DynamoRIO adapter.
  *
@@ -16,8 +17,10 @@
  * application runs on without it.
  *
  * This header does not include DR's: DR's pointers are void * and its
- * client id an unsigned int.  The adapter's source (lib/dr/pcache_dr.c) is
- * compiled against DR's dr_api.h.
+ * client id an unsigned int.  The adapter's source (lib/dr/pcache_dr.c,
+ * installed as share/libpcache/dr/pcache_dr.c) is compiled into each
+ * client, against the client's DR's dr_api.h (docs/DYNAMORIO.md, "Building
+ * a client with CMake").
  */
 #ifndef PCACHE_DR_H
 #define PCACHE_DR_H
@@ -28,6 +31,14 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* The adapter's functions below.  Compiled into a client, they are the
+ * client's own: lib/dr/pcache_dr.c defines PCACHE_DR_API as hidden
+ * visibility, so that a client library does not export them (define it
+ * before, e.g. -DPCACHE_DR_API=PCACHE_API, to export them). */
+#ifndef PCACHE_DR_API
+#  define PCACHE_DR_API PCACHE_API
 #endif
 
 /* One registration: a client name and version, with its own segments. */
@@ -95,7 +106,7 @@ typedef struct pcache_dr_cache {
  * PCACHE_E_INVALID_ARGUMENT (kind, field outside the cache),
  * PCACHE_E_STATE (no cache file offset), PCACHE_E_NOT_FOUND,
  * PCACHE_E_RELOC_TARGET, PCACHE_E_RELOC_RANGE; rep may be NULL. */
-PCACHE_API pcache_status pcache_dr_patch_cache(const pcache_dr_cache *cache, uint8_t *field,
+PCACHE_DR_API pcache_status pcache_dr_patch_cache(const pcache_dr_cache *cache, uint8_t *field,
                                                pcache_reloc_kind kind, int32_t pc_offset,
                                                pcache_class cls, const char *section,
                                                uint64_t offset, pcache_report *rep);
@@ -165,15 +176,15 @@ typedef struct pcache_dr_config {
  * missing), PCACHE_E_CLIENT_NAME (invalid, or already registered),
  * PCACHE_E_STATE (PCACHE_DR_MAX_CLIENTS reached, or DR refused the
  * registration), PCACHE_E_NO_MEMORY. */
-PCACHE_API pcache_status pcache_dr_register(const pcache_dr_config *cfg,
+PCACHE_DR_API pcache_status pcache_dr_register(const pcache_dr_config *cfg,
                                             pcache_dr_client **out);
 
 /* Unregisters, releasing every image still held for the client; the last
  * one unregisters the adapter's callbacks from DR. */
-PCACHE_API void pcache_dr_unregister(pcache_dr_client *client);
+PCACHE_DR_API void pcache_dr_unregister(pcache_dr_client *client);
 
 /* Releases an image given to on_resurrect (its rw copy is freed). */
-PCACHE_API void pcache_dr_release(pcache_dr_client *client, pcache_bound_image *img);
+PCACHE_DR_API void pcache_dr_release(pcache_dr_client *client, pcache_bound_image *img);
 
 #ifdef __cplusplus
 }

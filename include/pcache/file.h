@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libpcache — standalone pcache files on a POSIX file system: atomic
  * saves, mapped loads, and the operating-system layer they go through.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libpcache — persisted-cache images for dynamic binary instrumentation.
  *
@@ -26,6 +27,40 @@
  *    for example, turn ".relocs" into a skippable unknown section, so that
  *    nothing is relocated); bounds, layout, memory safety and bounded time
  *    still hold against it, authenticity does not.  docs/FORMAT.md 3.9.
+ *
+ * Stability (the ABI policy)
+ *  - The status numbers are frozen (docs/FORMAT.md 2.7); new ones are
+ *    appended.
+ *  - The structs declared in these headers that a caller allocates or fills
+ *    (pcache_segment, pcache_bound_image, pcache_report, pcache_expect,
+ *    pcache_view, the options structs, ...) are part of the shared
+ *    library's ABI: their layout changes only together with the library's
+ *    soversion (meson.build), so that a program built against other
+ *    headers fails to load rather than misreading a struct.
+ *    tests/test_abi.c pins their sizes.  Fields marked library-internal
+ *    (the relocation seal and summaries of pcache_segment and its index by
+ *    name, pcache_bound_image's blocks) are there only so that the caller
+ *    can hold the struct without an allocation (the resurrect path
+ *    allocates nothing); their meaning may change in any release, and a
+ *    caller neither reads nor writes them.
+ *  - Before 1.0 a minor release may change the API; the soversion says
+ *    whether the ABI changed.
+ *  - Teardown names say what they undo: *_free() frees an object the
+ *    library allocated (pcache_builder_free, pcache_free); *_close() also
+ *    gives back an OS resource, a mapping or a file descriptor
+ *    (pcache_file_close, pcache_image_close); *_release() empties a
+ *    caller-held struct whose contents the library allocated
+ *    (pcache_bound_release, pcache_dr_release); pcache_dr_unregister() undoes
+ *    a registration with DynamoRIO.
+ *  - Two ways to write a standalone file, on purpose:
+ *    pcache_file_write_path() for tools (mode 0644 & ~umask, as a program
+ *    writing an output file does) and pcache_file_save() (pcache/file.h)
+ *    for a cache that the same user reads back (0600 by default, options
+ *    for the mode and the file system calls).  Two ways to read one:
+ *    pcache_image_read_path() reads any file a tool is pointed at, trusting
+ *    nothing but its bytes; pcache_file_open() maps a cache and first
+ *    checks that the file is the caller's own and not writable by others
+ *    (docs/FILES.md), as a loader must before it runs what it maps.
  */
 #ifndef PCACHE_PCACHE_H
 #define PCACHE_PCACHE_H
@@ -78,93 +113,98 @@ extern "C" {
 /* Status codes                                                        */
 /* ------------------------------------------------------------------ */
 
+/* Every status has a fixed number, the same in every version of the
+ * library: `pcache-inspect --json` prints it, and docs/FORMAT.md 2.7 lists
+ * them (tests/test_spec.c checks that table against this enum).  A new
+ * status is appended with the next number, before PCACHE_STATUS_COUNT,
+ * and gets a row in that table; no number is ever reused or changed. */
 typedef enum pcache_status {
     PCACHE_OK = 0,
     /* caller errors */
-    PCACHE_E_INVALID_ARGUMENT,   /* NULL pointer, bad enum value, ... */
-    PCACHE_E_NO_MEMORY,
-    PCACHE_E_OVERFLOW,           /* a size or offset sum would wrap */
-    PCACHE_E_STATE,              /* call out of order (persist before size, ...) */
-    PCACHE_E_SECTION_NAME,       /* empty, too long, or not printable ASCII */
-    PCACHE_E_DUPLICATE_SECTION,  /* same name twice in one class */
-    PCACHE_E_ALIGNMENT,          /* not a power of two, or above the page size */
-    PCACHE_E_TOO_MANY_SECTIONS,  /* over PCACHE_MAX_SECTIONS in one class */
-    PCACHE_E_CLIENT_NAME,        /* empty or too long client name */
+    PCACHE_E_INVALID_ARGUMENT = 1,      /* NULL pointer, bad enum value, ... */
+    PCACHE_E_NO_MEMORY = 2,
+    PCACHE_E_OVERFLOW = 3,              /* a size or offset sum would wrap */
+    PCACHE_E_STATE = 4,                 /* call out of order (persist before size, ...) */
+    PCACHE_E_SECTION_NAME = 5,          /* empty, too long, or not printable ASCII */
+    PCACHE_E_DUPLICATE_SECTION = 6,     /* same name twice in one class */
+    PCACHE_E_ALIGNMENT = 7,             /* not a power of two, or above the page size */
+    PCACHE_E_TOO_MANY_SECTIONS = 8,     /* over PCACHE_MAX_SECTIONS in one class */
+    PCACHE_E_CLIENT_NAME = 9,           /* empty or too long client name */
     /* persist */
-    PCACHE_E_SINK,               /* the sink reported a write failure */
-    PCACHE_E_PERSIST_SIZE,       /* bytes written differ from what size promised */
+    PCACHE_E_SINK = 10,                 /* the sink reported a write failure */
+    PCACHE_E_PERSIST_SIZE = 11,         /* bytes written differ from what size promised */
     /* reading: structure */
-    PCACHE_E_TRUNCATED,          /* fewer bytes available than the data needs */
-    PCACHE_E_MAGIC,              /* not a pcache segment */
-    PCACHE_E_FORMAT_VERSION,     /* unsupported major format version */
-    PCACHE_E_HEADER_CHECKSUM,    /* fixed header checksum mismatch */
-    PCACHE_E_HEADER_FIELD,       /* header field out of range or reserved bits set */
-    PCACHE_E_CHECKSUM_ALGORITHM, /* unknown checksum algorithm */
-    PCACHE_E_TABLE_CHECKSUM,     /* section table checksum mismatch */
-    PCACHE_E_SECTION_TABLE,      /* malformed section table entry */
-    PCACHE_E_SECTION_CHECKSUM,   /* section bytes checksum mismatch */
-    PCACHE_E_PADDING,            /* a padding or reserved byte is not zero */
-    PCACHE_E_UNKNOWN_CRITICAL,   /* unknown section that may not be skipped */
-    PCACHE_E_MISALIGNED,         /* section not aligned in memory as declared */
+    PCACHE_E_TRUNCATED = 12,            /* fewer bytes available than the data needs */
+    PCACHE_E_MAGIC = 13,                /* not a pcache segment */
+    PCACHE_E_FORMAT_VERSION = 14,       /* unsupported major format version */
+    PCACHE_E_HEADER_CHECKSUM = 15,      /* fixed header checksum mismatch */
+    PCACHE_E_HEADER_FIELD = 16,         /* header field out of range or reserved bits set */
+    PCACHE_E_CHECKSUM_ALGORITHM = 17,   /* unknown checksum algorithm */
+    PCACHE_E_TABLE_CHECKSUM = 18,       /* section table checksum mismatch */
+    PCACHE_E_SECTION_TABLE = 19,        /* malformed section table entry */
+    PCACHE_E_SECTION_CHECKSUM = 20,     /* section bytes checksum mismatch */
+    PCACHE_E_PADDING = 21,              /* a padding or reserved byte is not zero */
+    PCACHE_E_UNKNOWN_CRITICAL = 22,     /* unknown section that may not be skipped */
+    PCACHE_E_MISALIGNED = 23,           /* section not aligned in memory as declared */
     /* reading: identity */
-    PCACHE_E_CLASS,              /* segment of another class */
-    PCACHE_E_BYTE_ORDER,
-    PCACHE_E_POINTER_SIZE,
-    PCACHE_E_ARCH,
-    PCACHE_E_PAGE_SIZE,
-    PCACHE_E_CLIENT,             /* another client's segment */
-    PCACHE_E_CLIENT_VERSION,
-    PCACHE_E_IMAGE_ID,           /* segment of another image */
-    PCACHE_E_MODULE_BASE,
-    PCACHE_E_MODULE_SIZE,
-    PCACHE_E_MODULE_DIGEST,
+    PCACHE_E_CLASS = 24,                /* segment of another class */
+    PCACHE_E_BYTE_ORDER = 25,
+    PCACHE_E_POINTER_SIZE = 26,
+    PCACHE_E_ARCH = 27,
+    PCACHE_E_PAGE_SIZE = 28,
+    PCACHE_E_CLIENT = 29,               /* another client's segment */
+    PCACHE_E_CLIENT_VERSION = 30,
+    PCACHE_E_IMAGE_ID = 31,             /* segment of another image */
+    PCACHE_E_MODULE_BASE = 32,
+    PCACHE_E_MODULE_SIZE = 33,
+    PCACHE_E_MODULE_DIGEST = 34,
     /* lookups */
-    PCACHE_E_NOT_FOUND,          /* no section of that name or index */
-    PCACHE_E_SKIPPED,            /* the section is unknown and was skipped */
+    PCACHE_E_NOT_FOUND = 35,            /* no section of that name or index */
+    PCACHE_E_SKIPPED = 36,              /* the section is unknown and was skipped */
     /* standalone files */
-    PCACHE_E_IO,                 /* open/read/write failed; errno in report */
-    PCACHE_E_FILE_MAGIC,
-    PCACHE_E_FILE_HEADER,        /* file header field malformed */
-    PCACHE_E_FILE_HEADER_CHECKSUM,
-    PCACHE_E_FILE_FOOTER,        /* footer missing, malformed or not matching */
-    PCACHE_E_FILE_LAYOUT,        /* segments not where the header says */
-    PCACHE_E_FILE_SIZE,          /* file size differs from the header's */
+    PCACHE_E_IO = 37,                   /* open/read/write failed; errno in report */
+    PCACHE_E_FILE_MAGIC = 38,
+    PCACHE_E_FILE_HEADER = 39,          /* file header field malformed */
+    PCACHE_E_FILE_HEADER_CHECKSUM = 40,
+    PCACHE_E_FILE_FOOTER = 41,          /* footer missing, malformed or not matching */
+    PCACHE_E_FILE_LAYOUT = 42,          /* segments not where the header says */
+    PCACHE_E_FILE_SIZE = 43,            /* file size differs from the header's */
     /* patching and relocations (pcache/reloc.h) */
-    PCACHE_E_RELOC_RANGE,        /* a displacement or value does not fit its width */
-    PCACHE_E_RELOC_TABLE,        /* malformed relocation record or table */
-    PCACHE_E_RELOC_TARGET,       /* site or target outside its section */
-    PCACHE_E_RELOC_OVERLAP,      /* two patch sites overlap */
-    PCACHE_E_ANCHOR,             /* an external anchor could not be resolved */
+    PCACHE_E_RELOC_RANGE = 44,          /* a displacement or value does not fit its width */
+    PCACHE_E_RELOC_TABLE = 45,          /* malformed relocation record or table */
+    PCACHE_E_RELOC_TARGET = 46,         /* site or target outside its section */
+    PCACHE_E_RELOC_OVERLAP = 47,        /* two patch sites overlap */
+    PCACHE_E_ANCHOR = 48,               /* an external anchor could not be resolved */
     /* file I/O hardening (pcache/file.h) */
-    PCACHE_E_NO_SPACE,           /* ENOSPC / EDQUOT */
-    PCACHE_E_FILE_TOO_LARGE,     /* EFBIG, RLIMIT_FSIZE */
-    PCACHE_E_ACCESS,             /* EACCES, EPERM, EROFS */
-    PCACHE_E_SHORT_WRITE,        /* a write made no progress */
-    PCACHE_E_INTERRUPTED,        /* EINTR where it could not be retried */
-    PCACHE_E_FILE_OWNER,         /* file not owned by the expected user */
-    PCACHE_E_FILE_MODE,          /* file writable by group or others */
-    PCACHE_E_NOT_REGULAR,        /* not a regular file */
+    PCACHE_E_NO_SPACE = 49,             /* ENOSPC / EDQUOT */
+    PCACHE_E_FILE_TOO_LARGE = 50,       /* EFBIG, RLIMIT_FSIZE */
+    PCACHE_E_ACCESS = 51,               /* EACCES, EPERM, EROFS */
+    PCACHE_E_SHORT_WRITE = 52,          /* a write made no progress */
+    PCACHE_E_INTERRUPTED = 53,          /* EINTR where it could not be retried */
+    PCACHE_E_FILE_OWNER = 54,           /* file not owned by the expected user */
+    PCACHE_E_FILE_MODE = 55,            /* file writable by group or others */
+    PCACHE_E_NOT_REGULAR = 56,          /* not a regular file */
     /* DynamoRIO .dpc files (pcache/dpc.h) */
-    PCACHE_E_DPC_MAGIC,
-    PCACHE_E_DPC_VERSION,        /* a DR persisted-cache version this parser does not know */
-    PCACHE_E_DPC_LAYOUT,         /* lengths or offsets inconsistent */
-    PCACHE_E_DPC_DIGEST,         /* one of DR's MD5 digests does not match */
+    PCACHE_E_DPC_MAGIC = 57,
+    PCACHE_E_DPC_VERSION = 58,          /* a DR persisted-cache version this parser does not know */
+    PCACHE_E_DPC_LAYOUT = 59,           /* lengths or offsets inconsistent */
+    PCACHE_E_DPC_DIGEST = 60,           /* one of DR's MD5 digests does not match */
     /* compression */
-    PCACHE_E_INFLATE,            /* compressed bytes do not inflate */
-    PCACHE_E_COMPRESSION_RATIO,  /* stated sizes impossible (decompression bomb) */
-    PCACHE_E_NOT_COMPRESSIBLE,   /* compression refused for this section */
+    PCACHE_E_INFLATE = 61,              /* compressed bytes do not inflate */
+    PCACHE_E_COMPRESSION_RATIO = 62,    /* stated sizes impossible (decompression bomb) */
+    PCACHE_E_NOT_COMPRESSIBLE = 63,     /* compression refused for this section */
     /* relocations, after resurrect (pcache/reloc.h) */
-    PCACHE_E_SEGMENT_CHANGED,    /* segment struct or bytes not what resurrect checked and sealed */
+    PCACHE_E_SEGMENT_CHANGED = 64,      /* segment struct or bytes not what resurrect checked and sealed */
     /* builds of loaded ELF objects (pcache/build_id.h) */
-    PCACHE_E_ELF_MAGIC,          /* no ELF header at the load base */
-    PCACHE_E_ELF_UNSUPPORTED,    /* ELF class, byte order, version, type or machine not read */
-    PCACHE_E_ELF_HEADER,         /* ELF header field unusable (phentsize, phnum, ...) */
-    PCACHE_E_ELF_SEGMENT,        /* program headers do not describe a loaded object */
-    PCACHE_E_ELF_NOTE,           /* malformed note segment, or conflicting build-id notes */
-    PCACHE_E_BUILD_ID_SIZE,      /* build-id note empty or above PCACHE_BUILD_ID_MAX */
-    PCACHE_E_NO_BUILD_ID,        /* neither a build-id note nor code to digest */
-    PCACHE_E_CLIENT_BUILD,       /* client library of another build */
-    PCACHE_STATUS_COUNT          /* number of codes; not a code */
+    PCACHE_E_ELF_MAGIC = 65,            /* no ELF header at the load base */
+    PCACHE_E_ELF_UNSUPPORTED = 66,      /* ELF class, byte order, version, type or machine not read */
+    PCACHE_E_ELF_HEADER = 67,           /* ELF header field unusable (phentsize, phnum, ...) */
+    PCACHE_E_ELF_SEGMENT = 68,          /* program headers do not describe a loaded object */
+    PCACHE_E_ELF_NOTE = 69,             /* malformed note segment, or conflicting build-id notes */
+    PCACHE_E_BUILD_ID_SIZE = 70,        /* build-id note empty or above PCACHE_BUILD_ID_MAX */
+    PCACHE_E_NO_BUILD_ID = 71,          /* neither a build-id note nor code to digest */
+    PCACHE_E_CLIENT_BUILD = 72,         /* client library of another build */
+    PCACHE_STATUS_COUNT                 /* number of codes; not a code */
 } pcache_status;
 
 /* Name of a status, e.g. "section checksum mismatch".  Never NULL. */
@@ -193,9 +233,19 @@ typedef enum pcache_checksum_algorithm {
 PCACHE_API const char *pcache_checksum_name(pcache_checksum_algorithm algo);
 
 /* One-shot checksum of a buffer with the given algorithm (CRC-32 values
- * are returned zero-extended).  Returns 0 for an unknown algorithm. */
+ * are returned zero-extended).  algo must be one of the algorithms above:
+ * for another value it returns 0, which is also a possible checksum, so
+ * an algorithm code that comes from a file or a user goes through
+ * pcache_checksum_compute(). */
 PCACHE_API uint64_t pcache_checksum(pcache_checksum_algorithm algo,
                                     const void *data, size_t size);
+
+/* The same, checked: PCACHE_OK and *out, or PCACHE_E_CHECKSUM_ALGORITHM
+ * for an algorithm this library does not know (*out untouched);
+ * PCACHE_E_INVALID_ARGUMENT for out NULL, or data NULL with size > 0. */
+PCACHE_API pcache_status pcache_checksum_compute(pcache_checksum_algorithm algo,
+                                                 const void *data, size_t size,
+                                                 uint64_t *out);
 
 typedef enum pcache_byte_order {
     PCACHE_LITTLE_ENDIAN = 1,
@@ -620,9 +670,14 @@ typedef struct pcache_image {
 } pcache_image;
 
 /* Validates a standalone file held in memory (base must stay valid; it
- * should be page-aligned for aligned views).  exp: what every segment must
- * match (its image id is taken from the file header); NULL accepts any
- * identity the file states consistently (tools use this). */
+ * should be page-aligned for aligned views), in the order of
+ * docs/FORMAT.md 7.4.  exp: what the first segment must match (its page
+ * size, checksum algorithm and image id are taken from the file header);
+ * NULL accepts any identity.  Every later segment must state the first
+ * one's identity, field by field, whatever exp checks; the relocation
+ * records whose target is in another class's segment are checked
+ * (pcache_reloc_check_targets()).  A report about a segment has its offset
+ * counted from the start of the file. */
 PCACHE_API pcache_status pcache_image_open_memory(pcache_image *img,
                                                   const void *base, uint64_t size,
                                                   const pcache_expect *exp,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The DynamoRIO adapter: DR's persist callbacks mapped onto the core's
  * size / persist / resurrect, for DR 11.91 as it behaves (docs/DYNAMORIO.md,
@@ -16,6 +17,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+/* This file is compiled into each client: its functions are the client's
+ * own, not exported from the client library (pcache/dr.h). */
+#if !defined(PCACHE_DR_API) && defined(__GNUC__) && !defined(_WIN32)
+#  define PCACHE_DR_API __attribute__((visibility("hidden")))
+#endif
 
 #include "dr_api.h"
 #include "pcache/dpc.h"
@@ -756,20 +763,17 @@ static int locate(const pcache_dr_unit *u, int who, held_image *h, pcache_class 
         fail_reason(c, u, st, "%s", rep.message);
         return -1;
     }
-    for (int i = 0; i < g.nseen; i++) {
+    /* DR must have handed over, in this mapping, the very segment the
+     * manifest lists.  Other notes of the same unit and mapping are not
+     * used: DR reuses perscxt and can map the next load at the same
+     * address after abandoning one before ro, so a note cannot be told
+     * apart from a stale one by address; what is bound is validated in
+     * full from the bytes where the manifest puts it either way. */
+    for (int i = 0; i < g.nseen && size; i++) {
         const seen *s = &g.seen[i];
-        if (s->perscxt == u->perscxt && s->who == who && s->cls == cls && s->image_base == image_base) {
-            if (!size || s->size != size || (uint64_t)(uintptr_t)s->at != image_base + off) {
-                fail_reason(c, u, PCACHE_E_FILE_LAYOUT,
-                            "DR handed over a %s segment of %llu bytes at file offset %llu; the manifest lists "
-                            "%llu bytes at %llu (0 bytes: none)",
-                            pcache_class_name(cls), (unsigned long long)s->size,
-                            (unsigned long long)((uint64_t)(uintptr_t)s->at - image_base),
-                            (unsigned long long)size, (unsigned long long)off);
-                return -1;
-            }
+        if (s->perscxt == u->perscxt && s->who == who && s->cls == cls && s->image_base == image_base &&
+            s->size == size && (uint64_t)(uintptr_t)s->at == image_base + off)
             handed = 1;
-        }
     }
     if (!size)
         return 0;

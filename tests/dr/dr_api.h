@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The part of DynamoRIO's client API that the libpcache adapter
  * (lib/dr/pcache_dr.c) and the example client (examples/bbcount/) use,

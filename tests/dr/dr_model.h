@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A model of DynamoRIO 11.91's persisted-cache protocol, for testing the
  * adapter (lib/dr/pcache_dr.c) and the example client in every build.
@@ -18,7 +19,9 @@
  *    from the end: rw first, handed to the rx callbacks (defect 1, unless
  *    fixed_rw_resurrect models a fixed DR), rx, ro last; client rw data
  *    with separate views crashes (defect 2); rx data that leaves the rx
- *    slot off a page asserts (defect 3);
+ *    slot off a page asserts (defect 3); the unit struct (perscxt) of a
+ *    load DR abandons, merges with or unloads is freed and handed back to
+ *    the next load, as DR's heap does;
  *  - merge: persisting over an existing file loads it first, callbacks
  *    included (-coarse_disk_merge, -coarse_lone_merge).
  * Where DR would assert or crash, the model returns DRM_CRASHED with the
@@ -54,6 +57,11 @@ typedef struct dr_model_options {
     /* 0: DR 11.91, whose instrument_resurrect_rw() calls the rx
      * callbacks; 1: a fixed DR that calls the rw ones. */
     int fixed_rw_resurrect;
+    /* Not a DR option: 1 maps the next pcache where the last one DR
+     * dropped (an abandoned load, a merge) was, when it fits, as DR's
+     * reservation allocator may hand that space back; 0 (default): every
+     * load at a new address. */
+    int map_where_dropped;
     /* The option string DR records and compares (its pcache-affecting
      * options); DR's value in the sample files by default. */
     const char *option_string;
@@ -88,8 +96,10 @@ void dr_model_reset(const dr_model_options *o);
 dr_model_options *dr_model_options_now(void);
 
 /* DR's reservation, within rel32 reach of DR and the client libraries
- * (1 GB): the model maps every pcache inside it, as DR does
- * (MAP_FILE_REACHABLE); client library bases belong there too. */
+ * (DR_MODEL_RESERVATION_SIZE bytes): the model maps every pcache inside
+ * it, as DR does (MAP_FILE_REACHABLE); client library bases belong there
+ * too.  Where nothing is mapped it is inaccessible. */
+#define DR_MODEL_RESERVATION_SIZE (1024u * 1024u * 1024u)
 uint64_t dr_model_reachable_base(void);
 
 /* DR's client list (paths in priority order) and client library bases
@@ -126,7 +136,17 @@ typedef struct dr_model_view {
  * persisted blocks installed) until dr_model_unload_all(). */
 dr_model_outcome dr_model_load(const dr_model_unit *u, const char *path, dr_model_view *view, char *why,
                                size_t why_len);
+/* The file DR is loading (for execution or to merge with) while its
+ * resurrect callbacks run, for a test's callbacks to look at: map and size
+ * are set; NULL outside a load. */
+const dr_model_view *dr_model_loading(void);
 void dr_model_unload_all(void);
+
+/* On: a load after a refused one maps the file at the refused load's
+ * address and reuses its unit struct (the perscxt the callbacks get), as
+ * real DR may (its unit structs are reused, mmap reuses a freed range).
+ * Tests that turn it on turn it off again. */
+void dr_model_reuse_after_refusal(int on);
 
 /* Process exit as DR runs it with -persist: every given unit persisted
  * (coarse_freeze_at_exit), then the clients' exit events. */

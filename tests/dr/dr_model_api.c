@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The model's implementation of the DR API functions in tests/dr/dr_api.h
  * (persistence registration as core/lib/instrument.c keeps it, options,
  * files, logs, memory queries, mutexes, allocation), and the model's
@@ -110,6 +111,7 @@ void dr_model_default_options(dr_model_options *o)
 void dr_model_reset(const dr_model_options *o)
 {
     dr_model_unload_all();
+    drm_load_reset();
     drm_blocks_reset();
     free(log_text[0]);
     free(log_text[1]);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Basic blocks as a client sees them, for the model: the bb event builds a
  * block's instrumentation (clean calls with immediate arguments); a block
  * the client marks persistable goes into the unit's code cache when the
@@ -194,7 +195,7 @@ void drm_blocks_install(const dr_model_unit *u, const uint8_t *cache, size_t siz
             b->from_pcache = 1;
         }
         if (b->ncalls == MAX_CALLS)
-            abort();
+            return; /* a hostile cache: DR would run garbage; the model stops reading */
         c = &b->calls[b->ncalls++];
         c->callee = (void *)(uintptr_t)drm_ld64(r + 8);
         c->nargs = (unsigned)(drm_ld64(r + 16) & 0xffffffffu);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* State shared by the model's files: callback lists as DR keeps them,
  * the coarse_info_t a callback's perscxt points to, mappings, blocks. */
 #ifndef PCACHE_TEST_DR_MODEL_INTERNAL_H
@@ -121,6 +122,8 @@ int drm_in_reservation(const void *pc);
 dr_model_outcome drm_load(const dr_model_unit *u, const char *path, int for_execution, dr_model_view *view,
                           char *why, size_t why_len);
 void drm_unmap(dr_model_view *view);
+/* A new process: no freed unit info to hand back, no dropped place. */
+void drm_load_reset(void);
 
 /* Blocks: the persisted ones of the unit [start, end), serialized into
  * (and read back from) DR's fake code cache. */

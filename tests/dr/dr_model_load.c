@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The model of DR's coarse_unit_load(): map the file, check DR's header
  * (only the header MD5 by default), map it again as two views under
  * -persist_map_rw_separate, and walk the sections from the end, calling
@@ -24,6 +25,49 @@ typedef struct loaded {
 static loaded units[32];
 static unsigned nunits;
 
+/* DR allocates a unit's coarse_info_t (what a callback's perscxt points
+ * to) from its heap for each load, and frees it with a load it abandons,
+ * after a merge, and when it unloads the unit.  DR's heap hands a freed
+ * block of that size straight back to the next request (its free lists
+ * are last in, first out), so the next load's callbacks get the same
+ * perscxt as the abandoned one's.  The model keeps the last freed info
+ * and hands it back, always: a client must not take an equal perscxt for
+ * the same load. */
+static drm_info *spare_info;
+
+static drm_info *info_alloc(void)
+{
+    drm_info *i = spare_info;
+    if (i) {
+        spare_info = NULL;
+        memset(i, 0, sizeof *i);
+        return i;
+    }
+    if (!(i = calloc(1, sizeof *i)))
+        abort();
+    return i;
+}
+
+static void info_free(drm_info *i)
+{
+    if (!i)
+        return;
+    free(spare_info);
+    spare_info = i;
+}
+
+/* The load in progress (dr_model_loading). */
+static const dr_model_view *loading;
+
+const dr_model_view *dr_model_loading(void)
+{
+    return loading;
+}
+
+/* Where the last pcache DR dropped was mapped (map_where_dropped). */
+static uint8_t *dropped_at;
+static size_t dropped_size;
+
 static int prot_of(uint dr)
 {
     return ((dr & DR_MEMPROT_READ) ? PROT_READ : 0) | ((dr & DR_MEMPROT_WRITE) ? PROT_WRITE : 0) |
@@ -34,10 +78,21 @@ static int prot_of(uint dr)
  * rel32 reach of DR and the client libraries.  The model reserves such a
  * region once per test process and places each load at a new address in
  * it; tests put their client library bases there too. */
-#define REGION_SIZE (1024u * 1024u * 1024u)
+#define REGION_SIZE DR_MODEL_RESERVATION_SIZE
 #define FIRST_MAP (256u * 1024u * 1024u)
 static uint8_t *region;
 static size_t cursor = FIRST_MAP;
+/* dr_model_reuse_after_refusal(): the next load after a refused one maps
+ * at the refused one's address and gets its unit struct (perscxt) back, as
+ * DR's mmap and heap may well do. */
+static int reuse_after_refusal;
+static uint8_t *refused_place;
+
+void dr_model_reuse_after_refusal(int on)
+{
+    reuse_after_refusal = on;
+    refused_place = NULL;
+}
 
 uint64_t dr_model_reachable_base(void)
 {
@@ -59,6 +114,11 @@ static void *next_place(size_t size)
 {
     size_t need = (size_t)drm_align(size, DRM_PAGE);
     dr_model_reachable_base();
+    if (drm.opt.map_where_dropped && dropped_at && need <= dropped_size) {
+        uint8_t *at = dropped_at;
+        dropped_at = NULL;
+        return at;
+    }
     if (cursor + need > REGION_SIZE)
         cursor = FIRST_MAP;
     cursor += need + 16 * DRM_PAGE; /* every load at a new address */
@@ -70,6 +130,10 @@ static void *next_place(size_t size)
 static uint8_t *map_file(void *at, size_t size, uint dr_prot, int shared, int fd, off_t offs, int *exec)
 {
     int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
+    if (!at && reuse_after_refusal && refused_place) {
+        at = refused_place;
+        refused_place = NULL;
+    }
     if (!at)
         at = next_place(size);
     void *p = mmap(at, size, prot_of(dr_prot), flags, fd, offs);
@@ -101,6 +165,8 @@ void drm_unmap(dr_model_view *v)
              MAP_NORESERVE, -1, 0) == MAP_FAILED)
         abort();
     drm_mapping_remove(v->map, (size_t)drm_align(v->size, DRM_PAGE));
+    dropped_at = v->map;
+    dropped_size = (size_t)drm_align(v->size, DRM_PAGE);
     v->map = NULL;
 }
 
@@ -183,6 +249,7 @@ dr_model_outcome drm_load(const dr_model_unit *u, const char *path, int for_exec
         return DRM_REFUSED;
     }
     view->map = map;
+    loading = view;
     drm_mapping_add(map, (size_t)drm_align(view->size, DRM_PAGE),
                     DR_MEMPROT_READ | DR_MEMPROT_WRITE | (view->exec ? DR_MEMPROT_EXEC : 0));
 
@@ -307,9 +374,7 @@ dr_model_outcome drm_load(const dr_model_unit *u, const char *path, int for_exec
                             DR_MEMPROT_READ | DR_MEMPROT_WRITE | (view->exec ? DR_MEMPROT_EXEC : 0));
     }
 
-    info = calloc(1, sizeof *info);
-    if (!info)
-        abort();
+    info = info_alloc();
     info->base_pc = (app_pc)(uintptr_t)(u->module_base + u->start_offs);
     info->end_pc = (app_pc)(uintptr_t)(u->module_base + u->end_offs);
 
@@ -384,13 +449,16 @@ dr_model_outcome drm_load(const dr_model_unit *u, const char *path, int for_exec
     res = DRM_LOADED;
 out:
     close(fd);
+    loading = NULL;
     if (res != DRM_LOADED) {
+        if (reuse_after_refusal)
+            refused_place = view->map; /* the unit struct is reused anyway (info_free) */
         drm_unmap(view);
-        free(info);
+        info_free(info);
         return res;
     }
     if (!for_execution) {
-        free(info);
+        info_free(info);
         return res;
     }
     if (nunits == sizeof units / sizeof units[0])
@@ -417,8 +485,16 @@ void dr_model_unload_all(void)
     while (nunits) {
         nunits--;
         drm_unmap(&units[nunits].view);
-        free(units[nunits].info);
+        info_free(units[nunits].info);
     }
     drm_loaded_clear();
     drm_mappings_clear();
+}
+
+void drm_load_reset(void)
+{
+    free(spare_info);
+    spare_info = NULL;
+    dropped_at = NULL;
+    dropped_size = 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The model of DR's coarse_unit_persist(): the merge with a file on disk,
  * coarse_unit_set_persist_data()'s sizes and offsets, the patch event,
  * and the writes in DR's order with DR's padding, ending with the footer

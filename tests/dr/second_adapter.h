@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Renames the adapter's public functions, so that a second copy of
  * lib/dr/pcache_dr.c can be linked into one test next to the first: the
  * adapters of two client libraries, each registering its own callbacks

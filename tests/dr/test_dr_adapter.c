@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The DynamoRIO adapter (lib/dr/pcache_dr.c, compiled against
  * tests/dr/dr_api.h) end to end against the model of DR 11.91
  * (tests/dr/dr_model*.c): a client with ro, rx and rw sections and
@@ -957,6 +958,65 @@ static void test_registration_errors(void **state)
     dr_model_reset(NULL);
 }
 
+/* Review (h-review): DR reuses its unit structs, and mmap a freed range.
+ * A load DR abandons after the rx/rw callbacks (here: DR's client list
+ * differs) leaves seen entries; the next load of the same unit, under the
+ * same perscxt and at the same address, keeps them (got_rxrw drops them
+ * only when the image base differs), and locate() then holds the old
+ * load's entries against the new file's manifest.  A sound file is
+ * refused (and, were the old entry to match the new manifest, a segment
+ * DR did not hand over in this load would be bound).  FAILS on d7221da. */
+static void test_abandoned_load_same_address(void **state)
+{
+    static const char *other_lib[] = {"/opt/tools/libother.so"};
+    const mode m = {0, 0}; /* DR's rw slot used, rw bytes to the rx callbacks */
+    dr_model_unit u = test_unit(), ub = test_unit();
+    dr_model_view v;
+    char file_a[1024], file_b[1024], why[512];
+
+    (void)state;
+    path_of(file_a, sizeof file_a, "abandoned_a.dpc");
+    path_of(file_b, sizeof file_b, "abandoned_b.dpc");
+    unlink(file_a);
+    unlink(file_b);
+    process(&m, 1, 0);
+    init_client(&alpha, "alpha", 0, 0x41);
+    reg(&alpha);
+    persist_one(&m, file_a);
+    unreg(&alpha);
+    /* the same unit persisted with a larger DR cache: its rw slot (and so
+     * the rw segment) lies elsewhere in the file */
+    ub.cache_len = 16384;
+    process(&m, 1, 0);
+    init_client(&alpha, "alpha", 0, 0x41);
+    reg(&alpha);
+    assert_int_equal(dr_model_persist(&ub, file_b, why, sizeof why), DRM_LOADED);
+    unreg(&alpha);
+
+    process(&m, 1, 0);
+    init_client(&alpha, "alpha", 0, 0x41);
+    reg(&alpha);
+    dr_model_reuse_after_refusal(1);
+    /* load A: DR's client list differs, DR gives up before ro */
+    dr_model_set_clients(other_lib, 1);
+    assert_int_equal(dr_model_load(&u, file_a, &v, why, sizeof why), DRM_REFUSED);
+    assert_int_equal(alpha.resurrected, 0);
+    /* load B, same unit, same perscxt, same address: a sound file */
+    dr_model_set_clients(one_lib, 1);
+    {
+        dr_model_outcome out = dr_model_load(&u, file_b, &v, why, sizeof why);
+        dr_model_reuse_after_refusal(0);
+        print_message("load B: DR %s (%s); resurrected %u, errors %u: %s\n", out == DRM_LOADED ? "loaded" : "refused",
+                      why, alpha.resurrected, alpha.errors, alpha.last_reason);
+        assert_int_equal(out, DRM_LOADED);
+    }
+    assert_int_equal(alpha.errors, 0);
+    assert_int_equal(alpha.resurrected, 1);
+    pcache_dr_release(alpha.handle, alpha.img);
+    unreg(&alpha);
+    dr_model_reset(NULL);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -1000,6 +1060,7 @@ int main(void)
         cmocka_unit_test_teardown(test_other_library_refuses, test_teardown),
         cmocka_unit_test_teardown(test_merge, test_teardown),
         cmocka_unit_test_teardown(test_registration_errors, test_teardown),
+        cmocka_unit_test_teardown(test_abandoned_load_same_address, test_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The example client (examples/bbcount/bbcount.c, compiled against
  * tests/dr/dr_api.h) run in the model as drrun -persist runs it: a first
  * run counts and persists at exit; a second run loads the pcache, takes its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The model of DR's persist protocol (tests/dr/dr_model*.c) checked
  * against the real DR 11.91 files in tests/data and against each behaviour
  * and defect in dr/NOTES.md, with raw clients that write opaque bytes the

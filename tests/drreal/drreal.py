@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The real-DR tests (suite 'drreal'): programs run natively and under a
 real DynamoRIO with -persist, with libpcache's adapter in DR clients.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * drreal_client: the DynamoRIO client of the real-DR tests (tests/drreal/).
  *

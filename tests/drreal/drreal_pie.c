@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The real-DR tests' PIE program, with a shared library of its own
  * (testlib.c).  Each argument selects a path through both: "x" and "y"
  * run different code, so that runs with different inputs build different

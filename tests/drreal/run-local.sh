@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The real-DR test suite in one command (docs/DYNAMORIO.md, "Testing
 # against a real DynamoRIO"); CI (.ci/run) runs it too.
 #

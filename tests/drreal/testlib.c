@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The shared library of the real-DR tests' PIE program (drreal_pie.c):
  * code of its own that DR persists as a unit of its own, reached from the
  * program directly and through a table of function pointers (relocated by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #ifndef DRREAL_TESTLIB_H
 #define DRREAL_TESTLIB_H
 /* The project builds with -fvisibility=hidden: what the library exports

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Hostile .dpc files in memory: see hostile_dpc.h. */
 #include "hostile_dpc.h"
 

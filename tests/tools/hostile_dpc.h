@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Hostile DynamoRIO .dpc files, built in memory for the tests and for
  * pcache-bench: a client slot filled with segment candidates crafted to
  * make a scanner do as much work, or hold as much memory, per input byte

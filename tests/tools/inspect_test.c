@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcache-inspect, run as the user runs it (tool_run.h), on DynamoRIO's
  * real .dpc files (tests/data), on .dpc files with this project's segments
  * in DR's client slots, on standalone files with relocations, on files
@@ -19,8 +20,10 @@
 
 #include <cmocka.h>
 
+#include "dpc_build.h"
 #include "hostile_dpc.h"
 #include "json_check.h"
+#include "pcache/bind.h"
 #include "pcache/dpc.h"
 #include "pcache/pcache.h"
 #include "pcache/reloc.h"
@@ -195,145 +198,7 @@ static uint8_t *parse_dump(const char *text, size_t *size)
     return out;
 }
 
-/* ---- a synthetic .dpc file with this project's segments ---- */
-
-static const uint8_t *pattern(size_t n, unsigned seed)
-{
-    static uint8_t buf[8192];
-    assert_true(n <= sizeof buf);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (uint8_t)(i * 31u + seed * 7u + (i >> 5));
-    return buf;
-}
-
-typedef struct image_data {
-    uint8_t table[64], ro_data[13], code[100], rw_data[16];
-} image_data;
-
-static void fill_image_data(image_data *d)
-{
-    memcpy(d->table, pattern(sizeof d->table, 1), sizeof d->table);
-    memcpy(d->ro_data, pattern(sizeof d->ro_data, 2), sizeof d->ro_data);
-    memcpy(d->code, pattern(sizeof d->code, 3), sizeof d->code);
-    memcpy(d->rw_data, pattern(sizeof d->rw_data, 4), sizeof d->rw_data);
-}
-
-/* ro: table, data; rx: code (page-rounded, as DR needs); rw: data. */
-static pcache_builder *image_builder(const image_data *d)
-{
-    pcache_identity id;
-    pcache_builder *b;
-
-    assert_int_equal(pcache_identity_init(&id, "inspect-test", 3), PCACHE_OK);
-    id.page_size = 4096;
-    assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
-    assert_int_equal(pcache_builder_add(b, PCACHE_RO, "table", d->table, sizeof d->table, 8, 0), PCACHE_OK);
-    assert_int_equal(pcache_builder_add(b, PCACHE_RO, "data", d->ro_data, sizeof d->ro_data, 4, 0), PCACHE_OK);
-    assert_int_equal(pcache_builder_add(b, PCACHE_RX, "code", d->code, sizeof d->code, 16, 0), PCACHE_OK);
-    assert_int_equal(pcache_builder_add(b, PCACHE_RW, "data", d->rw_data, sizeof d->rw_data, 8, 0), PCACHE_OK);
-    assert_int_equal(pcache_builder_set_segment_flags(b, PCACHE_RX, PCACHE_SEGMENT_PAGE_ROUNDED), PCACHE_OK);
-    return b;
-}
-
-/* Writes class cls's segment at f + at, laid out for that offset. */
-static uint64_t put_segment(pcache_builder *b, pcache_class cls, uint8_t *f, uint64_t at, uint64_t cap)
-{
-    pcache_buffer_sink bs;
-    pcache_sink sink;
-    uint64_t size;
-
-    assert_int_equal(pcache_builder_size(b, cls, at, &size), PCACHE_OK);
-    assert_true(at + size <= cap);
-    sink = pcache_sink_buffer(&bs, f + at, (size_t)(cap - at));
-    assert_int_equal(pcache_builder_persist(b, cls, &sink), PCACHE_OK);
-    assert_int_equal(bs.used, size);
-    return at + size;
-}
-
-static uint64_t round8(uint64_t x)
-{
-    return (x + 7) & ~(uint64_t)7;
-}
-
-static void fix_dpc_digests(uint8_t *f, size_t size)
-{
-    MD5_CTX ctx;
-    size_t foot = size - PCACHE_DPC_FOOTER_LEN;
-    MD5Init(&ctx);
-    MD5Update(&ctx, f, foot);
-    MD5Final(f + foot, &ctx);
-    MD5Init(&ctx);
-    MD5Update(&ctx, f, PCACHE_DPC_HEADER_LEN);
-    MD5Final(f + foot + PCACHE_DPC_MD5_LEN, &ctx);
-}
-
-typedef struct dpc_file {
-    uint8_t *bytes;
-    size_t size;
-    uint64_t seg_at[PCACHE_CLASS_COUNT]; /* file offset of each class's segment */
-} dpc_file;
-
-/* A .dpc file as DR 11.91 lays it out (version 10, 64-bit), with the
- * image's segments in DR's ro, rx and rw client slots; client is DR's
- * client-library path. */
-static void make_dpc(dpc_file *out, const image_data *d, const char *client, size_t client_len)
-{
-    static const char options[] = "-persist -coarse_units";
-    const uint64_t cap = 1u << 16;
-    uint8_t *f = calloc(1, cap), *h = f;
-    pcache_builder *b = image_builder(d);
-    uint64_t off = PCACHE_DPC_HEADER_LEN, start, len;
-
-    assert_non_null(f);
-    put_le(h + 0, PCACHE_DPC_MAGIC, 4);
-    put_le(h + 4, PCACHE_DPC_VERSION, 4);
-    put_le(h + 8, PCACHE_DPC_HEADER_LEN, 8);
-    put_le(h + 24, PCACHE_DPC_FLAG_X86_64 | PCACHE_DPC_FLAG_SUPPORT_TRACES, 4);
-    put_le(h + 32, 0x400000, 8);  /* module base */
-    put_le(h + 48, 0x5000, 8);    /* module image size */
-    put_le(h + 104, 0x1000, 8);   /* start_offs */
-    put_le(h + 112, 0x2000, 8);   /* end_offs */
-    memcpy(f + off, options, sizeof options);
-    len = round8(sizeof options);
-    put_le(h + 272, len, 8); /* option_string_len */
-    off += len;
-    start = off;
-    memcpy(f + off, client, client_len); /* DR's client list: the path, NUL, NUL */
-    off += client_len + 2;
-    out->seg_at[PCACHE_RO] = off;
-    off = put_segment(b, PCACHE_RO, f, off, cap);
-    len = round8(off - start);
-    put_le(h + 264, len, 8); /* instrument_ro_len */
-    off = start + len;
-    memset(f + off, 0x5a, 40); /* DR's cache hashtable */
-    put_le(h + 232, 40, 8);
-    off += 40;
-    put_le(h + 200, (4096 - off % 4096) % 4096, 8); /* pad_len: the rx slot starts on a page */
-    off += (4096 - off % 4096) % 4096;
-    start = off;
-    out->seg_at[PCACHE_RX] = off;
-    off = put_segment(b, PCACHE_RX, f, off, cap);
-    put_le(h + 208, off - start, 8); /* instrument_rx_len */
-    memset(f + off, 0xcc, 64);       /* DR's code cache */
-    put_le(h + 184, 64, 8);
-    off += 64;
-    memset(f + off, 0x90, 16); /* stubs */
-    put_le(h + 136, 16, 8);
-    off += 16;
-    start = off;
-    out->seg_at[PCACHE_RW] = off;
-    off = put_segment(b, PCACHE_RW, f, off, cap);
-    len = round8(off - start);
-    put_le(h + 128, len, 8); /* instrument_rw_len */
-    off = start + len;
-    put_le(h + 16, off + PCACHE_DPC_FOOTER_LEN - PCACHE_DPC_HEADER_LEN, 8); /* data_len */
-    put_le(f + off + 2 * PCACHE_DPC_MD5_LEN, PCACHE_DPC_MAGIC, 4);
-    off += PCACHE_DPC_FOOTER_LEN;
-    fix_dpc_digests(f, off);
-    pcache_builder_free(b);
-    out->bytes = f;
-    out->size = off;
-}
+/* ---- a synthetic .dpc file with this project's segments: dpc_build.h ---- */
 
 static const char sample_client[] = "/opt/pcache-sample/libclient.so";
 
@@ -695,6 +560,7 @@ static void dpc_segments_are_inspectable(void **state)
         size_t size;
     } secs[] = {{"ro:table", offsetof(image_data, table), 64},
                 {"ro:data", offsetof(image_data, ro_data), 13},
+                {NULL, 0, PCACHE_MANIFEST_SIZE}, /* ro:.image, the manifest */
                 {"rx:code", offsetof(image_data, code), 100},
                 {"rw:data", offsetof(image_data, rw_data), 16}};
 
@@ -704,7 +570,7 @@ static void dpc_segments_are_inspectable(void **state)
 
     run(f, &r, inspect_tool, "verify", path, NULL);
     expect_status(&r, 0);
-    expect_contains("verify", r.out, "3 pcache segments, 4 sections");
+    expect_contains("verify", r.out, "3 pcache segments, 5 sections");
     result_free(&r);
 
     v = inspect_json(f, 0, "info", path, NULL);
@@ -726,12 +592,17 @@ static void dpc_segments_are_inspectable(void **state)
 
     /* every section's bytes are where sections says, and dump shows them */
     v = inspect_json(f, 0, "sections", path, NULL);
-    assert_int_equal(jcount(v, "sections"), 4);
+    assert_int_equal(jcount(v, "sections"), 5);
     assert_int_equal(jcount(v, "dr_slots"), 3);
     for (size_t i = 0; i < sizeof secs / sizeof secs[0]; i++) {
         char p[64];
         const uint8_t *want = (const uint8_t *)&d + secs[i].offset_in_image;
         uint64_t off;
+        if (!secs[i].q) {
+            snprintf(p, sizeof p, "sections[%zu].qualified_name", i);
+            assert_string_equal(jstr(v, p), "ro:" PCACHE_MANIFEST_SECTION);
+            continue;
+        }
         snprintf(p, sizeof p, "sections[%zu].qualified_name", i);
         assert_string_equal(jstr(v, p), secs[i].q);
         snprintf(p, sizeof p, "sections[%zu].file_offset", i);

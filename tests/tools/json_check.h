@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A small, strict JSON reader for the tool tests (RFC 8259: no trailing
  * commas, no comments, no leading zeros, valid escapes and no raw control
  * characters in strings, nothing after the value), so that pcache-inspect's

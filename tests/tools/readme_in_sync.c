@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Fails unless README.md contains the example program verbatim, so that
  * the README's API example is the one that is compiled and run.
  * Usage: readme_in_sync README.md readme_example.c */
@@ -36,6 +37,9 @@ int main(int argc, char **argv)
     }
     readme = slurp(argv[1]);
     example = slurp(argv[2]);
+    /* the file's licence line is not part of the example */
+    if (strncmp(example, "/* SPDX-License-Identifier:", 27) == 0 && strchr(example, '\n'))
+        memmove(example, strchr(example, '\n') + 1, strlen(strchr(example, '\n') + 1) + 1);
     found = strlen(example) > 0 && strstr(readme, example) != NULL;
     if (!found)
         fprintf(stderr, "%s does not contain %s verbatim: copy the file into the README's "

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #define _GNU_SOURCE
 #include "tool_run.h"
 
@@ -59,6 +60,12 @@ uint8_t *read_bytes(const char *path, size_t *size)
 
 void run_argv(const fixture *f, run_result *r, const char *tool, const char *const *args)
 {
+    run_argv_stdin(f, r, "/dev/null", tool, args);
+}
+
+void run_argv_stdin(const fixture *f, run_result *r, const char *stdin_path, const char *tool,
+                    const char *const *args)
+{
     const char *argv[96];
     char *wrapper = getenv("PCACHE_TOOL_WRAPPER") ? strdup(getenv("PCACHE_TOOL_WRAPPER")) : NULL;
     char *out_path = path_in(f, "stdout.txt"), *err_path = path_in(f, "stderr.txt");
@@ -87,7 +94,7 @@ void run_argv(const fixture *f, run_result *r, const char *tool, const char *con
     if (pid == 0) {
         int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int nul = open("/dev/null", O_RDONLY);
+        int nul = open(stdin_path, O_RDONLY);
         if (o < 0 || e < 0 || nul < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0 || dup2(nul, 0) < 0)
             _exit(127);
         execvp(argv[0], (char *const *)argv);

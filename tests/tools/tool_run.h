@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Running the built tools as a user does, for the tool tests: a scratch
  * directory per case, each tool run as a child process with its exit
  * status, stdout and stderr captured.
@@ -37,6 +38,9 @@ uint8_t *read_bytes(const char *path, size_t *size);
 void run(const fixture *f, run_result *r, const char *tool, ...);
 /* The same with an argument vector (NULL-terminated). */
 void run_argv(const fixture *f, run_result *r, const char *tool, const char *const *args);
+/* The same with standard input read from stdin_path (else /dev/null). */
+void run_argv_stdin(const fixture *f, run_result *r, const char *stdin_path, const char *tool,
+                    const char *const *args);
 void result_free(run_result *r);
 
 void expect_status(const run_result *r, int status);

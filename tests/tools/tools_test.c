@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Tests of pcache-pack and pcache-inspect's basics, run as the user runs
  * them (tool_run.h): each case execs the built tools and checks their exit
  * status and output.  inspect_test.c tests the rest of pcache-inspect.

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Reading a segment where a container says it must be. */
+#ifndef PCACHE_SEGMENT_READ_H
+#define PCACHE_SEGMENT_READ_H
+
+#include "pcache/pcache.h"
+
+/* Where a container (a standalone file's header) places a segment. */
+typedef struct segment_place {
+    uint64_t file_offset; /* the segment's file offset */
+    uint64_t size;        /* its size */
+} segment_place;
+
+/* pcache_resurrect(), and when place is not NULL, between steps 5 and 6 of
+ * docs/FORMAT.md 4.2: the header's file_offset, then its segment_size,
+ * must equal place's (PCACHE_E_FILE_LAYOUT, offsets relative to the
+ * segment). */
+pcache_status segment_resurrect_placed(pcache_segment *seg, pcache_class cls, const uint8_t **map,
+                                       uint64_t available, const pcache_expect *exp,
+                                       const segment_place *place, pcache_report *rep);
+
+#endif
