@@ -12,6 +12,7 @@
  * does the checking wherever it can; this file reads the few header fields
  * it needs to locate things by the offsets docs/FORMAT.md gives. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "inspect.h"
@@ -519,14 +520,55 @@ static int resolve_persisted(void *ctx, const char *name, uint64_t persisted, ui
     return 0;
 }
 
-/* The candidate that starts at file offset at, or NULL (or one of the
- * refused candidates past INSPECT_MAX_REFUSED, which are not held). */
-static const found_segment *candidate_at(const inspect_file *f, uint64_t at)
+/* The segments of a .dpc file indexed twice, so that checking every
+ * client's image is O(n log n) in the number of segments, whatever the
+ * file holds: by client name (valid ones, ties in file order), and by
+ * file offset. */
+typedef struct dpc_index {
+    const inspect_file *f;
+    size_t *by_name, nnamed; /* indices of valid segments */
+    size_t *by_offset;       /* indices of every segment */
+} dpc_index;
+
+static const inspect_file *sort_file; /* qsort has no context argument */
+
+static int by_name_cmp(const void *a, const void *b)
 {
-    for (size_t i = 0; i < f->seg_count; i++)
-        if (f->segs[i].file_offset == at)
-            return &f->segs[i];
-    return NULL;
+    size_t i = *(const size_t *)a, k = *(const size_t *)b;
+    int c = strcmp(sort_file->segs[i].seg.identity.client_name, sort_file->segs[k].seg.identity.client_name);
+    return c ? c : (i > k) - (i < k);
+}
+
+static int by_offset_cmp(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, k = *(const size_t *)b;
+    uint64_t x = sort_file->segs[i].file_offset, y = sort_file->segs[k].file_offset;
+    return x != y ? (x > y) - (x < y) : (i > k) - (i < k);
+}
+
+static const size_t *sort_groups_of; /* qsort has no context argument */
+
+static int group_cmp(const void *a, const void *b)
+{
+    size_t i = sort_groups_of[*(const size_t *)a], k = sort_groups_of[*(const size_t *)b];
+    return (i > k) - (i < k);
+}
+
+/* The candidate that starts at file offset at (the first in file order),
+ * or NULL (or one of the refused candidates past INSPECT_MAX_REFUSED,
+ * which are not held). */
+static const found_segment *candidate_at(const dpc_index *x, uint64_t at)
+{
+    size_t lo = 0, hi = x->f->seg_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x->f->segs[x->by_offset[mid]].file_offset < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < x->f->seg_count && x->f->segs[x->by_offset[lo]].file_offset == at ? &x->f->segs[x->by_offset[lo]]
+                                                                                    : NULL;
 }
 
 /* A refused candidate in DR's ro slot whose header names client name
@@ -555,10 +597,13 @@ static int same_client(const found_segment *fs, const char *name)
     return fs->status == PCACHE_OK && strcmp(fs->seg.identity.client_name, name) == 0;
 }
 
-/* The image of one client: its ro segment's manifest, the segments it
- * lists, and pcache_bind() on them. */
-static void verify_dpc_image(const inspect_file *f, const char *name, problems *ps)
+/* The image of one client, whose valid segments are x->by_name[first,
+ * first + n): its ro segment's manifest, the segments it lists, and
+ * pcache_bind() on them. */
+static void verify_dpc_image(const dpc_index *x, size_t first, size_t n, problems *ps)
 {
+    const inspect_file *f = x->f;
+    const char *name = f->segs[x->by_name[first]].seg.identity.client_name;
     const found_segment *ro = NULL, *listed[PCACHE_CLASS_COUNT] = {NULL, NULL, NULL};
     pcache_segment copy[PCACHE_CLASS_COUNT], *segs[PCACHE_CLASS_COUNT] = {NULL, NULL, NULL};
     uint64_t off[PCACHE_CLASS_COUNT] = {0}, size[PCACHE_CLASS_COUNT] = {0};
@@ -572,10 +617,8 @@ static void verify_dpc_image(const inspect_file *f, const char *name, problems *
     /* DR hands its ro slot to the ro callbacks and the others to the rx
      * and rw ones; the adapter takes a segment that states another kind
      * of class for a file that is not as written */
-    for (size_t i = 0; i < f->seg_count; i++) {
-        const found_segment *fs = &f->segs[i];
-        if (!same_client(fs, name))
-            continue;
+    for (size_t j = first; j < first + n; j++) {
+        const found_segment *fs = &f->segs[x->by_name[j]];
         if ((fs->seg.cls == PCACHE_RO) != (fs->slot == PCACHE_RO))
             problems_add(ps, PCACHE_E_CLASS, (int)fs->seg.cls, NULL, fs->file_offset, 16, 0, 0, 0,
                          "client '%s': a segment of class %s in DR's %s slot, which the DR adapter refuses", name,
@@ -614,7 +657,7 @@ static void verify_dpc_image(const inspect_file *f, const char *name, problems *
             return;
         }
     for (int c = PCACHE_RX; c <= PCACHE_RW; c++) {
-        const found_segment *at = size[c] ? candidate_at(f, off[c]) : NULL;
+        const found_segment *at = size[c] ? candidate_at(x, off[c]) : NULL;
         if (size[c] && !at && f->refused_not_listed)
             bindable = 0; /* a refused candidate not held may be there */
         else if (size[c] && !at)
@@ -628,9 +671,9 @@ static void verify_dpc_image(const inspect_file *f, const char *name, problems *
             listed[c] = at;
     }
     /* a segment of this client the manifest does not list */
-    for (size_t i = 0; i < f->seg_count; i++) {
-        const found_segment *fs = &f->segs[i];
-        if (!same_client(fs, name) || fs == ro || fs == listed[PCACHE_RX] || fs == listed[PCACHE_RW])
+    for (size_t j = first; j < first + n; j++) {
+        const found_segment *fs = &f->segs[x->by_name[j]];
+        if (fs == ro || fs == listed[PCACHE_RX] || fs == listed[PCACHE_RW])
             continue; /* a listed one of another class: pcache_bind() says so */
         problems_add(ps, PCACHE_E_FILE_LAYOUT, (int)fs->seg.cls, NULL, fs->file_offset, 0, 1, size[fs->seg.cls],
                      fs->seg.size,
@@ -665,19 +708,54 @@ static void verify_dpc_image(const inspect_file *f, const char *name, problems *
     }
 }
 
-/* Every client's image in the file, each once. */
+/* Every client's image in the file, each once, in the order of its
+ * first valid segment in the file. */
 static void verify_dpc_images(const inspect_file *f, problems *ps)
 {
-    for (size_t i = 0; i < f->seg_count; i++) {
-        const char *name = f->segs[i].seg.identity.client_name;
-        int seen = 0;
-        if (f->segs[i].status != PCACHE_OK)
-            continue;
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = same_client(&f->segs[k], name);
-        if (!seen)
-            verify_dpc_image(f, name, ps);
+    dpc_index x;
+    size_t n = f->seg_count, *groups = NULL, ngroups = 0;
+
+    memset(&x, 0, sizeof x);
+    x.f = f;
+    if (n == 0)
+        return;
+    x.by_name = malloc(n * sizeof *x.by_name);
+    x.by_offset = malloc(n * sizeof *x.by_offset);
+    groups = malloc(n * sizeof *groups);
+    if (!x.by_name || !x.by_offset || !groups) {
+        problems_add(ps, PCACHE_E_NO_MEMORY, -1, NULL, NO_OFFSET, NO_OFFSET, 0, 0, 0,
+                     "no memory to index %zu segments for the image check", n);
+        goto out;
     }
+    for (size_t i = 0; i < n; i++) {
+        x.by_offset[i] = i;
+        if (f->segs[i].status == PCACHE_OK)
+            x.by_name[x.nnamed++] = i;
+    }
+    sort_file = f;
+    qsort(x.by_name, x.nnamed, sizeof *x.by_name, by_name_cmp);
+    qsort(x.by_offset, n, sizeof *x.by_offset, by_offset_cmp);
+    /* groups of one name, then in the order of their first segment */
+    for (size_t j = 0; j < x.nnamed; j++)
+        if (j == 0 || !same_client(&f->segs[x.by_name[j]], f->segs[x.by_name[j - 1]].seg.identity.client_name))
+            groups[ngroups++] = j;
+    sort_file = NULL;
+    /* a group's first entry is its segment first in the file (ties were
+     * broken by index): order the groups by it */
+    sort_groups_of = x.by_name;
+    qsort(groups, ngroups, sizeof *groups, group_cmp);
+    sort_groups_of = NULL;
+    for (size_t g = 0; g < ngroups; g++) {
+        size_t first = groups[g], end = first + 1;
+        while (end < x.nnamed &&
+               same_client(&f->segs[x.by_name[end]], f->segs[x.by_name[first]].seg.identity.client_name))
+            end++;
+        verify_dpc_image(&x, first, end - first, ps);
+    }
+out:
+    free(x.by_name);
+    free(x.by_offset);
+    free(groups);
 }
 
 void verify_find_problems(const inspect_file *f, problems *ps, uint64_t *sections_checked)
