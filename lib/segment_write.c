@@ -465,15 +465,6 @@ static int emit(pcache_writer *w, const void *buf, size_t len)
 static int emit_zeros(pcache_writer *w, uint64_t n)
 {
     static const uint8_t zeros[4096];
-    if (w->direct && !w->hash && !w->err) {
-        if (n > w->capacity - w->total) {
-            w->err = PCACHE_E_PERSIST_SIZE;
-            return -1;
-        }
-        memset(w->direct + w->total, 0, (size_t)n);
-        w->total += n;
-        return 0;
-    }
     while (n > 0) {
         size_t k = n > sizeof zeros ? sizeof zeros : (size_t)n;
         if (emit(w, zeros, k))
