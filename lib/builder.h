@@ -9,7 +9,7 @@
 #include "pcache/reloc.h"
 
 typedef struct section_src {
-    char name[PCACHE_SECTION_NAME_MAX + 1];
+    char name[PCACHE_SECTION_NAME_MAX + 1]; /* NUL-padded to its end: stored as is */
     uint16_t type;
     uint16_t flags;
     uint32_t align;
@@ -88,6 +88,9 @@ struct pcache_builder {
     /* pcache_builder_set_build(): the ".build" section's bytes */
     uint8_t build[PCACHE_BUILD_SECTION_MAX];
     uint32_t build_size;
+    /* persist's hash state and stage (segment_write.c), from the first
+     * persist that needs them */
+    struct persist_scratch *scratch;
 };
 
 int section_name_valid(const char *name, size_t *len_out);
@@ -112,7 +115,10 @@ void reloc_builder_free(pcache_builder *b);
  * their bytes changed); stored size and format minor of what persist will
  * write; release of the streams. */
 pcache_status deflate_size_class(pcache_builder *b, pcache_class cls);
-uint64_t section_stored_size(const section_src *s);
+static inline uint64_t section_stored_size(const section_src *s)
+{
+    return s->compress ? s->zsize : s->size;
+}
 uint16_t class_format_minor(const class_state *cs);
 void deflate_builder_free(pcache_builder *b);
 

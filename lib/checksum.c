@@ -30,7 +30,7 @@ uint64_t pcache_checksum(pcache_checksum_algorithm algo, const void *data, size_
 {
     switch (algo) {
     case PCACHE_CHECKSUM_XXH3_64:
-        return checksum_xxh3_ops_best()->oneshot(data, size);
+        return checksum_xxh3_ops_oneshot(size)->oneshot(data, size);
     case PCACHE_CHECKSUM_CRC32:
         return crc32_update((uint32_t)crc32(0, Z_NULL, 0), data, size);
     }

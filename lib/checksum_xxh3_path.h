@@ -51,30 +51,54 @@ _Static_assert(_Alignof(public_state) == _Alignof(XXH3_state_t), "XXH3 state ali
 _Static_assert(offsetof(public_state, extSecret) == offsetof(XXH3_state_t, extSecret),
                "XXH3 state layout differs");
 
+/* Every entry point clears the upper halves of the vector registers on
+ * the way out (vzeroupper).  GCC leaves them dirty after xxHash's long
+ * loop (it calls XXH3_mergeAccs and returns without one), and then every
+ * legacy-SSE instruction the process runs, in any library, pays for
+ * merging them: SSE2 XXH3 ran at 3.9 GB/s after a call of this path
+ * instead of 18 GB/s. */
+#if XXH_VECTOR == XXH_AVX2 || XXH_VECTOR == XXH_AVX512
+#define LEAVE_VECTOR_STATE() _mm256_zeroupper()
+#else
+#define LEAVE_VECTOR_STATE() ((void)0)
+#endif
+
 #define PASTE2(a, b) a##b
 #define PASTE(a, b) PASTE2(a, b)
 #define NAME(what) PASTE(PASTE(checksum_xxh3_, CHECKSUM_XXH3_PATH_SUFFIX), what)
 
 static uint64_t NAME(_oneshot)(const void *data, size_t size)
 {
-    return XXH3_64bits(data, size);
+    uint64_t h = XXH3_64bits(data, size);
+    LEAVE_VECTOR_STATE();
+    return h;
 }
 
 static void NAME(_reset)(public_state *st)
 {
     XXH3_64bits_reset((XXH3_state_t *)(void *)st);
+    LEAVE_VECTOR_STATE();
 }
 
-static void NAME(_update)(public_state *st, const void *data, size_t size)
+/* update() without the exit vzeroupper, for update_copy's own use */
+static inline void NAME(_update_in)(public_state *st, const void *data, size_t size)
 {
     /* Fails only for a NULL input with a nonzero size, which callers
      * never pass. */
     (void)XXH3_64bits_update((XXH3_state_t *)(void *)st, data, size);
 }
 
+static void NAME(_update)(public_state *st, const void *data, size_t size)
+{
+    NAME(_update_in)(st, data, size);
+    LEAVE_VECTOR_STATE();
+}
+
 static uint64_t NAME(_digest)(const public_state *st)
 {
-    return XXH3_64bits_digest((const XXH3_state_t *)(const void *)st);
+    uint64_t h = XXH3_64bits_digest((const XXH3_state_t *)(const void *)st);
+    LEAVE_VECTOR_STATE();
+    return h;
 }
 
 /* Copying while hashing.  Hashing is arithmetic and copying is loads and
@@ -94,13 +118,15 @@ static uint64_t NAME(_digest)(const public_state *st)
 #endif
 
 #if CHECKSUM_XXH3_FUSED_COPY
-/* One 64-byte stripe, copied in the widest registers the path has (a plain
- * memcpy may be split into 16-byte moves by the generic tuning). */
+/* One 64-byte stripe, copied in 32- or 16-byte registers (a plain memcpy
+ * may be split into 16-byte moves by the generic tuning).  Not in one
+ * 64-byte store on the AVX-512 path: those copied a 16 MiB section 40%
+ * slower than 32-byte ones, from memory, though 17% faster from L1
+ * (AMD Zen 5, docs/PERFORMANCE.md), and the choice of path is timed in
+ * cache, where it cannot see that. */
 static inline void NAME(_copy_stripe)(uint8_t *XXH_RESTRICT dst, const uint8_t *XXH_RESTRICT src)
 {
-#if XXH_VECTOR == XXH_AVX512
-    _mm512_storeu_si512((void *)dst, _mm512_loadu_si512((const void *)src));
-#elif XXH_VECTOR == XXH_AVX2
+#if XXH_VECTOR == XXH_AVX512 || XXH_VECTOR == XXH_AVX2
     _mm256_storeu_si256((__m256i *)(void *)dst, _mm256_loadu_si256((const __m256i *)(const void *)src));
     _mm256_storeu_si256((__m256i *)(void *)(dst + 32), _mm256_loadu_si256((const __m256i *)(const void *)(src + 32)));
 #elif XXH_VECTOR == XXH_SSE2
@@ -136,15 +162,16 @@ static void NAME(_update_copy)(public_state *pub, void *dst_, const void *src_, 
 
     /* Short inputs only fill the state's buffer: nothing to fuse. */
     if (st->bufferedSize + len <= XXH3_INTERNALBUFFER_SIZE + XXH_STRIPE_LEN) {
-        NAME(_update)(pub, src, len);
+        NAME(_update_in)(pub, src, len);
         memcpy(dst, src, len);
+        LEAVE_VECTOR_STATE();
         return;
     }
     /* Top the buffer up to full through xxHash itself (this only buffers),
      * then consume it: what XXH3_update() does first with a long input. */
     {
         size_t fill = XXH3_INTERNALBUFFER_SIZE - st->bufferedSize;
-        NAME(_update)(pub, src, fill);
+        NAME(_update_in)(pub, src, fill);
         memcpy(dst, src, fill);
         src += fill, dst += fill, len -= fill;
     }
@@ -184,8 +211,73 @@ static void NAME(_update_copy)(public_state *pub, void *dst_, const void *src_, 
     st->bufferedSize = (XXH32_hash_t)tail;
     memcpy(dst, src, tail);
 #else
-    NAME(_update)(pub, src, len);
+    NAME(_update_in)(pub, src, len);
     memcpy(dst, src, len);
+#endif
+    LEAVE_VECTOR_STATE();
+}
+
+/* XXH3_64bits() of src, also copying the len bytes to dst (not
+ * overlapping src): the one-shot form of update_copy, without a streaming
+ * state to reset, fill and digest, which is most of the cost for the
+ * few-KiB sections DynamoRIO clients persist.  It mirrors xxHash's
+ * XXH3_hashLong_64b_internal() for the default secret, stripe for stripe;
+ * tests/test_checksum_paths.c holds it to libxxhash for every length up to
+ * 4 KiB and some large ones. */
+static uint64_t NAME(_oneshot_copy)(void *dst_, const void *src_, size_t len)
+{
+    uint8_t *XXH_RESTRICT dst = dst_;
+    const uint8_t *XXH_RESTRICT src = src_;
+#if CHECKSUM_XXH3_FUSED_COPY
+    const xxh_u8 *const secret = XXH3_kSecret;
+    size_t const secret_size = sizeof(XXH3_kSecret);
+    size_t const per_block = (secret_size - XXH_STRIPE_LEN) / XXH_SECRET_CONSUME_RATE;
+    size_t const block_len = XXH_STRIPE_LEN * per_block;
+    size_t blocks, stripes, done;
+    XXH_ALIGN(XXH_ACC_ALIGN) xxh_u64 acc[XXH_ACC_NB] = XXH3_INIT_ACC;
+
+    /* Up to 240 bytes XXH3 reads the input without stripes: nothing to
+     * fuse, and the copy is a few stores. */
+    if (len <= XXH3_MIDSIZE_MAX) {
+        uint64_t h = XXH3_64bits(src, len);
+        if (len) /* src may be NULL for an empty section */
+            memcpy(dst, src, len);
+        LEAVE_VECTOR_STATE();
+        return h;
+    }
+    blocks = (len - 1) / block_len;
+    for (size_t n = 0; n < blocks; n++) {
+        const xxh_u8 *in = src + n * block_len;
+        uint8_t *out = dst + n * block_len;
+        for (size_t s = 0; s < per_block; s++) {
+            XXH3_accumulate_512(acc, in + s * XXH_STRIPE_LEN, secret + s * XXH_SECRET_CONSUME_RATE);
+            NAME(_copy_stripe)(out + s * XXH_STRIPE_LEN, in + s * XXH_STRIPE_LEN);
+        }
+        XXH3_scrambleAcc(acc, secret + secret_size - XXH_STRIPE_LEN);
+    }
+    /* the last partial block, then the last stripe (which may overlap the
+     * stripes before it; only its bytes not copied yet are copied) */
+    stripes = ((len - 1) - block_len * blocks) / XXH_STRIPE_LEN;
+    for (size_t s = 0; s < stripes; s++) {
+        size_t at = blocks * block_len + s * XXH_STRIPE_LEN;
+        XXH3_accumulate_512(acc, src + at, secret + s * XXH_SECRET_CONSUME_RATE);
+        NAME(_copy_stripe)(dst + at, src + at);
+    }
+    XXH3_accumulate_512(acc, src + len - XXH_STRIPE_LEN,
+                        secret + secret_size - XXH_STRIPE_LEN - XXH_SECRET_LASTACC_START);
+    done = blocks * block_len + stripes * XXH_STRIPE_LEN;
+    memcpy(dst + done, src + done, len - done);
+    {
+        uint64_t h = XXH3_mergeAccs(acc, secret + XXH_SECRET_MERGEACCS_START, (xxh_u64)len * XXH_PRIME64_1);
+        LEAVE_VECTOR_STATE();
+        return h;
+    }
+#else
+    uint64_t h = XXH3_64bits(src, len);
+    if (len)
+        memcpy(dst, src, len);
+    LEAVE_VECTOR_STATE();
+    return h;
 #endif
 }
 
@@ -200,6 +292,7 @@ const checksum_xxh3_ops NAME(_ops) = {
     .update = NAME(_update),
     .digest = NAME(_digest),
     .update_copy = NAME(_update_copy),
+    .oneshot_copy = NAME(_oneshot_copy),
     .fused_copy = CHECKSUM_XXH3_FUSED_COPY,
 };
 

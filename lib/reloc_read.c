@@ -316,7 +316,7 @@ pcache_status reloc_tables_check(pcache_segment *seg, reloc_tables *t, pcache_re
     seg->relocs_checked = 0;
     seg->relocs_ranged = 0;
     seg->relocs_span_count = 0;
-    memset(seg->relocs_spans, 0, sizeof seg->relocs_spans);
+    /* the spans past the count are never read; resurrect cleared them */
     if ((st = reloc_tables_find(seg, t, rep)) != PCACHE_OK)
         return st;
     if (t->relocs_index != RELOC_NO_SECTION && (st = check_table_bytes(seg, t, &ranged, rep)) != PCACHE_OK)

@@ -69,7 +69,9 @@ pcache_status reloc_tables_check(pcache_segment *seg, reloc_tables *t, pcache_re
  * PCACHE_OK while seg and the header, section table and checksum trailer
  * at its base are those the check passed on; else PCACHE_E_STATE for a
  * struct never sealed, PCACHE_E_SEGMENT_CHANGED for one that changed.  It
- * reads no byte outside [seg->base, seg->base + seg->size). */
+ * reads no byte outside [seg->base, seg->base + seg->size).  reloc_seal
+ * only seals bytes resurrect verified (their header and table checksums
+ * match): it may take hashes from those checksums. */
 void reloc_seal(pcache_segment *seg);
 pcache_status reloc_seal_check(const pcache_segment *seg, pcache_report *rep);
 

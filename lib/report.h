@@ -14,6 +14,8 @@ pcache_status report_fail(pcache_report *rep, pcache_status st, int cls,
                           uint64_t expected, uint64_t found, const char *fmt, ...)
     __attribute__((format(printf, 9, 10)));
 
+/* No problem: status PCACHE_OK, no class, no offset or values, empty
+ * section and message strings (the bytes after their NULs are left). */
 void report_clear(pcache_report *rep);
 
 #endif

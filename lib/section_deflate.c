@@ -54,11 +54,6 @@ pcache_status pcache_builder_set_compression(pcache_builder *b, pcache_class cls
                        "compression: no section of this name in the class (add it first)");
 }
 
-uint64_t section_stored_size(const section_src *s)
-{
-    return s->compress ? s->zsize : s->size;
-}
-
 uint16_t class_format_minor(const class_state *cs)
 {
     for (uint32_t i = 0; i < cs->n; i++)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Resurrecting a segment: every byte is hostile until checked.  Nothing is
  * allocated here; views point into the caller's mapping. */
+#include <stddef.h>
 #include <string.h>
 
 #include "builder.h"
@@ -11,24 +12,14 @@
 #include "layout.h"
 #include "reloc_table.h"
 #include "report.h"
+#include "section_names.h"
 #include "segment_read.h"
 
 /* Readers compare in this order; each step trusts only what earlier steps
  * verified.  The numbered comments below are the steps of docs/FORMAT.md
  * 4.2, "Reading a segment". */
 
-static int name_field_valid(const uint8_t *f, size_t field, size_t max, unsigned lo)
-{
-    size_t len = 0;
-    while (len < field && f[len]) {
-        if (f[len] < lo || f[len] > 0x7e)
-            return 0;
-        len++;
-    }
-    if (len == 0 || len > max || len == field)
-        return 0;
-    return all_zero(f + len, field - len);
-}
+static void *(*const volatile clear_bytes)(void *, int, size_t) = memset;
 
 static pcache_status fail(pcache_report *rep, pcache_status st, int cls, const char *sec,
                           uint64_t off, const char *what)
@@ -42,7 +33,7 @@ static pcache_status fail_v(pcache_report *rep, pcache_status st, int cls, const
     return report_fail(rep, st, cls, sec, off, 1, exp, found, "%s", what);
 }
 
-static int section_name_known(const pcache_segment *seg, const char *name)
+static inline int section_name_known(const pcache_segment *seg, const char *name)
 {
     if (!seg->known_sections)
         return 1;
@@ -58,7 +49,7 @@ static int library_type(uint16_t type)
     return type == PCACHE_TYPE_RELOCS || type == PCACHE_TYPE_ANCHORS;
 }
 
-static int entry_known(const pcache_segment *seg, const uint8_t *e)
+static inline int entry_known(const pcache_segment *seg, const uint8_t *e)
 {
     if ((ld16(e + SE_FLAGS) & ~SECTION_FLAGS_KNOWN) == 0 && library_type(ld16(e + SE_TYPE)))
         return 1;
@@ -150,9 +141,10 @@ static pcache_status verify_full(pcache_segment *seg, pcache_report *rep)
                       "padding after the checksum trailer is not zero", rep);
 }
 
+/* Into an identity resurrect has cleared (with the whole struct): no
+ * memset of its own, which compilers inline as a slow rep stos. */
 static void parse_identity(const uint8_t *h, pcache_identity *id)
 {
-    memset(id, 0, sizeof *id);
     memcpy(id->client_name, h + SH_CLIENT_NAME, PCACHE_CLIENT_NAME_MAX);
     id->client_version = ld32(h + SH_CLIENT_VERSION);
     memcpy(id->image_id, h + SH_IMAGE_ID, PCACHE_IMAGE_ID_SIZE);
@@ -231,7 +223,7 @@ static pcache_status check_identity(const pcache_identity *got, const pcache_exp
         return fail_v(rep, PCACHE_E_CHECKSUM_ALGORITHM, cls, NULL, SH_CHECKSUM, want->checksum,
                       got->checksum, "checksum algorithm");
     if ((c & PCACHE_CHECK_CLIENT) &&
-        strncmp(got->client_name, want->client_name, sizeof got->client_name) != 0)
+        !client_name_equal((const uint8_t *)got->client_name, (const uint8_t *)want->client_name))
         return report_fail(rep, PCACHE_E_CLIENT, cls, NULL, SH_CLIENT_NAME, 0, 0, 0,
                            "client name: expected '%.63s', found '%.63s'", want->client_name,
                            got->client_name);
@@ -262,6 +254,10 @@ static pcache_status check_table(pcache_segment *seg, pcache_report *rep)
     uint32_t n = seg->section_count;
     uint64_t F = seg->file_offset, abs, toff = ld64(h + SH_TRAILER_OFFSET);
     int cls = seg->cls;
+    /* the first entry whose name repeats an earlier one's, found by
+     * sorting the names (section_names.c) rather than comparing each pair:
+     * the check below fails there, in table order, as pairwise did */
+    uint32_t first_dup = section_index_build(seg);
 
     /* Same arithmetic as layout_segment(), entry by entry, so that no
      * array is needed. */
@@ -278,9 +274,8 @@ static pcache_status check_table(pcache_segment *seg, pcache_report *rep)
         if (!name_field_valid(e + SE_NAME, SE_NAME_SIZE, PCACHE_SECTION_NAME_MAX, 0x21))
             return fail(rep, PCACHE_E_SECTION_TABLE, cls, NULL, eoff + SE_NAME,
                         "section name is not 1-31 printable bytes, a NUL and zero padding");
-        for (uint32_t j = 0; j < i; j++)
-            if (memcmp(entry_at(seg, j) + SE_NAME, e + SE_NAME, SE_NAME_SIZE) == 0)
-                return fail(rep, PCACHE_E_SECTION_TABLE, cls, name, eoff + SE_NAME, "duplicate section name");
+        if (i == first_dup)
+            return fail(rep, PCACHE_E_SECTION_TABLE, cls, name, eoff + SE_NAME, "duplicate section name");
         if (!is_pow2_u64(align) || align > seg->identity.page_size)
             return fail_v(rep, PCACHE_E_SECTION_TABLE, cls, name, eoff + SE_ALIGN, seg->identity.page_size,
                           align, "alignment is not a power of two no larger than the page size");
@@ -342,7 +337,11 @@ pcache_status segment_resurrect_placed(pcache_segment *seg, pcache_class cls, co
         exp->validation < PCACHE_VALIDATE_HEADER || exp->validation > PCACHE_VALIDATE_FULL)
         return fail(rep, PCACHE_E_INVALID_ARGUMENT, -1, NULL, 0, "invalid argument to pcache_resurrect");
     h = *map;
-    memset(seg, 0, sizeof *seg);
+    /* all but the name index, whose first n entries check_table() fills;
+     * through the C library's memset (vector stores), not the rep stos
+     * compilers inline for a constant size, whose start-up cost was a
+     * tenth of a header-only resurrect */
+    clear_bytes(seg, 0, offsetof(pcache_segment, by_name));
 
     /* 1. magic: 8 bytes */
     if (available < SEG_MAGIC_SIZE)
@@ -505,16 +504,16 @@ pcache_status pcache_segment_find(pcache_segment *seg, const char *name, pcache_
     report_clear(rep);
     if (!seg || !seg->base || !name || !view)
         return fail(rep, PCACHE_E_INVALID_ARGUMENT, -1, NULL, 0, "invalid argument");
-    for (uint32_t i = 0; i < seg->section_count; i++) {
-        const uint8_t *e = entry_at(seg, i);
-        if (strncmp((const char *)e + SE_NAME, name, SE_NAME_SIZE) == 0) {
-            pcache_status st;
+    {
+        /* O(log n): the index resurrect built (section_names.c) */
+        uint32_t i = section_index_find(seg, name);
+        if (i != UINT32_MAX) {
+            const uint8_t *e = entry_at(seg, i);
             if (!entry_known(seg, e))
                 return report_fail(rep, PCACHE_E_SKIPPED, seg->cls, name,
                                    SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * i, 0, 0, 0,
                                    "section is of a type or flags this reader does not know");
-            st = pcache_segment_section(seg, i, view, rep);
-            return st;
+            return pcache_segment_section(seg, i, view, rep);
         }
     }
     return report_fail(rep, PCACHE_E_NOT_FOUND, seg->cls, name, 0, 0, 0, 0, "no section of this name");

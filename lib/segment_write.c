@@ -21,6 +21,11 @@
 
 struct pcache_writer {
     const pcache_sink *sink;
+    /* The segment's bytes in the sink's buffer, claimed whole, when the
+     * sink is the library's buffer sink: every byte is stored there
+     * directly (no stage, no sink calls); else NULL. */
+    uint8_t *direct;
+    uint64_t capacity;     /* of direct */
     uint64_t total;        /* bytes accepted for the segment so far */
     uint64_t remaining;    /* bytes the current produced section may still write */
     uint64_t attempted;    /* bytes the current producer tried to write */
@@ -32,8 +37,25 @@ struct pcache_writer {
     const reloc_site *site, *site_end;
     uint64_t sec_pos;
     size_t staged;
+    uint8_t *stage; /* STAGE_SIZE bytes, without direct */
+};
+
+/* What persist needs besides the builder's own state, allocated at the
+ * first persist that needs it and kept until the builder is freed, so
+ * that persisting allocates nothing after that: a hash state (64-byte
+ * aligned) and the stage of writes to other sinks.  Off the stack, which
+ * is small in DynamoRIO's client threads. */
+struct persist_scratch {
+    checksum_state hash;
     uint8_t stage[STAGE_SIZE];
 };
+
+static struct persist_scratch *persist_scratch(pcache_builder *b)
+{
+    if (!b->scratch)
+        b->scratch = aligned_mem_alloc(sizeof *b->scratch);
+    return b->scratch;
+}
 
 int section_name_valid(const char *name, size_t *len_out)
 {
@@ -91,6 +113,7 @@ void pcache_builder_free(pcache_builder *b)
     for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
         free(b->cls[c].sec);
     reloc_builder_free(b);
+    aligned_mem_free(b->scratch);
     free(b);
 }
 
@@ -231,9 +254,11 @@ pcache_status builder_layout(pcache_builder *b, pcache_class cls, uint64_t file_
         cs->sized = 1;
         return PCACHE_OK;
     }
-    /* Lay out in place: layout_item is filled per section from section_src. */
+    /* layout_item is filled per section from section_src: on the stack
+     * for the few sections of most segments. */
     {
-        layout_item *items = malloc(cs->n * sizeof *items);
+        layout_item few[16];
+        layout_item *items = cs->n <= 16 ? few : malloc(cs->n * sizeof *items);
         if (!items)
             return PCACHE_E_NO_MEMORY;
         for (uint32_t i = 0; i < cs->n; i++) {
@@ -245,7 +270,8 @@ pcache_status builder_layout(pcache_builder *b, pcache_class cls, uint64_t file_
         if (st == PCACHE_OK)
             for (uint32_t i = 0; i < cs->n; i++)
                 cs->sec[i].offset = items[i].offset;
-        free(items);
+        if (items != few)
+            free(items);
     }
     if (st != PCACHE_OK)
         return report_fail(&b->report, st, cls, bad < cs->n ? cs->sec[bad].name : NULL, file_offs, 0, 0,
@@ -315,8 +341,8 @@ pcache_status pcache_builder_section_relocated(const pcache_builder *b, pcache_c
 
 static void encode_entry(const section_src *s, uint8_t e[SEG_ENTRY_SIZE])
 {
-    memset(e, 0, SEG_ENTRY_SIZE);
-    memcpy(e + SE_NAME, s->name, strlen(s->name));
+    /* the name field as it is stored: NUL-padded (builder.h) */
+    memcpy(e + SE_NAME, s->name, SE_NAME_SIZE);
     st16(e + SE_TYPE, s->type);
     st16(e + SE_FLAGS, (uint16_t)(s->flags | (s->compress ? PCACHE_SECTION_COMPRESSED : 0)));
     st32(e + SE_ALIGN, s->align);
@@ -329,7 +355,9 @@ static void encode_segment_header(const pcache_identity *id, pcache_class cls, u
                                   uint32_t n, uint64_t file_offs, const layout_result *lay,
                            uint64_t table_checksum, uint16_t minor, uint8_t h[SEG_HEADER_SIZE])
 {
-    memset(h, 0, SEG_HEADER_SIZE);
+    /* every byte is stored below but the reserved ones: no memset of the
+     * whole header, which compilers inline as a slow rep stos */
+    memset(h + SH_RESERVED, 0, SH_RESERVED_SIZE);
     memcpy(h + SH_MAGIC, SEG_MAGIC, SEG_MAGIC_SIZE);
     st16(h + SH_MAJOR, PCACHE_FORMAT_MAJOR);
     st16(h + SH_MINOR, minor);
@@ -351,8 +379,9 @@ static void encode_segment_header(const pcache_identity *id, pcache_class cls, u
     st32(h + SH_DIGEST_LEN, id->module_digest_len);
     st64(h + SH_MODULE_BASE, id->module_base);
     st64(h + SH_MODULE_SIZE, id->module_size);
-    memcpy(h + SH_MODULE_DIGEST, id->module_digest, id->module_digest_len);
-    memcpy(h + SH_CLIENT_NAME, id->client_name, strnlen(id->client_name, PCACHE_CLIENT_NAME_MAX));
+    /* both NUL- or zero-padded by pcache_builder_new(): stored whole */
+    memcpy(h + SH_MODULE_DIGEST, id->module_digest, PCACHE_MODULE_DIGEST_MAX);
+    memcpy(h + SH_CLIENT_NAME, id->client_name, PCACHE_CLIENT_NAME_MAX + 1);
     st64be(h + SH_TABLE_CHECKSUM, table_checksum);
     st64be(h + SH_HEADER_CHECKSUM, pcache_checksum(id->checksum, h, SH_HEADER_CHECKSUM));
 }
@@ -378,6 +407,18 @@ static int emit(pcache_writer *w, const void *buf, size_t len)
     const uint8_t *p = buf;
     if (w->err)
         return -1;
+    if (w->direct) {
+        if (len > w->capacity - w->total) { /* not for a segment of the size laid out */
+            w->err = PCACHE_E_PERSIST_SIZE;
+            return -1;
+        }
+        if (w->hash)
+            checksum_update_copy(w->hash, w->direct + w->total, p, len);
+        else
+            memcpy(w->direct + w->total, p, len);
+        w->total += len;
+        return 0;
+    }
     while (len > 0) {
         size_t n = len > CHUNK_SIZE ? CHUNK_SIZE : len;
         /* Section bytes bound for memory: hash and copy them in one pass
@@ -480,12 +521,128 @@ pcache_status pcache_writer_write(pcache_writer *w, const void *buf, size_t len)
     return emit_section(w, buf, len) ? w->err : PCACHE_OK;
 }
 
+/* One section's bytes through the writer, hashed on the way (emit),
+ * replacing the fields of its patch sites; a producer writes through
+ * pcache_writer_write().  sites, nsites: the class's sites from this
+ * section on. */
+static pcache_status emit_section_bytes(pcache_builder *b, pcache_class cls, pcache_writer *w, checksum_state *hash,
+                                        uint32_t i, const reloc_site **sites, size_t *nsites)
+{
+    section_src *s = &b->cls[cls].sec[i];
+
+    checksum_reset(hash, b->id.checksum);
+    w->hash = hash;
+    while (*nsites > 0 && (*sites)->section < i)
+        (*sites)++, (*nsites)--;
+    w->site = w->site_end = *sites;
+    /* counted, not compared with sites + nsites: sites is NULL when the
+     * class has no patch, and NULL + 0 is undefined */
+    for (size_t k = 0; k < *nsites && (*sites)[k].section == i; k++)
+        w->site_end++;
+    w->sec_pos = 0;
+    if (s->produce) {
+        int rc;
+        w->remaining = s->size;
+        w->attempted = 0;
+        rc = s->produce(s->ctx, w);
+        /* A producer that gives up has written less than promised: its
+         * failure is the cause to report, unless it gave up because it had
+         * written too much. */
+        if (w->err == PCACHE_E_PERSIST_SIZE || (!w->err && rc == 0 && w->attempted != s->size))
+            return report_fail(&b->report, PCACHE_E_PERSIST_SIZE, cls, s->name, s->offset, 1, s->size, w->attempted,
+                               "producer wrote other than the promised section size");
+        if (!w->err && rc != 0)
+            return report_fail(&b->report, PCACHE_E_SINK, cls, s->name, s->offset, 0, 0, 0,
+                               "section producer failed with %d", rc);
+        w->remaining = 0;
+    } else if (s->compress) {
+        emit(w, s->zdata, (size_t)s->zsize); /* never a patch site */
+    } else {
+        emit_section(w, s->data, s->size);
+    }
+    w->hash = NULL;
+    w->site = w->site_end = NULL;
+    s->checksum = checksum_digest(hash);
+    return PCACHE_OK;
+}
+
+/* Persist into the library's buffer sink, which has room for the whole
+ * segment at dst: every byte stored in place, the table encoded once
+ * there and hashed there, each section copied and hashed in one pass
+ * (oneshot_copy; streamed only when a producer writes it or patch sites
+ * change it), gaps zeroed only where there are any.  What the fixed cost
+ * of a small segment was made of is in docs/PERFORMANCE.md. */
+static pcache_status persist_direct(pcache_builder *b, pcache_class cls, uint8_t *dst, const reloc_site *sites,
+                                    size_t nsites)
+{
+    class_state *cs = &b->cls[cls];
+    pcache_checksum_algorithm algo = b->id.checksum;
+    const checksum_xxh3_choice *paths = algo == PCACHE_CHECKSUM_XXH3_64 ? checksum_xxh3_choice_now() : NULL;
+    pcache_writer w;
+    uint64_t table_bytes = (uint64_t)SEG_ENTRY_SIZE * cs->n, cursor = SEG_HEADER_SIZE + table_bytes;
+    uint8_t *trailer = dst + cs->lay.trailer_offset;
+    uint16_t minor = 0;
+    pcache_status st;
+
+    for (uint32_t i = 0; i < cs->n; i++) {
+        encode_entry(&cs->sec[i], dst + SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * i);
+        if (cs->sec[i].compress)
+            minor = FORMAT_MINOR_COMPRESSED; /* class_format_minor(), in the same pass */
+    }
+    encode_segment_header(&b->id, cls, cs->seg_flags, cs->n, cs->file_offs, &cs->lay,
+                          paths ? paths->oneshot[checksum_xxh3_size_class((size_t)table_bytes)]->oneshot(
+                                      dst + SEG_HEADER_SIZE, (size_t)table_bytes)
+                                : pcache_checksum(algo, dst + SEG_HEADER_SIZE, (size_t)table_bytes),
+                          minor, dst);
+
+    for (uint32_t i = 0; i < cs->n; i++) {
+        section_src *s = &cs->sec[i];
+        const void *src = s->compress ? (const void *)s->zdata : s->data;
+        size_t len = (size_t)(s->compress ? s->zsize : s->size);
+        uint8_t *to = dst + s->offset;
+
+        if (s->offset != cursor) /* layout: offset >= cursor */
+            memset(dst + cursor, 0, (size_t)(s->offset - cursor));
+        cursor = s->offset + len;
+        while (nsites > 0 && sites->section < i)
+            sites++, nsites--;
+        if (s->produce || (nsites > 0 && sites->section == i)) {
+            struct persist_scratch *scratch = persist_scratch(b);
+            if (!scratch)
+                return PCACHE_E_NO_MEMORY;
+            memset(&w, 0, sizeof w);
+            w.direct = dst;
+            w.capacity = cs->lay.segment_size;
+            w.total = s->offset;
+            if ((st = emit_section_bytes(b, cls, &w, &scratch->hash, i, &sites, &nsites)) != PCACHE_OK)
+                return st;
+            if (w.err)
+                return w.err;
+        } else if (paths) {
+            s->checksum = paths->copy[checksum_xxh3_size_class(len)]->oneshot_copy(to, src, len);
+        } else {
+            if (len) /* src may be NULL for an empty section */
+                memcpy(to, src, len);
+            s->checksum = pcache_checksum(algo, to, len);
+        }
+        st64be(trailer + (uint64_t)SEG_TRAILER_ENTRY_SIZE * i + ST_STORED_CHECKSUM, s->checksum);
+        st64be(trailer + (uint64_t)SEG_TRAILER_ENTRY_SIZE * i + ST_RAW_CHECKSUM, s->compress ? s->raw_checksum : 0);
+    }
+    if (cs->lay.trailer_offset != cursor)
+        memset(dst + cursor, 0, (size_t)(cs->lay.trailer_offset - cursor));
+    if (cs->lay.segment_size != cs->lay.trailer_end)
+        memset(dst + cs->lay.trailer_end, 0, (size_t)(cs->lay.segment_size - cs->lay.trailer_end));
+    return PCACHE_OK;
+}
+
 pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const pcache_sink *sink)
 {
     class_state *cs;
-    pcache_writer *w;
+    pcache_writer w;
     checksum_state *hash;
+    struct persist_scratch *scratch;
     uint8_t buf[SEG_HEADER_SIZE];
+    uint8_t *dst;
     pcache_status st = PCACHE_OK;
     uint64_t table_sum;
     const reloc_site *sites = NULL;
@@ -505,17 +662,16 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
     if ((st = reloc_persist_class(b, cls, &sites, &nsites)) != PCACHE_OK)
         return st;
 
-    /* The writer holds an 8 KiB stage and a hash state: keep them off the
-     * stack, which is small in DynamoRIO's client threads. */
-    w = aligned_mem_alloc(sizeof *w);
-    hash = aligned_mem_alloc(sizeof *hash);
-    if (!w || !hash) {
-        aligned_mem_free(w);
-        aligned_mem_free(hash);
+    if (sink_is_buffer(sink) && cs->lay.segment_size <= SIZE_MAX &&
+        (dst = sink_buffer_claim(sink, (size_t)cs->lay.segment_size)) != NULL)
+        return persist_direct(b, cls, dst, sites, nsites);
+
+    if (!(scratch = persist_scratch(b)))
         return PCACHE_E_NO_MEMORY;
-    }
-    memset(w, 0, sizeof *w);
-    w->sink = sink;
+    hash = &scratch->hash;
+    memset(&w, 0, sizeof w);
+    w.sink = sink;
+    w.stage = scratch->stage;
 
     /* The table checksum goes into the header, so the table is encoded
      * twice: once to hash it, once to write it.  It is small. */
@@ -527,76 +683,38 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
     table_sum = checksum_digest(hash);
     encode_segment_header(&b->id, cls, cs->seg_flags, cs->n, cs->file_offs, &cs->lay, table_sum,
                           class_format_minor(cs), buf);
-    emit(w, buf, SEG_HEADER_SIZE);
+    emit(&w, buf, SEG_HEADER_SIZE);
     for (uint32_t i = 0; i < cs->n; i++) {
         encode_entry(&cs->sec[i], buf);
-        emit(w, buf, SEG_ENTRY_SIZE);
+        emit(&w, buf, SEG_ENTRY_SIZE);
     }
 
-    for (uint32_t i = 0; i < cs->n && !w->err; i++) {
-        section_src *s = &cs->sec[i];
-        emit_zeros(w, s->offset - w->total);
-        checksum_reset(hash, b->id.checksum);
-        w->hash = hash;
-        while (nsites > 0 && sites->section < i)
-            sites++, nsites--;
-        w->site = w->site_end = sites;
-        /* counted, not compared with sites + nsites: sites is NULL when
-         * the class has no patch, and NULL + 0 is undefined */
-        for (size_t k = 0; k < nsites && sites[k].section == i; k++)
-            w->site_end++;
-        w->sec_pos = 0;
-        if (s->produce) {
-            int rc;
-            w->remaining = s->size;
-            w->attempted = 0;
-            rc = s->produce(s->ctx, w);
-            /* A producer that gives up has written less than promised:
-             * its failure is the cause to report, unless it gave up
-             * because it had written too much. */
-            if (w->err == PCACHE_E_PERSIST_SIZE || (!w->err && rc == 0 && w->attempted != s->size)) {
-                st = report_fail(&b->report, PCACHE_E_PERSIST_SIZE, cls, s->name, s->offset, 1, s->size,
-                                 w->attempted, "producer wrote other than the promised section size");
-                break;
-            }
-            if (!w->err && rc != 0) {
-                st = report_fail(&b->report, PCACHE_E_SINK, cls, s->name, s->offset, 0, 0, 0,
-                                 "section producer failed with %d", rc);
-                break;
-            }
-            w->remaining = 0;
-        } else if (s->compress) {
-            emit(w, s->zdata, (size_t)s->zsize); /* never a patch site */
-        } else {
-            emit_section(w, s->data, s->size);
-        }
-        w->hash = NULL;
-        w->site = w->site_end = NULL;
-        s->checksum = checksum_digest(hash);
+    for (uint32_t i = 0; i < cs->n && !w.err; i++) {
+        emit_zeros(&w, cs->sec[i].offset - w.total);
+        if ((st = emit_section_bytes(b, cls, &w, hash, i, &sites, &nsites)) != PCACHE_OK)
+            break;
     }
-    if (st == PCACHE_OK && !w->err) {
-        emit_zeros(w, cs->lay.trailer_offset - w->total);
+    if (st == PCACHE_OK && !w.err) {
+        emit_zeros(&w, cs->lay.trailer_offset - w.total);
         for (uint32_t i = 0; i < cs->n; i++) {
             uint8_t t[SEG_TRAILER_ENTRY_SIZE] = {0};
             st64be(t + ST_STORED_CHECKSUM, cs->sec[i].checksum);
             if (cs->sec[i].compress)
                 st64be(t + ST_RAW_CHECKSUM, cs->sec[i].raw_checksum);
-            emit(w, t, sizeof t);
+            emit(&w, t, sizeof t);
         }
-        emit_zeros(w, cs->lay.segment_size - w->total);
-        stage_flush(w);
+        emit_zeros(&w, cs->lay.segment_size - w.total);
+        stage_flush(&w);
     }
-    if (st == PCACHE_OK && w->err == PCACHE_E_SINK)
-        st = report_fail(&b->report, PCACHE_E_SINK, cls, NULL, w->total, 0, 0, 0,
-                         "sink write failed (error %d)", w->sink_errno);
-    if (st == PCACHE_OK && w->err)
-        st = w->err;
-    if (st == PCACHE_OK && w->total != cs->lay.segment_size)
+    if (st == PCACHE_OK && w.err == PCACHE_E_SINK)
+        st = report_fail(&b->report, PCACHE_E_SINK, cls, NULL, w.total, 0, 0, 0,
+                         "sink write failed (error %d)", w.sink_errno);
+    if (st == PCACHE_OK && w.err)
+        st = w.err;
+    if (st == PCACHE_OK && w.total != cs->lay.segment_size)
         st = report_fail(&b->report, PCACHE_E_PERSIST_SIZE, cls, NULL, 0, 1, cs->lay.segment_size,
-                         w->total, "segment written differs from the size promised");
+                         w.total, "segment written differs from the size promised");
     if (st == PCACHE_E_SINK)
-        b->report.sys_errno = w->sink_errno;
-    aligned_mem_free(w);
-    aligned_mem_free(hash);
+        b->report.sys_errno = w.sink_errno;
     return st;
 }

@@ -106,10 +106,19 @@ void print_text(const results *r, const target *t, size_t nt, const report_info 
     printf("CPU:          %s (%ld online)\n", info->cpu, info->cores);
     printf("kernel:       %s\n", info->kernel);
     printf("XXH3 path:    %s (runnable: %s)\n", info->xxh3_path, info->xxh3_runnable);
+    if (info->xxh3_timed[0])
+        printf("              %s\n", info->xxh3_timed);
+    if (info->load_start[0] >= 0)
+        printf("load average: %.2f %.2f %.2f at the start, %.2f %.2f %.2f at the end (%ld CPUs)\n",
+               info->load_start[0], info->load_start[1], info->load_start[2], info->load_end[0], info->load_end[1],
+               info->load_end[2], info->cores);
     printf("figures:      median of %u runs, each a batch of >= %.1f ms, in thread CPU time (wall time\n"
            "              for pcache-inspect and cat); an operation and its baseline run in\n"
            "              alternating batches and ratio is the median of their per-run ratios\n",
            info->runs, info->batch_s * 1e3);
+    if (info->check)
+        printf("--check:      a ratio over its limit is measured again, 3 times in all, and the median\n"
+               "              of the three (marked *) decides\n");
     for (size_t i = 0; i < r->n; i++) {
         const row *x = &r->rows[i];
         char tm[24], bt[24], gbs[16] = "", ratio[16] = "";
@@ -123,12 +132,15 @@ void print_text(const results *r, const target *t, size_t nt, const report_info 
             snprintf(gbs, sizeof gbs, "%.2f", (double)x->bytes / x->seconds / 1e9);
         if (x->baseline[0]) {
             human_time(x->base_seconds, bt, sizeof bt);
-            snprintf(ratio, sizeof ratio, "%.2fx", x->ratio);
+            snprintf(ratio, sizeof ratio, "%.2fx%s", x->ratio, x->tries > 1 ? "*" : "");
         } else {
             bt[0] = 0;
         }
-        printf("  %-28s %11s %8s  %-36s %11s %7s  %-20s %s\n", x->what, tm, gbs, x->baseline, bt, ratio,
+        printf("  %-28s %11s %8s  %-36s %11s %7s  %-20s %s", x->what, tm, gbs, x->baseline, bt, ratio,
                x->target, verdict_name(x->v));
+        if (x->tries > 1)
+            printf(" (tries %.2fx %.2fx %.2fx)", x->tried[0], x->tried[1], x->tried[2]);
+        printf("\n");
     }
     printf("\nTargets\n");
     for (size_t i = 0; i < nt; i++)
@@ -166,6 +178,13 @@ void print_json(const results *r, const target *t, size_t nt, const report_info 
     json_str(info->xxh3_path);
     printf(",\n  \"xxh3_runnable\": ");
     json_str(info->xxh3_runnable);
+    printf(",\n  \"xxh3_timed\": ");
+    json_str(info->xxh3_timed);
+    if (info->load_start[0] >= 0)
+        printf(",\n  \"load_average\": {\"start\": [%.2f, %.2f, %.2f], \"end\": [%.2f, %.2f, %.2f]}",
+               info->load_start[0], info->load_start[1], info->load_start[2], info->load_end[0], info->load_end[1],
+               info->load_end[2]);
+    printf(",\n  \"check\": %s", info->check ? "true" : "false");
     printf(",\n  \"runs\": %u,\n  \"batch_seconds\": %g,\n  \"rows\": [\n", info->runs, info->batch_s);
     for (size_t i = 0; i < r->n; i++) {
         const row *x = &r->rows[i];
@@ -187,6 +206,8 @@ void print_json(const results *r, const target *t, size_t nt, const report_info 
             printf(", \"result\": ");
             json_str(verdict_name(x->v));
         }
+        if (x->tries > 1)
+            printf(", \"tries\": [%.4g, %.4g, %.4g]", x->tried[0], x->tried[1], x->tried[2]);
         printf("}%s\n", i + 1 < r->n ? "," : "");
     }
     printf("  ],\n  \"targets\": [\n");

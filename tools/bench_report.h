@@ -21,6 +21,10 @@ typedef struct row {
     double ratio;       /* seconds / base_seconds, or the median ratio of a pair */
     char target[40];    /* "" when no target applies */
     verdict v;
+    /* --check: a judged ratio over its limit is measured again, up to 3
+     * times in all, and the median decides; the ratios of the tries */
+    unsigned tries;
+    double tried[3];
 } row;
 
 typedef struct results {
@@ -54,8 +58,11 @@ typedef struct report_info {
     long cores;
     char xxh3_path[64];
     char xxh3_runnable[64];
+    char xxh3_timed[200];   /* what the library's choice was made from */
+    double load_start[3], load_end[3]; /* load averages; < 0 unknown */
+    int check;
     unsigned long allocs;
-    const char *notes[8];
+    const char *notes[12];
     size_t nnotes;
     unsigned runs;
     double batch_s;

@@ -14,7 +14,9 @@
  *    a distinct error code; pcache_strerror() names it.  Readers can also
  *    fill a pcache_report that says where (class, section, offset) and what
  *    was expected versus found.
- *  - No global mutable state.  Distinct builders and segments may be used
+ *  - No global mutable state, but for the XXH3 code path, chosen once per
+ *    process by timing the candidates at the first checksum and set
+ *    atomically.  Distinct builders and segments may be used
  *    from different threads at once.  One object is not to be mutated from
  *    two threads at once, except that pcache_segment_section*() on one
  *    resurrected segment is safe from several threads.
@@ -36,10 +38,11 @@
  *    soversion (meson.build), so that a program built against other
  *    headers fails to load rather than misreading a struct.
  *    tests/test_abi.c pins their sizes.  Fields marked library-internal
- *    (the relocation seal and summaries of pcache_segment, pcache_bound_image's
- *    blocks) are there only so that the caller can hold the struct without
- *    an allocation (the resurrect path allocates nothing); their meaning may
- *    change in any release, and a caller neither reads nor writes them.
+ *    (the relocation seal and summaries of pcache_segment and its index by
+ *    name, pcache_bound_image's blocks) are there only so that the caller
+ *    can hold the struct without an allocation (the resurrect path
+ *    allocates nothing); their meaning may change in any release, and a
+ *    caller neither reads nor writes them.
  *  - Before 1.0 a minor release may change the API; the soversion says
  *    whether the ABI changed.
  *  - Teardown names say what they undo: *_free() frees an object the
@@ -539,6 +542,10 @@ typedef struct pcache_segment {
      * more origins and kinds than spans */
     uint32_t relocs_span_count;
     pcache_reloc_span relocs_spans[PCACHE_RELOC_SPANS];
+    /* library-internal: the section indices sorted by name, which
+     * pcache_segment_find() searches in O(log n) (the first section_count
+     * entries; resurrect fills them as it checks names are unique) */
+    uint16_t by_name[PCACHE_MAX_SECTIONS];
 } pcache_segment;
 
 /* A view of one section's bytes, inside the mapped segment.  For a
