@@ -1145,7 +1145,31 @@ static void help_and_usage(void **state)
         {{"relocs", path, "--map-address", "1", "--anchor", "noequals", NULL}, "expected NAME=ADDR"},
         {{"dump", path, "ro:alpha", "--offset", NULL}, "option '--offset' needs a value"},
         {{"--bogus", "info", path, NULL}, "unknown option '--bogus'"},
+        {{"-x", "info", path, NULL}, "unknown option '-x'"},
+        {{"--json=yes", "info", path, NULL}, "option '--json' takes no value"},
+        {{"info", "--output", "out", path, NULL}, "info: unknown option '--output'"},
+        {{"info", "-o", "out", path, NULL}, "info: unknown option '-o'"},
+        {{"dump", path, "ro:alpha", "-x", NULL}, "dump: unknown option '-x'"},
+        {{"dump", path, "ro:alpha", "--stored=yes", NULL}, "dump: option '--stored' takes no value"},
+        {{"extract", path, "ro:alpha", "-o", NULL}, "extract: option '-o' needs a value"},
+        {{"extract", path, "ro:alpha", "--output", NULL}, "extract: option '--output' needs a value"},
+        {{"extract", path, "ro:alpha", "--o", "x", NULL}, "extract: option '--o' is ambiguous: --offset, --output"},
+        {{"relocs", path, "--map", NULL}, "relocs: option '--map-address' needs a value"},
+        {{"verify", "--", "--json", path, NULL}, "verify: expected FILE, got 2 arguments"},
     };
+    /* the same command written the ways getopt_long allows: the same
+     * output */
+    struct {
+        const char *args[10];
+    } same[] = {
+        {{"dump", "--offset", "3", "--length", "5", path, "ro:alpha", NULL}},
+        {{"dump", path, "--offset=3", "ro:alpha", "--length=5", NULL}},
+        {{"dump", "--off", "3", "--len=5", "--", path, "ro:alpha", NULL}},
+    };
+    char *out = path_in(f, "out.bin"), *o_out;
+    run_result first;
+    uint8_t *bytes;
+    size_t size;
 
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char want[64];
@@ -1175,6 +1199,40 @@ static void help_and_usage(void **state)
         assert_int_equal(r.out_size, 0);
         result_free(&r);
     }
+
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        run_argv(f, i ? &r : &first, inspect_tool, same[i].args);
+        expect_status(i ? &r : &first, 0);
+        if (i) {
+            assert_int_equal(r.out_size, first.out_size);
+            assert_memory_equal(r.out, first.out, first.out_size);
+            result_free(&r);
+        }
+    }
+    expect_contains("dump --offset 3 --length 5", first.out, "bytes [0x3, 0x8)");
+    result_free(&first);
+    /* -oOUT, -o OUT and --output=OUT write the same file */
+    assert_true(asprintf(&o_out, "-o%s", out) > 0);
+    run(f, &r, inspect_tool, "extract", path, "ro:alpha", o_out, NULL);
+    expect_status(&r, 0);
+    result_free(&r);
+    bytes = read_bytes(out, &size);
+    assert_non_null(bytes);
+    assert_int_equal(remove(out), 0);
+    run(f, &r, inspect_tool, "extract", "--outp", out, path, "ro:alpha", NULL);
+    expect_status(&r, 0);
+    result_free(&r);
+    {
+        size_t size2;
+        uint8_t *bytes2 = read_bytes(out, &size2);
+        assert_non_null(bytes2);
+        assert_int_equal(size2, size);
+        assert_memory_equal(bytes2, bytes, size);
+        free(bytes2);
+    }
+    free(bytes);
+    free(o_out);
+    free(out);
     free(path);
 }
 
