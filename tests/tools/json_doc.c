@@ -194,10 +194,7 @@ uint64_t jhex(const json_t *v, const char *path)
 {
     const char *s = jstr(v, path);
     size_t n = strlen(s);
-    char *end;
-    uint64_t x;
     if (strncmp(s, "0x", 2) != 0 || n < 3 || n > 18 || strspn(s + 2, "0123456789abcdef") != n - 2)
         fail_msg("JSON %s is \"%s\", not a 0x string of lowercase hex digits", path, s);
-    x = strtoull(s + 2, &end, 16);
-    return x;
+    return strtoull(s + 2, NULL, 16);
 }
