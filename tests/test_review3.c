@@ -92,11 +92,12 @@ static void short_producer_leaves_no_unwritten_bytes_in_buffer_sink(void **state
  * makes the writing pass stop on a value out of range (STOP_VALUE), the
  * fields of the records before it have been written, the one documented
  * exception to all or nothing (lib/reloc_apply.c, docs/FORMAT.md 9.8).
- * The only way the caller learns that dst was modified is the suffix
- * " (fields of the records before it written)" of report.message; but
- * report_fail() formats the text into a 200-byte buffer first, and this
- * message is longer, so the suffix is cut off.  The test requires the
- * report to say so whenever dst changed. */
+ * The only way the caller learns that dst was modified is the message,
+ * which said so in a suffix that report_fail() cut off (it formatted the
+ * text into a 200-byte buffer first).  The note now leads the message
+ * ("the records before it already written into dst: ") and the buffer is
+ * the message's size.  The test requires the report to say so whenever
+ * dst changed. */
 static int resolve_shift(void *ctx, const char *name, uint64_t stored, uint64_t *out)
 {
     (void)ctx;
