@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The XXH3 path choice (lib/checksum_xxh3_dispatch.c) is made at the
+ * The XXH3 path choice (lib/checksum/checksum_xxh3_dispatch.c) is made at the
  * first checksum of the process.  Here that first checksum is taken by
  * several threads at once, released together by a barrier, so that one
  * times the paths while the others take widest().  Every thread must get

@@ -2,7 +2,7 @@
 /*
  * Persist writes the same bytes whatever the sink.  Into the library's own
  * buffer sink, section bytes are hashed and copied in one pass straight
- * into the buffer (lib/segment_write.c, emit()); into any other sink they
+ * into the buffer (lib/segment/segment_write.c, emit()); into any other sink they
  * are hashed, then handed to its write().  The two must agree byte for
  * byte, for both checksum algorithms, for sections around the sizes where
  * the writer changes strategy (the 8 KiB stage, its 4 KiB half, the

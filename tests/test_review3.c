@@ -4,7 +4,7 @@
  *
  * persist into the library's buffer sink claims the whole segment in the
  * caller's buffer before any byte is stored (persist_direct,
- * lib/segment_write.c).  When persist then fails (a producer fails or
+ * lib/segment/segment_write.c).  When persist then fails (a producer fails or
  * writes less than it promised), the sink's `used` still covers the whole
  * segment, though most of it was never written: the bytes there are
  * whatever the caller's buffer held.  Before the merge, `used` only
@@ -91,7 +91,7 @@ static void short_producer_leaves_no_unwritten_bytes_in_buffer_sink(void **state
  * rel32/abs64 writing pass: when a .relocs record changed after resurrect
  * makes the writing pass stop on a value out of range (STOP_VALUE), the
  * fields of the records before it have been written, the one documented
- * exception to all or nothing (lib/reloc_apply.c, docs/FORMAT.md 9.8).
+ * exception to all or nothing (lib/reloc/reloc_apply.c, docs/FORMAT.md 9.8).
  * The only way the caller learns that dst was modified is the message,
  * which said so in a suffix that report_fail() cut off (it formatted the
  * text into a 200-byte buffer first).  The note now leads the message

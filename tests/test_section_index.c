@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Section names (lib/section_names.c): the word-at-a-time name check
+ * Section names (lib/segment/section_names.c): the word-at-a-time name check
  * against the byte-at-a-time rule of docs/FORMAT.md 1.5, lookup by name
  * through the index resurrect builds (every name of a 1024-section image
  * in no name order, names sharing long prefixes, names that are prefixes

@@ -87,7 +87,7 @@ void problems_add(problems *ps, pcache_status st, int cls, const char *section, 
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    /* the library's message shape (lib/report.c), so that both read alike */
+    /* the library's message shape (lib/common/report.c), so that both read alike */
     if (cls >= 0 && cls < PCACHE_CLASS_COUNT)
         len += (size_t)snprintf(p->message + len, sizeof p->message - len, "%s segment: ",
                                 pcache_class_name((pcache_class)cls));

@@ -11,7 +11,7 @@
  * before timing: what is measured is the operation, not page faults.
  *
  * It links the static library because it reports which XXH3 code path
- * the library dispatches to, an internal matter (lib/checksum_xxh3.h).
+ * the library dispatches to, an internal matter (lib/checksum/checksum_xxh3.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>

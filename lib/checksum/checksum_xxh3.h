@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* XXH3-64 code paths: xxHash's header-only implementation compiled once per
- * instruction set (lib/checksum_xxh3_path.c), chosen at run time.
+ * instruction set (lib/checksum/checksum_xxh3_*.c), chosen at run time.
  *
  * The packaged libxxhash is built for the distribution's baseline CPU
  * (SSE2 on x86-64), which leaves AVX2 and AVX-512 unused; checking every
