@@ -216,3 +216,13 @@ fail:
     io_close_quietly(ops, dirfd);
     return st;
 }
+
+/* The simple entry point keeps its contract (mode 0644 & ~umask) and
+ * gains the file layer's: the target is replaced atomically, never
+ * truncated and rewritten in place. */
+pcache_status pcache_file_write_path(pcache_builder *b, const char *path, pcache_report *rep)
+{
+    pcache_save_options opt = {0};
+    opt.mode = 0644;
+    return pcache_file_save(b, path, &opt, rep);
+}

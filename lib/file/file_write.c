@@ -7,7 +7,6 @@
 #include "bytes.h"
 #include "format.h"
 #include "layout.h"
-#include "pcache/file.h"
 #include "report.h"
 
 /* Sizes every class as it will sit in the file.  A segment's layout
@@ -120,14 +119,4 @@ sink_failed:
     report_fail(&b->report, PCACHE_E_SINK, -1, NULL, 0, 0, 0, 0, "sink write failed (error %d)", err);
     b->report.sys_errno = err;
     return PCACHE_E_SINK;
-}
-
-/* The simple entry point keeps its contract (mode 0644 & ~umask) and
- * gains the file layer's: the target is replaced atomically, never
- * truncated and rewritten in place. */
-pcache_status pcache_file_write_path(pcache_builder *b, const char *path, pcache_report *rep)
-{
-    pcache_save_options opt = {0};
-    opt.mode = 0644;
-    return pcache_file_save(b, path, &opt, rep);
 }

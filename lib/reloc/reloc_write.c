@@ -12,6 +12,7 @@
 #include "bytes.h"
 #include "format.h"
 #include "patch.h"
+#include "reloc_build.h"
 #include "report.h"
 
 /* Load-time addresses: an absolute reference, or any reference to an

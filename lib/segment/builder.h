@@ -93,24 +93,19 @@ struct pcache_builder {
     struct persist_scratch *scratch;
 };
 
+/* builder.c: the section name rule of docs/FORMAT.md 1.5 (1 if valid; its length
+ * in *len_out); */
 int section_name_valid(const char *name, size_t *len_out);
-/* Makes room for one more section at the end of a class and returns it,
+/* makes room for one more section at the end of a class and returns it,
  * zeroed, in *out; fails with PCACHE_E_TOO_MANY_SECTIONS (reported as
  * about section name) or PCACHE_E_NO_MEMORY. */
 pcache_status builder_push_section(pcache_builder *b, pcache_class cls, const char *name,
                                    section_src **out);
+/* segment_write.c: sizes a class (its relocation and compressed sections
+ * first) for a segment at file_offs. */
 pcache_status builder_layout(pcache_builder *b, pcache_class cls, uint64_t file_offs);
 
-/* reloc_write.c: at size, appends the class's ".relocs"/".anchors"
- * sections (after dropping earlier ones) and checks its sites; at persist,
- * computes every site's bytes and the tables' contents.  *sites is sorted
- * by (section, offset). */
-pcache_status reloc_size_class(pcache_builder *b, pcache_class cls);
-pcache_status reloc_persist_class(pcache_builder *b, pcache_class cls, const reloc_site **sites,
-                                  size_t *nsites);
-void reloc_builder_free(pcache_builder *b);
-
-/* section_deflate.c: at size, after reloc_size_class(), refuses compressed
+/* section_deflate.c: at size, after reloc_size_class() (reloc_build.h), refuses compressed
  * sections that patches touch and deflates the others (again only if
  * their bytes changed); stored size and format minor of what persist will
  * write; release of the streams. */

@@ -10,7 +10,6 @@
 #include "compressed_section.h"
 #include "format.h"
 #include "layout.h"
-#include "reloc_table.h"
 #include "report.h"
 #include "section_names.h"
 #include "segment_read.h"
@@ -316,15 +315,9 @@ static pcache_status check_table(pcache_segment *seg, pcache_report *rep)
     return PCACHE_OK;
 }
 
-pcache_status pcache_resurrect(pcache_segment *seg, pcache_class cls, const uint8_t **map,
-                               uint64_t available, const pcache_expect *exp, pcache_report *rep)
-{
-    return segment_resurrect_placed(seg, cls, map, available, exp, NULL, rep);
-}
-
-pcache_status segment_resurrect_placed(pcache_segment *seg, pcache_class cls, const uint8_t **map,
-                                       uint64_t available, const pcache_expect *exp,
-                                       const segment_place *place, pcache_report *rep)
+pcache_status segment_read_checked(pcache_segment *seg, pcache_class cls, const uint8_t **map,
+                                   uint64_t available, const pcache_expect *exp,
+                                   const segment_place *place, pcache_report *rep)
 {
     const uint8_t *h;
     uint64_t sum, size;
@@ -446,12 +439,7 @@ pcache_status segment_resurrect_placed(pcache_segment *seg, pcache_class cls, co
     /* 11. the bytes */
     if (exp->validation == PCACHE_VALIDATE_FULL && (st = verify_full(seg, rep)) != PCACHE_OK)
         goto failed;
-    /* 12. relocation tables: a malformed one never reaches pcache_reloc_apply */
-    {
-        reloc_tables t;
-        if ((st = reloc_tables_check(seg, &t, rep)) != PCACHE_OK)
-            goto failed;
-    }
+    /* 12. relocation tables: resurrect.c, after this returns */
 
     *map = h + size;
     return PCACHE_OK;

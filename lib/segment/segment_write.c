@@ -9,6 +9,7 @@
 #include "bytes.h"
 #include "checksum.h"
 #include "format.h"
+#include "reloc_build.h"
 #include "report.h"
 #include "sink.h"
 
@@ -55,22 +56,6 @@ static struct persist_scratch *persist_scratch(pcache_builder *b)
     if (!b->scratch)
         b->scratch = aligned_mem_alloc(sizeof *b->scratch);
     return b->scratch;
-}
-
-int section_name_valid(const char *name, size_t *len_out)
-{
-    size_t len = 0;
-    if (!name)
-        return 0;
-    while (name[len]) {
-        unsigned char c = (unsigned char)name[len];
-        if (c < 0x21 || c > 0x7e || len >= PCACHE_SECTION_NAME_MAX)
-            return 0;
-        len++;
-    }
-    if (len_out)
-        *len_out = len;
-    return len > 0;
 }
 
 pcache_status pcache_builder_new(pcache_builder **out, const pcache_identity *id)
@@ -132,26 +117,6 @@ uint32_t pcache_builder_section_count(const pcache_builder *b, pcache_class cls)
     if (!b || (unsigned)cls >= PCACHE_CLASS_COUNT)
         return 0;
     return b->cls[cls].n - b->cls[cls].lib;
-}
-
-pcache_status builder_push_section(pcache_builder *b, pcache_class cls, const char *name,
-                                   section_src **out)
-{
-    class_state *cs = &b->cls[cls];
-    if (cs->n >= PCACHE_MAX_SECTIONS)
-        return report_fail(&b->report, PCACHE_E_TOO_MANY_SECTIONS, cls, name, 0, 1, PCACHE_MAX_SECTIONS,
-                           cs->n + 1u, "too many sections");
-    if (cs->n == cs->cap) {
-        uint32_t cap = cs->cap ? cs->cap * 2 : 8;
-        section_src *p = realloc(cs->sec, cap * sizeof *p);
-        if (!p)
-            return PCACHE_E_NO_MEMORY;
-        cs->sec = p;
-        cs->cap = cap;
-    }
-    *out = &cs->sec[cs->n++];
-    memset(*out, 0, sizeof **out);
-    return PCACHE_OK;
 }
 
 static pcache_status add_section(pcache_builder *b, pcache_class cls, const char *name,
