@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "dr_model.h"
+#include "dr_test_files.h"
 #include "pcache/dpc.h"
 #include "pcache/dr.h"
 
@@ -27,8 +28,6 @@ void second_pcache_dr_unregister(pcache_dr_client *client);
 /* Client libraries sit in DR's reservation, as the pcache mappings do. */
 #define CLIENT_OFFSET 0x1000000ull
 #define MODULE_MOVE 0x10000000ull
-
-static char tmpdir[512];
 
 /* ------------------------------------------------------------------ */
 /* a test client                                                       */
@@ -274,18 +273,6 @@ static void process(const mode *m, unsigned nlibs, int moved)
                                         (moved ? 0x4000000ull : 0));
 }
 
-static void path_of(char *buf, size_t n, const char *name)
-{
-    snprintf(buf, n, "%s/%s", tmpdir, name);
-}
-
-static uint64_t rd64(const void *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
 /* Every value a bound image of client c must hold, at the unit and client
  * base of this process. */
 static void check_image(tclient *c, const dr_model_unit *u, const dr_model_view *v)
@@ -324,9 +311,9 @@ static void check_image(tclient *c, const dr_model_unit *u, const dr_model_view 
     assert_int_equal((uintptr_t)img->seg[PCACHE_RX]->base % 4096, 0);
     assert_int_equal((uintptr_t)code.data % 16, 0);
     /* ro: relocated for the copies */
-    assert_int_equal(rd64(table.data), (uint64_t)(uintptr_t)code.data + 0x10);
-    assert_int_equal(rd64((const uint8_t *)table.data + 8), u->module_base + u->start_offs + 0x123);
-    assert_int_equal(rd64((const uint8_t *)table.data + 16),
+    assert_int_equal(dr_test_rd64(table.data), (uint64_t)(uintptr_t)code.data + 0x10);
+    assert_int_equal(dr_test_rd64((const uint8_t *)table.data + 8), u->module_base + u->start_offs + 0x123);
+    assert_int_equal(dr_test_rd64((const uint8_t *)table.data + 16),
                      (uint64_t)(uintptr_t)dr_get_client_base(c->id) + 0x456);
     assert_memory_equal((const uint8_t *)table.data + 24, c->table + 24, 8);
     /* rx -> ro rel32, fixed at persist: right in the copy too */
@@ -349,7 +336,7 @@ static void check_image(tclient *c, const dr_model_unit *u, const dr_model_view 
     assert_non_null(rw);
     assert_true(rw < v->map || rw >= v->map + v->size);
     assert_memory_equal(rw, c->counters, 8);
-    assert_int_equal(rd64(rw + 8), table_mapped);
+    assert_int_equal(dr_test_rd64(rw + 8), table_mapped);
     assert_memory_equal(rw + 16, c->counters + 16, sizeof c->counters - 16);
     {
         /* the copy is written, DR's mapping keeps the persisted bytes */
@@ -409,7 +396,7 @@ static void test_round_trip_every_mode(void **state)
         dr_model_view v;
         char file[1024], why[512];
 
-        path_of(file, sizeof file, "alpha.dpc");
+        dr_test_path(file, sizeof file, "alpha.dpc");
         unlink(file);
         /* run 1 */
         process(m, 1, 0);
@@ -511,7 +498,7 @@ static void expect_refused(const mode *m, void (*prep)(tclient *), void (*corrup
     dr_model_unit u = test_unit();
     char file[1024], why[512];
 
-    path_of(file, sizeof file, "refused.dpc");
+    dr_test_path(file, sizeof file, "refused.dpc");
     unlink(file);
     process(m, 1, 0);
     init_client(&alpha, "alpha", 0, 0x20);
@@ -638,7 +625,7 @@ static void test_persist_fail_closed(void **state)
         dr_model_unit u = test_unit();
         char file[1024], why[512];
 
-        path_of(file, sizeof file, "abandoned.dpc");
+        dr_test_path(file, sizeof file, "abandoned.dpc");
         unlink(file);
         process(&m, 1, 0);
         init_client(&alpha, "alpha", 0, 0x11);
@@ -677,7 +664,7 @@ static void test_rx_record_in_place(void **state)
         int32_t rel;
         uint64_t client = 0, field_copy, field_map;
 
-        path_of(file, sizeof file, "rxrec.dpc");
+        dr_test_path(file, sizeof file, "rxrec.dpc");
         unlink(file);
         process(&m, 1, 0);
         init_client(&alpha, "alpha", 0, 0x30);
@@ -722,7 +709,7 @@ static void test_two_registrations_two_libraries(void **state)
         char file[1024], why[512];
         uint64_t told, field_at[2];
 
-        path_of(file, sizeof file, "three.dpc");
+        dr_test_path(file, sizeof file, "three.dpc");
         unlink(file);
         process(m, 2, 0);
         init_client(&alpha, "alpha", 0, 0x41);
@@ -787,7 +774,7 @@ static void test_refusal_discards_others(void **state)
     char file[1024], why[512];
 
     (void)state;
-    path_of(file, sizeof file, "discard.dpc");
+    dr_test_path(file, sizeof file, "discard.dpc");
     unlink(file);
     process(&separate, 1, 0);
     init_client(&alpha, "alpha", 0, 1);
@@ -830,7 +817,7 @@ static void test_other_library_refuses(void **state)
         size_t size;
         uint prot;
 
-        path_of(file, sizeof file, "other_refuses.dpc");
+        dr_test_path(file, sizeof file, "other_refuses.dpc");
         unlink(file);
         process(m, 2, 0);
         init_client(&alpha, "alpha", 0, 0x21);
@@ -860,7 +847,7 @@ static void test_other_library_refuses(void **state)
         assert_true(dr_query_memory(table.data, &base, &size, &prot));
         assert_true(prot & DR_MEMPROT_READ);
         assert_memory_equal((const uint8_t *)table.data + 24, gamma_.table + 24, 8);
-        assert_int_equal(rd64(table.data), (uint64_t)(uintptr_t)code.data + 0x10);
+        assert_int_equal(dr_test_rd64(table.data), (uint64_t)(uintptr_t)code.data + 0x10);
         assert_memory_equal(code.data, gamma_.code, 3); /* lea rax, [rip + ...] */
         assert_memory_equal(pcache_bound_writable(gamma_.img, PCACHE_RW, &counters), gamma_.counters, 8);
 #if defined(__x86_64__)
@@ -885,7 +872,7 @@ static void test_merge(void **state)
         dr_model_view v;
         char file[1024], why[512];
 
-        path_of(file, sizeof file, "merge.dpc");
+        dr_test_path(file, sizeof file, "merge.dpc");
         unlink(file);
         process(m, 1, 0);
         init_client(&alpha, "alpha", 0, 0x70);
@@ -975,8 +962,8 @@ static void test_abandoned_load_same_address(void **state)
     char file_a[1024], file_b[1024], why[512];
 
     (void)state;
-    path_of(file_a, sizeof file_a, "abandoned_a.dpc");
-    path_of(file_b, sizeof file_b, "abandoned_b.dpc");
+    dr_test_path(file_a, sizeof file_a, "abandoned_a.dpc");
+    dr_test_path(file_b, sizeof file_b, "abandoned_b.dpc");
     unlink(file_a);
     unlink(file_b);
     process(&m, 1, 0);
@@ -1020,9 +1007,7 @@ static void test_abandoned_load_same_address(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "%s", "/tmp/pcache-dr-adapter-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-    return 0;
+    return dr_test_dir_make("/tmp/pcache-dr-adapter-XXXXXX");
 }
 
 /* After a failed test: nothing of it stays registered. */
@@ -1039,15 +1024,6 @@ static int test_teardown(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    char cmd[600];
-    (void)state;
-    dr_model_reset(NULL);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1062,5 +1038,5 @@ int main(void)
         cmocka_unit_test_teardown(test_registration_errors, test_teardown),
         cmocka_unit_test_teardown(test_abandoned_load_same_address, test_teardown),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, dr_test_teardown);
 }

@@ -18,8 +18,9 @@
 #include <cmocka.h>
 
 #include "dr_model.h"
+#include "dr_test_files.h"
 
-static char tmpdir[512], file[600];
+static char file[600];
 static const char *libs[] = {"/opt/tools/libbbcount.so"};
 #define NBLOCKS 20
 
@@ -125,19 +126,9 @@ static void test_runs(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "%s", "/tmp/pcache-dr-bbcount-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-    snprintf(file, sizeof file, "%s/hello.dpc", tmpdir);
+    dr_test_dir_make("/tmp/pcache-dr-bbcount-XXXXXX");
+    dr_test_path(file, sizeof file, "hello.dpc");
     return 0;
-}
-
-static int teardown(void **state)
-{
-    char cmd[600];
-    (void)state;
-    dr_model_reset(NULL);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
 }
 
 int main(void)
@@ -145,5 +136,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runs),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, dr_test_teardown);
 }

@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "dr_model.h"
+#include "dr_test_files.h"
 #include "format.h"
 #include "pcache/dpc.h"
 #include "pcache/dr.h"
@@ -40,8 +41,6 @@ pcache_status second_pcache_dr_register(const pcache_dr_config *cfg, pcache_dr_c
 void second_pcache_dr_unregister(pcache_dr_client *client);
 
 #define MAX_RW 16384
-
-static char tmpdir[512];
 
 /* ------------------------------------------------------------------ */
 /* a client                                                            */
@@ -232,12 +231,6 @@ static void process(int separate, int fixed, unsigned nlibs, int map_where_dropp
         dr_model_set_client_base(i, dr_model_reachable_base() + 0x1000000ull * (i + 1));
 }
 
-static void path_of(char *buf, size_t n, const char *name)
-{
-    snprintf(buf, n, "%s/%s", tmpdir, name);
-    unlink(buf);
-}
-
 /* Persists unit u into file in a process of its own, with the clients
  * given (NULL: absent) registered; every library of nlibs listed. */
 static void persist_file(const char *file, const dr_model_unit *u, int separate, unsigned nlibs, hclient *a,
@@ -256,31 +249,6 @@ static void persist_file(const char *file, const dr_model_unit *u, int separate,
         unreg(a);
     if (g)
         unreg(g);
-}
-
-static uint8_t *slurp(const char *file, size_t *n)
-{
-    FILE *f = fopen(file, "rb");
-    uint8_t *buf;
-    long len;
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    rewind(f);
-    buf = malloc((size_t)len);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return buf;
-}
-
-static void spit(const char *file, const uint8_t *buf, size_t n)
-{
-    FILE *f = fopen(file, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, n, f), n);
-    fclose(f);
 }
 
 /* File offset of client `name`'s segment of class cls, by the .dpc
@@ -322,13 +290,6 @@ static void fix_header_checksum(uint8_t *h)
         h[SH_HEADER_CHECKSUM + i] = (uint8_t)(sum >> (56 - 8 * i));
 }
 
-static uint64_t rd64(const void *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
 static int in_range(const void *p, size_t len, const uint8_t *map, size_t map_size)
 {
     const uint8_t *b = p;
@@ -349,7 +310,7 @@ static void check_image(hclient *c, const dr_model_unit *u, const uint8_t *map, 
     assert_int_equal(pcache_bound_find(img, PCACHE_RO, "table", &table, NULL), PCACHE_OK);
     assert_int_equal(table.size, sizeof c->table);
     assert_memory_equal(table.data, c->table, 8);
-    assert_int_equal(rd64((const uint8_t *)table.data + 8), u->module_base + u->start_offs + 0x123);
+    assert_int_equal(dr_test_rd64((const uint8_t *)table.data + 8), u->module_base + u->start_offs + 0x123);
     assert_memory_equal((const uint8_t *)table.data + 16, c->table + 16, sizeof c->table - 16);
     if (c->with_rx) {
         assert_int_equal(pcache_bound_find(img, PCACHE_RX, "code", &code, NULL), PCACHE_OK);
@@ -367,7 +328,7 @@ static void check_image(hclient *c, const dr_model_unit *u, const uint8_t *map, 
         assert_memory_equal(rw, c->counters, 8);
         assert_memory_equal(rw + 16, c->counters + 16, c->rw_size - 16);
         /* the record: the table, where the client reads it */
-        assert_int_equal(rd64(rw + 8), (uint64_t)(uintptr_t)table.data);
+        assert_int_equal(dr_test_rd64(rw + 8), (uint64_t)(uintptr_t)table.data);
         assert_false(in_range(rw, c->rw_size, map, map_size));
         memset(rw, 0x77, c->rw_size); /* the client's own */
     } else {
@@ -406,8 +367,8 @@ static void stale_rw_then(int fixed, int b_carried, int same_place)
     byte *mapping1;
     dr_model_outcome o;
 
-    path_of(fa, sizeof fa, "stale-a.dpc");
-    path_of(fb, sizeof fb, "stale-b.dpc");
+    dr_test_new_path(fa, sizeof fa, "stale-a.dpc");
+    dr_test_new_path(fb, sizeof fb, "stale-b.dpc");
     make_files(fa, fb, b_carried, one_lib, 1);
 
     process(1, fixed, 1, same_place);
@@ -485,11 +446,11 @@ static void test_stale_rw_same_place_damaged_rw(void **state)
         void *perscxt1;
         byte *mapping1;
 
-        path_of(fa, sizeof fa, "damaged-a.dpc");
-        path_of(fb, sizeof fb, "damaged-b.dpc");
+        dr_test_new_path(fa, sizeof fa, "damaged-a.dpc");
+        dr_test_new_path(fb, sizeof fb, "damaged-b.dpc");
         init_client(&alpha, "alpha", 0, 0, 0x15, 1, 1, 64);
         persist_file(fa, &u, 0, 1, &alpha, NULL);
-        buf = slurp(fa, &n);
+        buf = dr_test_read(fa, &n);
         at = segment_at(buf, n, PCACHE_RW, "alpha");
         assert_true(at != 0);
         count = (uint32_t)(ld64le(buf + at + SH_SECTION_COUNT) & 0xffffffffu); /* a u32 */
@@ -501,7 +462,7 @@ static void test_stale_rw_same_place_damaged_rw(void **state)
         assert_true(relocs != 0);
         st64le(buf + relocs + RR_SITE_OFFSET, ld64le(buf + relocs + RR_SITE_OFFSET) + (64u << 20));
         buf[at] ^= 0x01;
-        spit(fb, buf, n);
+        dr_test_write(fb, buf, n);
         free(buf);
 
         process(1, fixed, 1, 1);
@@ -539,16 +500,16 @@ static void test_stale_rw_second_library_refuses(void **state)
     uint64_t at;
 
     (void)state;
-    path_of(fa, sizeof fa, "two-a.dpc");
-    path_of(fb, sizeof fb, "two-b.dpc");
+    dr_test_new_path(fa, sizeof fa, "two-a.dpc");
+    dr_test_new_path(fb, sizeof fb, "two-b.dpc");
     init_client(&alpha, "alpha", 0, 0, 0x31, 1, 1, 64);
     init_client(&gamma_, "gamma", 1, 1, 0x41, 1, 1, 64);
     persist_file(fa, &u, 0, 2, &alpha, &gamma_);
-    buf = slurp(fa, &n);
+    buf = dr_test_read(fa, &n);
     at = segment_at(buf, n, PCACHE_RX, "gamma");
     assert_true(at != 0);
     buf[at + SH_RESERVED] ^= 1;
-    spit(fa, buf, n);
+    dr_test_write(fa, buf, n);
     free(buf);
     init_client(&alpha, "alpha", 0, 0, 0x32, 1, 1, 64);
     init_client(&gamma_, "gamma", 1, 1, 0x42, 1, 1, 64);
@@ -585,8 +546,8 @@ static void test_stale_rw_rx_client_list(void **state)
     dr_model_view v;
 
     (void)state;
-    path_of(fa, sizeof fa, "list-a.dpc");
-    path_of(fb, sizeof fb, "list-b.dpc");
+    dr_test_new_path(fa, sizeof fa, "list-a.dpc");
+    dr_test_new_path(fb, sizeof fb, "list-b.dpc");
     init_client(&alpha, "alpha", 0, 0, 0x51, 1, 1, 64);
     persist_file(fa, &u, 0, 1, &alpha, NULL);
     init_client(&alpha, "alpha", 0, 0, 0x52, 1, 1, 64);
@@ -635,7 +596,7 @@ static void test_footer_magic_after_rw(void **state)
         size_t size;
         uint prot;
 
-        path_of(file, sizeof file, "footer.dpc");
+        dr_test_new_path(file, sizeof file, "footer.dpc");
         /* DR's stubs and prefixes take 324 bytes here (DR's sample unit:
          * 320, which with the 36-byte footer leaves every file at 4 mod 8,
          * never on a page): the rw slot starts at 4 mod 8 and the file
@@ -646,7 +607,7 @@ static void test_footer_magic_after_rw(void **state)
             assert_true(tries < 4);
             init_client(&alpha, "alpha", 0, 0, 0x61, 1, 1, rw_size);
             persist_file(file, &u, 0, 1, &alpha, NULL);
-            buf = slurp(file, &n);
+            buf = dr_test_read(file, &n);
             if (n % 4096 == 0)
                 break;
             free(buf);
@@ -660,7 +621,7 @@ static void test_footer_magic_after_rw(void **state)
         assert_true(rw_at != 0);
         assert_int_equal(rw_at + ld64le(buf + rw_at + SH_SEGMENT_SIZE), n - PCACHE_DPC_FOOTER_LEN - 4);
         memcpy(buf + n - PCACHE_DPC_FOOTER_LEN - 4, SEG_MAGIC, SEG_MAGIC_SIZE);
-        spit(file, buf, n);
+        dr_test_write(file, buf, n);
         free(buf);
 
         process(0, fixed, 1, 0);
@@ -743,10 +704,10 @@ static void test_segment_size_past_mapping(void **state)
                 size_t n;
                 uint64_t at, mapped, size;
 
-                path_of(file, sizeof file, "size.dpc");
+                dr_test_new_path(file, sizeof file, "size.dpc");
                 init_client(&alpha, "alpha", 0, 0, 0x71, 1, 1, 64);
                 persist_file(file, &u, cases[i].separate, 1, &alpha, NULL);
-                buf = slurp(file, &n);
+                buf = dr_test_read(file, &n);
                 at = segment_at(buf, n, cases[i].cls, "alpha");
                 assert_true(at != 0);
                 /* DR maps whole pages */
@@ -771,7 +732,7 @@ static void test_segment_size_past_mapping(void **state)
                 if (ld64le(buf + at + SH_SEGMENT_SIZE) <= mapped)
                     fail_msg("case %zu/%d: size %llu, mapped %llu", i, how,
                              (unsigned long long)ld64le(buf + at + SH_SEGMENT_SIZE), (unsigned long long)mapped);
-                spit(file, buf, n);
+                dr_test_write(file, buf, n);
                 free(buf);
 
                 process(cases[i].separate, 0, 1, 0);
@@ -795,9 +756,7 @@ static void test_segment_size_past_mapping(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "%s", "/tmp/pcache-dr-hostile-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-    return 0;
+    return dr_test_dir_make("/tmp/pcache-dr-hostile-XXXXXX");
 }
 
 static int test_teardown(void **state)
@@ -807,15 +766,6 @@ static int test_teardown(void **state)
     unreg(&gamma_);
     dr_model_reset(NULL);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    char cmd[600];
-    (void)state;
-    dr_model_reset(NULL);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
 }
 
 int main(void)
@@ -833,5 +783,5 @@ int main(void)
      * adapter while it holds its lock hangs in the teardown after it. */
     if (getenv("DR_HOSTILE_ONLY"))
         cmocka_set_test_filter(getenv("DR_HOSTILE_ONLY"));
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, dr_test_teardown);
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "dr_model.h"
+#include "dr_test_files.h"
 #include "pcache/dpc.h"
 
 /* ------------------------------------------------------------------ */
@@ -41,6 +42,13 @@ typedef struct raw_client {
 
 static raw_client A, B;
 static unsigned seq;
+
+/* What client c's callbacks of class cl will persist: size bytes of payload. */
+static void slot(raw_client *c, int cl, size_t size, const uint8_t *payload)
+{
+    c->size[cl] = size;
+    c->payload[cl] = payload;
+}
 
 static size_t raw_size(raw_client *c, int cl, size_t file_offs, void **ud)
 {
@@ -117,39 +125,6 @@ static void register_raw(raw_client *c, int cl)
 
 /* ------------------------------------------------------------------ */
 /* files                                                               */
-
-static char tmpdir[512];
-
-static void path_of(char *buf, size_t n, const char *name)
-{
-    snprintf(buf, n, "%s/%s", tmpdir, name);
-}
-
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *p;
-    long n;
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n > 0);
-    rewind(f);
-    p = malloc((size_t)n);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return p;
-}
-
-static void write_file(const char *path, const uint8_t *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
 
 static uint8_t ro_payload[64], rx_payload[4096], rw_payload[4096];
 
@@ -236,13 +211,11 @@ static void setup_sample_client(const sample *s)
     if (s->client)
         dr_model_set_clients(&s->client, 1);
     if (s->ro) {
-        A.size[RO] = sizeof ro_payload;
-        A.payload[RO] = ro_payload;
+        slot(&A, RO, sizeof ro_payload, ro_payload);
         register_raw(&A, RO);
     }
     if (s->rx) {
-        A.size[RX] = sizeof rx_payload;
-        A.payload[RX] = rx_payload;
+        slot(&A, RX, sizeof rx_payload, rx_payload);
         register_raw(&A, RX);
     }
 }
@@ -262,14 +235,14 @@ static void test_model_writes_the_samples(void **state)
         dr_model_options o;
 
         snprintf(in, sizeof in, "%s/%s", PCACHE_TEST_DATA_DIR, s->file);
-        path_of(out, sizeof out, s->file);
-        real = read_file(in, &real_n);
+        dr_test_path(out, sizeof out, s->file);
+        real = dr_test_read(in, &real_n);
         assert_int_equal(pcache_dpc_parse(&dr, real, real_n, &rep), PCACHE_OK);
         unit_from(&dr, &u, &o);
         fresh(&o);
         setup_sample_client(s);
         assert_int_equal(dr_model_persist(&u, out, why, sizeof why), DRM_LOADED);
-        mine = read_file(out, &mine_n);
+        mine = dr_test_read(out, &mine_n);
         /* the parser accepts it, both digests included */
         assert_int_equal(pcache_dpc_parse(&model, mine, mine_n, &rep), PCACHE_OK);
         /* every header field, lengths and order equal (the digests are in
@@ -328,7 +301,7 @@ static void test_model_loads_the_samples(void **state)
         uint prot;
 
         snprintf(in, sizeof in, "%s/%s", PCACHE_TEST_DATA_DIR, s->file);
-        real = read_file(in, &real_n);
+        real = dr_test_read(in, &real_n);
         assert_int_equal(pcache_dpc_parse(&dr, real, real_n, NULL), PCACHE_OK);
         unit_from(&dr, &u, &o);
         fresh(&o);
@@ -384,12 +357,9 @@ static void test_reverse_order_offsets_user_data(void **state)
     fresh(NULL);
     ro_start = 280 + ((strlen(dr_model_options_now()->option_string) + 1 + 7) & ~7u);
     dr_model_set_clients(two_clients, 2);
-    path_of(out, sizeof out, "order.dpc");
-    unlink(out);
-    A.size[RO] = 24;
-    A.payload[RO] = ro_payload;
-    A.size[RX] = 4096;
-    A.payload[RX] = rx_payload;
+    dr_test_new_path(out, sizeof out, "order.dpc");
+    slot(&A, RO, 24, ro_payload);
+    slot(&A, RX, 4096, rx_payload);
     B.size[RO] = 40;
     B.payload[RO] = ro_payload + 24;
     register_raw(&A, RO);
@@ -427,12 +397,9 @@ static void test_defect1_rw_to_rx(void **state)
         dr_model_options o = opts(0);
         o.fixed_rw_resurrect = fixed;
         fresh(&o);
-        path_of(out, sizeof out, "defect1.dpc");
-        unlink(out);
-        A.size[RX] = 4096;
-        A.payload[RX] = rx_payload;
-        A.size[RW] = 8;
-        A.payload[RW] = rw_payload;
+        dr_test_new_path(out, sizeof out, "defect1.dpc");
+        slot(&A, RX, 4096, rx_payload);
+        slot(&A, RW, 8, rw_payload);
         register_raw(&A, RX);
         register_raw(&A, RW);
         assert_int_equal(dr_model_persist(&u, out, why, sizeof why), DRM_LOADED);
@@ -466,10 +433,8 @@ static void test_defect2_rw_separate(void **state)
     for (size_t i = 0; i < 3; i++) {
         dr_model_options o = opts(1);
         fresh(&o);
-        path_of(out, sizeof out, "defect2.dpc");
-        unlink(out);
-        A.size[RW] = sizes[i];
-        A.payload[RW] = rw_payload;
+        dr_test_new_path(out, sizeof out, "defect2.dpc");
+        slot(&A, RW, sizes[i], rw_payload);
         register_raw(&A, RW);
         assert_int_equal(dr_model_persist(&u, out, why, sizeof why), DRM_LOADED);
         if (sizes[i]) {
@@ -497,10 +462,8 @@ static void test_defect3_rx_pages(void **state)
         dr_model_options o = opts(1);
         dr_model_outcome want = sz % 4096 ? DRM_CRASHED : DRM_LOADED;
         fresh(&o);
-        path_of(out, sizeof out, "defect3.dpc");
-        unlink(out);
-        A.size[RX] = sz;
-        A.payload[RX] = sz <= sizeof rx_payload ? rx_payload : (const uint8_t *)calloc(1, sz);
+        dr_test_new_path(out, sizeof out, "defect3.dpc");
+        slot(&A, RX, sz, sz <= sizeof rx_payload ? rx_payload : (const uint8_t *)calloc(1, sz));
         register_raw(&A, RX);
         assert_int_equal(dr_model_persist(&u, out, why, sizeof why), DRM_LOADED);
         assert_int_equal(dr_model_load(&u, out, NULL, why, sizeof why), want);
@@ -524,10 +487,8 @@ static void test_merge_resurrects(void **state)
         dr_model_options o = opts(1);
         o.coarse_disk_merge = o.coarse_lone_merge = merge;
         fresh(&o);
-        path_of(out, sizeof out, "merge.dpc");
-        unlink(out);
-        A.size[RO] = 16;
-        A.payload[RO] = ro_payload;
+        dr_test_new_path(out, sizeof out, "merge.dpc");
+        slot(&A, RO, 16, ro_payload);
         register_raw(&A, RO);
         assert_int_equal(dr_model_persist(&u, out, why, sizeof why), DRM_LOADED);
         assert_int_equal(A.resurrect_calls[RO], 0);
@@ -552,13 +513,11 @@ static void test_padding(void **state)
     (void)state;
     fill_payloads();
     fresh(NULL);
-    path_of(out, sizeof out, "pad.dpc");
-    unlink(out);
-    A.size[RO] = 5;
-    A.payload[RO] = ro_payload;
+    dr_test_new_path(out, sizeof out, "pad.dpc");
+    slot(&A, RO, 5, ro_payload);
     register_raw(&A, RO);
     assert_int_equal(dr_model_persist(&u, out, why, sizeof why), DRM_LOADED);
-    f = read_file(out, &n);
+    f = dr_test_read(out, &n);
     assert_int_equal(pcache_dpc_parse(&d, f, n, NULL), PCACHE_OK);
     assert_int_equal(d.header.instrument_ro_len, 8); /* 1 (empty list) + 5, to 8 */
     assert_memory_equal(f + d.client_data[PCACHE_RO].offset, ro_payload, 5);
@@ -579,16 +538,14 @@ static void test_header_md5_only(void **state)
     (void)state;
     fill_payloads();
     fresh(NULL);
-    path_of(out, sizeof out, "md5.dpc");
-    unlink(out);
-    A.size[RO] = 16;
-    A.payload[RO] = ro_payload;
+    dr_test_new_path(out, sizeof out, "md5.dpc");
+    slot(&A, RO, 16, ro_payload);
     register_raw(&A, RO);
     assert_int_equal(dr_model_persist(&u, out, why, sizeof why), DRM_LOADED);
-    f = read_file(out, &n);
+    f = dr_test_read(out, &n);
     assert_int_equal(pcache_dpc_parse(&d, f, n, NULL), PCACHE_OK);
     f[d.client_data[PCACHE_RO].offset] ^= 0xff;
-    write_file(out, f, n);
+    dr_test_write(out, f, n);
     assert_int_equal(dr_model_load(&u, out, NULL, why, sizeof why), DRM_LOADED);
     assert_int_equal(A.first_bytes[RO][0][0], (uint8_t)(ro_payload[0] ^ 0xff)); /* corruption reaches the client */
     dr_model_options_now()->persist_load_validation = 0xd;
@@ -597,7 +554,7 @@ static void test_header_md5_only(void **state)
     dr_model_options_now()->persist_load_validation = 0x5;
     f[d.client_data[PCACHE_RO].offset] ^= 0xff;
     f[124] ^= 1; /* struct padding in the header: covered by the header MD5 */
-    write_file(out, f, n);
+    dr_test_write(out, f, n);
     assert_int_equal(dr_model_load(&u, out, NULL, why, sizeof why), DRM_REFUSED);
     assert_non_null(strstr(why, "header md5"));
     free(f);
@@ -614,10 +571,8 @@ static void test_module_moved_and_refusals(void **state)
     fill_payloads();
     fresh(NULL);
     dr_model_set_clients(two_clients, 1);
-    path_of(out, sizeof out, "moved.dpc");
-    unlink(out);
-    A.size[RO] = 16;
-    A.payload[RO] = ro_payload;
+    dr_test_new_path(out, sizeof out, "moved.dpc");
+    slot(&A, RO, 16, ro_payload);
     register_raw(&A, RO);
     assert_int_equal(dr_model_persist(&u, out, why, sizeof why), DRM_LOADED);
     moved = u;
@@ -655,12 +610,9 @@ static void test_protections(void **state)
     for (int separate = 0; separate <= 1; separate++) {
         dr_model_options o = opts(separate);
         fresh(&o);
-        path_of(out, sizeof out, "prot.dpc");
-        unlink(out);
-        A.size[RO] = 16;
-        A.payload[RO] = ro_payload;
-        A.size[RX] = 4096;
-        A.payload[RX] = rx_payload;
+        dr_test_new_path(out, sizeof out, "prot.dpc");
+        slot(&A, RO, 16, ro_payload);
+        slot(&A, RX, 4096, rx_payload);
         register_raw(&A, RO);
         register_raw(&A, RX);
         assert_int_equal(dr_model_persist(&u, out, why, sizeof why), DRM_LOADED);
@@ -674,18 +626,7 @@ static void test_protections(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "%s", "/tmp/pcache-dr-model-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    char cmd[600];
-    (void)state;
-    dr_model_reset(NULL);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return dr_test_dir_make("/tmp/pcache-dr-model-XXXXXX");
 }
 
 int main(void)
@@ -703,5 +644,5 @@ int main(void)
         cmocka_unit_test(test_module_moved_and_refusals),
         cmocka_unit_test(test_protections),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, dr_test_teardown);
 }
