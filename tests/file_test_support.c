@@ -5,10 +5,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 /* ---- fault injection ---- */
 
@@ -392,4 +396,10 @@ int ft_wait(int pid)
     if (WIFSIGNALED(status))
         return 128 + WTERMSIG(status);
     return -1;
+}
+
+void ft_assert_contains(const char *hay, const char *needle)
+{
+    if (!strstr(hay, needle))
+        fail_msg("'%s' does not contain '%s'", hay, needle);
 }

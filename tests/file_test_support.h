@@ -122,4 +122,7 @@ int ft_under_valgrind(void);
 /* Waits for pid; returns its exit code, or 128 + signal. */
 int ft_wait(int pid);
 
+/* Fails the test unless hay contains needle (a report's message, say). */
+void ft_assert_contains(const char *hay, const char *needle);
+
 #endif

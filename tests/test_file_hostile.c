@@ -88,12 +88,6 @@ static pcache_status open_with(const char *path, const pcache_open_options *opt,
     return st;
 }
 
-static void assert_contains(const char *hay, const char *needle)
-{
-    if (!strstr(hay, needle))
-        fail_msg("'%s' does not contain '%s'", hay, needle);
-}
-
 static void test_trusted_file_opens(void **state)
 {
     fixture *fx = *state;
@@ -120,7 +114,7 @@ static void test_mode_writable_by_others(void **state)
         if (cases[i].want == PCACHE_E_FILE_MODE) {
             assert_int_equal(rep.found, cases[i].mode);
             assert_int_equal(rep.expected, cases[i].mode & ~(mode_t)022);
-            assert_contains(rep.message, fx->path);
+            ft_assert_contains(rep.message, fx->path);
         }
     }
 }
@@ -141,7 +135,7 @@ static void test_wrong_owner(void **state)
     assert_int_equal(open_with(fx->path, NULL, &rep), PCACHE_E_FILE_OWNER);
     assert_int_equal(rep.expected, geteuid());
     assert_int_equal(rep.found, 12345);
-    assert_contains(rep.message, "12345");
+    ft_assert_contains(rep.message, "12345");
     o.flags = PCACHE_OPEN_ALLOW_UID;
     o.allowed_uid = 4242;
     assert_int_equal(open_with(fx->path, &o, &rep), PCACHE_E_FILE_OWNER);
@@ -164,23 +158,23 @@ static void test_not_regular(void **state)
     assert_int_equal(symlink("img.pcache", p), 0);
     assert_int_equal(open_with(p, NULL, &rep), PCACHE_E_NOT_REGULAR);
     assert_int_equal(rep.sys_errno, ELOOP);
-    assert_contains(rep.message, "symbolic link");
+    ft_assert_contains(rep.message, "symbolic link");
     /* a directory */
     assert_int_equal(open_with(fx->dir, NULL, &rep), PCACHE_E_NOT_REGULAR);
-    assert_contains(rep.message, "a directory");
+    ft_assert_contains(rep.message, "a directory");
     /* a FIFO with no writer: refused at once, not waited on */
     ft_join(p, fx->dir, "fifo");
     assert_int_equal(mkfifo(p, 0600), 0);
     assert_int_equal(open_with(p, NULL, &rep), PCACHE_E_NOT_REGULAR);
-    assert_contains(rep.message, "a FIFO");
+    ft_assert_contains(rep.message, "a FIFO");
     /* a device */
     assert_int_equal(open_with("/dev/null", NULL, &rep), PCACHE_E_NOT_REGULAR);
-    assert_contains(rep.message, "character device");
+    ft_assert_contains(rep.message, "character device");
     /* nothing at all */
     ft_join(p, fx->dir, "absent");
     assert_int_equal(open_with(p, NULL, &rep), PCACHE_E_IO);
     assert_int_equal(rep.sys_errno, ENOENT);
-    assert_contains(rep.message, p);
+    ft_assert_contains(rep.message, p);
 }
 
 /* Every length short of the whole file, down to empty. */
@@ -198,7 +192,7 @@ static void test_every_truncation(void **state)
         assert_int_equal(ftruncate(fd, (off_t)len), 0);
         if (open_with(fx->path, NULL, &rep) != PCACHE_E_TRUNCATED)
             fail_msg("truncated to %zu: %s", len, rep.message);
-        assert_contains(rep.message, fx->path);
+        ft_assert_contains(rep.message, fx->path);
     }
     /* and longer than written */
     assert_int_equal(pwrite(fd, fx->bytes, fx->size, 0), (ssize_t)fx->size);
@@ -299,8 +293,8 @@ static void test_load_faults(void **state)
                      pcache_status_name(cases[i].want));
         if (st != PCACHE_OK) {
             assert_int_equal(rep.sys_errno, cases[i].err);
-            assert_contains(rep.message, fx->path);
-            assert_contains(rep.message, strerror(cases[i].err));
+            ft_assert_contains(rep.message, fx->path);
+            ft_assert_contains(rep.message, strerror(cases[i].err));
         }
         /* every mapping made was unmapped exactly once */
         assert_int_equal(f.per_op[FT_MUNMAP], f.per_op[FT_MMAP] - (cases[i].op == FT_MMAP ? 1 : 0));

@@ -93,10 +93,20 @@ static void assert_new_in_place(const char *path)
     assert_int_equal(tag, NEW_TAG);
 }
 
-static void assert_contains(const char *hay, const char *needle)
+/* After a save that failed: the old file in place, no temporary left. */
+static void assert_old_kept(const fixture *fx)
 {
-    if (!strstr(hay, needle))
-        fail_msg("'%s' does not contain '%s'", hay, needle);
+    assert_old_intact(fx);
+    assert_int_equal(ft_count_tmp(fx->dir), 0);
+}
+
+/* Saves the new image over the target through f's ops (default options
+ * otherwise). */
+static pcache_status save_new(const fixture *fx, ft_faults *f, pcache_report *rep)
+{
+    pcache_save_options opt = {0};
+    opt.ops = &f->ops;
+    return pcache_file_save(fx->new_img.b, fx->path, &opt, rep);
 }
 
 /* ---- the happy path ---- */
@@ -136,7 +146,7 @@ static void test_save_refuses_bad_arguments(void **state)
         opt.mode = bad_modes[i];
         assert_int_equal(pcache_file_save(fx->new_img.b, fx->path, &opt, &rep), PCACHE_E_INVALID_ARGUMENT);
         assert_int_equal(rep.status, PCACHE_E_INVALID_ARGUMENT);
-        assert_contains(rep.message, "mode");
+        ft_assert_contains(rep.message, "mode");
     }
     assert_int_equal(pcache_file_save(NULL, fx->path, NULL, &rep), PCACHE_E_INVALID_ARGUMENT);
     assert_int_equal(pcache_file_save(fx->new_img.b, NULL, NULL, &rep), PCACHE_E_INVALID_ARGUMENT);
@@ -145,8 +155,7 @@ static void test_save_refuses_bad_arguments(void **state)
     assert_int_equal(pcache_file_save(fx->new_img.b, p, NULL, &rep), PCACHE_E_INVALID_ARGUMENT);
     snprintf(p, sizeof p, "%s/..", fx->dir);
     assert_int_equal(pcache_file_save(fx->new_img.b, p, NULL, &rep), PCACHE_E_INVALID_ARGUMENT);
-    assert_old_intact(fx);
-    assert_int_equal(ft_count_tmp(fx->dir), 0);
+    assert_old_kept(fx);
 }
 
 /* A symbolic link at the target is replaced by the file, and the file it
@@ -202,13 +211,11 @@ static void test_call_order(void **state)
 {
     fixture *fx = *state;
     ft_faults f;
-    pcache_save_options opt = {0};
     pcache_report rep;
     unsigned long i = 0, n;
 
     ft_faults_init(&f);
-    opt.ops = &f.ops;
-    assert_int_equal(pcache_file_save(fx->new_img.b, fx->path, &opt, &rep), PCACHE_OK);
+    assert_int_equal(save_new(fx, &f, &rep), PCACHE_OK);
     n = f.calls;
     assert_true(n < FT_LOG_MAX);
     assert_int_equal(f.log[i++], FT_OPENAT); /* the directory */
@@ -284,24 +291,22 @@ static void test_every_fault_has_its_code(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const fault_case *c = &cases[i];
         ft_faults f;
-        pcache_save_options opt = {0};
         pcache_report rep;
         pcache_status st;
         int fds = ft_count_fds();
 
         ft_faults_init(&f);
         ft_fail(&f, c->op, c->nth, c->times, c->err);
-        opt.ops = &f.ops;
-        st = pcache_file_save(fx->new_img.b, fx->path, &opt, &rep);
+        st = save_new(fx, &f, &rep);
         if (st != c->want || rep.status != c->want)
             fail_msg("case %zu (%s #%lu, errno %d): got %s (report %s: %s), want %s", i, ft_op_name(c->op), c->nth,
                      c->err, pcache_status_name(st), pcache_status_name(rep.status), rep.message,
                      pcache_status_name(c->want));
         assert_int_equal(rep.sys_errno, c->err);
-        assert_contains(rep.message, fx->path);
-        assert_contains(rep.message, c->what);
+        ft_assert_contains(rep.message, fx->path);
+        ft_assert_contains(rep.message, c->what);
         if (c->err)
-            assert_contains(rep.message, strerror(c->err));
+            ft_assert_contains(rep.message, strerror(c->err));
         /* the failing call was tried exactly as often as it failed, and
          * after it came only the cleanup: closing, removing the temporary */
         if (c->op == FT_CLOSE)
@@ -310,8 +315,7 @@ static void test_every_fault_has_its_code(void **state)
             assert_int_equal(f.per_op[c->op], c->nth + c->times - 1);
         assert_int_equal(f.per_op[FT_RENAMEAT], c->op == FT_RENAMEAT ? c->times : 0);
         assert_int_equal(f.per_op[FT_UNLINKAT], c->op == FT_OPENAT ? 0 : 1);
-        assert_old_intact(fx);
-        assert_int_equal(ft_count_tmp(fx->dir), 0);
+        assert_old_kept(fx);
         assert_int_equal(ft_count_fds(), fds);
     }
 }
@@ -332,14 +336,12 @@ static void test_transient_faults_are_retried(void **state)
 
     for (size_t i = 0; i < sizeof ok_cases / sizeof ok_cases[0]; i++) {
         ft_faults f;
-        pcache_save_options opt = {0};
         pcache_report rep;
         pcache_status st;
 
         ft_faults_init(&f);
         ft_fail(&f, ok_cases[i].op, ok_cases[i].nth, ok_cases[i].times, ok_cases[i].err);
-        opt.ops = &f.ops;
-        st = pcache_file_save(fx->new_img.b, fx->path, &opt, &rep);
+        st = save_new(fx, &f, &rep);
         if (st != PCACHE_OK)
             fail_msg("case %zu: %s: %s", i, pcache_status_name(st), rep.message);
         assert_int_equal(f.failed, ok_cases[i].times);
@@ -356,16 +358,14 @@ static void test_directory_fsync_failure(void **state)
 {
     fixture *fx = *state;
     ft_faults f;
-    pcache_save_options opt = {0};
     pcache_report rep;
 
     ft_faults_init(&f);
     ft_fail(&f, FT_FSYNC, 2, 1, EIO);
-    opt.ops = &f.ops;
-    assert_int_equal(pcache_file_save(fx->new_img.b, fx->path, &opt, &rep), PCACHE_E_IO);
+    assert_int_equal(save_new(fx, &f, &rep), PCACHE_E_IO);
     assert_int_equal(rep.sys_errno, EIO);
-    assert_contains(rep.message, "fsync of directory");
-    assert_contains(rep.message, "may not be durable");
+    ft_assert_contains(rep.message, "fsync of directory");
+    ft_assert_contains(rep.message, "may not be durable");
     assert_new_in_place(fx->path);
     assert_int_equal(ft_count_tmp(fx->dir), 0);
 }
@@ -376,13 +376,11 @@ static void test_enospc_at_every_write(void **state)
 {
     fixture *fx = *state;
     ft_faults count;
-    pcache_save_options opt = {0};
     pcache_report rep;
     unsigned long writes;
 
     ft_faults_init(&count);
-    opt.ops = &count.ops;
-    assert_int_equal(pcache_file_save(fx->new_img.b, fx->path, &opt, &rep), PCACHE_OK);
+    assert_int_equal(save_new(fx, &count, &rep), PCACHE_OK);
     writes = count.per_op[FT_WRITE];
     assert_true(writes >= 5); /* header, padding, segments, footer */
     assert_true(writes < FT_LOG_MAX);
@@ -397,14 +395,12 @@ static void test_enospc_at_every_write(void **state)
         ft_faults f;
         ft_faults_init(&f);
         ft_fail(&f, FT_WRITE, k, 1, ENOSPC);
-        opt.ops = &f.ops;
-        assert_int_equal(pcache_file_save(fx->new_img.b, fx->path, &opt, &rep), PCACHE_E_NO_SPACE);
+        assert_int_equal(save_new(fx, &f, &rep), PCACHE_E_NO_SPACE);
         assert_int_equal(rep.sys_errno, ENOSPC);
         assert_int_equal(rep.offset, count.write_offset[k - 1]);
         assert_int_equal(f.per_op[FT_WRITE], k);
         assert_int_equal(f.per_op[FT_RENAMEAT], 0);
-        assert_old_intact(fx);
-        assert_int_equal(ft_count_tmp(fx->dir), 0);
+        assert_old_kept(fx);
     }
 }
 
@@ -413,13 +409,11 @@ static void test_short_writes_are_continued(void **state)
 {
     fixture *fx = *state;
     ft_faults f;
-    pcache_save_options opt = {0};
     pcache_report rep;
 
     ft_faults_init(&f);
     f.write_cap = 777;
-    opt.ops = &f.ops;
-    assert_int_equal(pcache_file_save(fx->new_img.b, fx->path, &opt, &rep), PCACHE_OK);
+    assert_int_equal(save_new(fx, &f, &rep), PCACHE_OK);
     assert_true(f.written > NEW_BYTES);
     assert_true(f.per_op[FT_WRITE] >= f.written / 777);
     assert_new_in_place(fx->path);
@@ -447,10 +441,9 @@ static void test_builder_failure_keeps_old(void **state)
     assert_int_equal(rep.status, PCACHE_E_SINK);
     assert_int_equal(rep.sys_errno, 0);
     assert_string_equal(rep.section, "p");
-    assert_contains(rep.message, "producer");
+    ft_assert_contains(rep.message, "producer");
     pcache_builder_free(b);
-    assert_old_intact(fx);
-    assert_int_equal(ft_count_tmp(fx->dir), 0);
+    assert_old_kept(fx);
 }
 
 /* ---- the real thing, where the machine allows ---- */
@@ -568,8 +561,7 @@ static void test_read_only_directory(void **state)
     if (code == CHILD_SKIP)
         skip();
     assert_int_equal(code, 0);
-    assert_old_intact(fx);
-    assert_int_equal(ft_count_tmp(fx->dir), 0);
+    assert_old_kept(fx);
 }
 
 /* ---- a directory that vanishes ---- */
@@ -593,7 +585,6 @@ static void vanish_case(fixture *fx, ft_op op, unsigned long nth, const char *wh
 {
     ft_faults f;
     vanish_plan v = {fx->dir, op, nth};
-    pcache_save_options opt = {0};
     pcache_report rep;
     struct stat sb;
     int fds = ft_count_fds();
@@ -601,10 +592,9 @@ static void vanish_case(fixture *fx, ft_op op, unsigned long nth, const char *wh
     ft_faults_init(&f);
     f.hook = vanish_before;
     f.hook_ctx = &v;
-    opt.ops = &f.ops;
-    assert_int_equal(pcache_file_save(fx->new_img.b, fx->path, &opt, &rep), PCACHE_E_IO);
+    assert_int_equal(save_new(fx, &f, &rep), PCACHE_E_IO);
     assert_int_equal(rep.sys_errno, ENOENT);
-    assert_contains(rep.message, what);
+    ft_assert_contains(rep.message, what);
     assert_int_equal(stat(fx->dir, &sb), -1);
     assert_int_equal(ft_count_fds(), fds);
 }
@@ -638,7 +628,6 @@ static void test_directory_moved_before_rename(void **state)
 {
     fixture *fx = *state;
     ft_faults f;
-    pcache_save_options opt = {0};
     pcache_report rep;
     char moved[300], path[512];
     struct stat sb;
@@ -646,8 +635,7 @@ static void test_directory_moved_before_rename(void **state)
     ft_faults_init(&f);
     f.hook = move_before_rename;
     f.hook_ctx = fx->dir;
-    opt.ops = &f.ops;
-    assert_int_equal(pcache_file_save(fx->new_img.b, fx->path, &opt, &rep), PCACHE_OK);
+    assert_int_equal(save_new(fx, &f, &rep), PCACHE_OK);
     snprintf(moved, sizeof moved, "%s.moved", fx->dir);
     ft_join(path, moved, "img.pcache");
     assert_int_equal(stat(fx->dir, &sb), -1);
