@@ -12,6 +12,41 @@
 #include "pcache/bind.h"
 #include "support.h"
 
+/* Both segments of a split image in file validate in full, each where it
+ * is: ro at ro_at, rx at rx_at, of a file of file_size bytes.  segs[]
+ * then holds them, as pcache_bind takes them. */
+static void resurrect_ro_rx(const pcache_identity *id, const uint8_t *file, uint64_t ro_at, uint64_t rx_at,
+                            uint64_t file_size, pcache_segment *ro, pcache_segment *rx,
+                            pcache_segment *segs[PCACHE_CLASS_COUNT])
+{
+    pcache_expect exp;
+    pcache_report rep;
+    const uint8_t *map;
+
+    pcache_expect_init(&exp, id);
+    exp.validation = PCACHE_VALIDATE_FULL;
+    map = file + ro_at;
+    assert_int_equal(pcache_resurrect(ro, PCACHE_RO, &map, file_size - ro_at, &exp, &rep), PCACHE_OK);
+    map = file + rx_at;
+    assert_int_equal(pcache_resurrect(rx, PCACHE_RX, &map, file_size - rx_at, &exp, &rep), PCACHE_OK);
+    segs[PCACHE_RO] = ro;
+    segs[PCACHE_RX] = rx;
+}
+
+/* A bound image's rx "code" view has the offset field (what the test
+ * persisted or validated) and lies in the bound block. */
+static void assert_code_view_in_block(pcache_bound_image *img, uint64_t field, const char *field_was)
+{
+    pcache_view code;
+    const uint8_t *lo = img->block[PCACHE_RO], *hi = lo + img->block_size[PCACHE_RO];
+    assert_int_equal(pcache_bound_find(img, PCACHE_RX, "code", &code, NULL), PCACHE_OK);
+    print_message("rx 'code' view: offset 0x%llx (%s 0x%llx), data %p, block [%p, %p)\n",
+                  (unsigned long long)code.offset, field_was, (unsigned long long)field, code.data,
+                  (const void *)lo, (const void *)hi);
+    assert_int_equal(code.offset, field);
+    assert_true((const uint8_t *)code.data >= lo && (const uint8_t *)code.data + code.size <= hi);
+}
+
 /* ------------------------------------------------------------------ */
 /* 1. Overlapping segments: an ro segment whose last client section
  *    holds the bytes of the rx segment (the ro segment's size runs past
@@ -76,11 +111,9 @@ static void test_overlapping_ro_rx_rewrites_rx_table(void **state)
     pcache_sink sink;
     pcache_segment ro, rx;
     pcache_segment *segs[PCACHE_CLASS_COUNT] = {NULL, NULL, NULL};
-    pcache_expect exp;
     pcache_bind_options o;
     pcache_bound_image img;
     pcache_report rep;
-    const uint8_t *map;
     pcache_status st;
 
     (void)state;
@@ -125,14 +158,7 @@ static void test_overlapping_ro_rx_rewrites_rx_table(void **state)
     assert_int_equal(ld64(file + OV_RX_AT + SEG_HEADER_SIZE + SE_OFFSET), field);
 
     /* both validate in full, each where it is */
-    pcache_expect_init(&exp, &id);
-    exp.validation = PCACHE_VALIDATE_FULL;
-    map = file + OV_RO_AT;
-    assert_int_equal(pcache_resurrect(&ro, PCACHE_RO, &map, OV_FILE - OV_RO_AT, &exp, &rep), PCACHE_OK);
-    map = file + OV_RX_AT;
-    assert_int_equal(pcache_resurrect(&rx, PCACHE_RX, &map, OV_FILE - OV_RX_AT, &exp, &rep), PCACHE_OK);
-    segs[PCACHE_RO] = &ro;
-    segs[PCACHE_RX] = &rx;
+    resurrect_ro_rx(&id, file, OV_RO_AT, OV_RX_AT, OV_FILE, &ro, &rx, segs);
 
     memset(&o, 0, sizeof o);
     o.resolve = ov_resolve;
@@ -141,14 +167,7 @@ static void test_overlapping_ro_rx_rewrites_rx_table(void **state)
     if (st == PCACHE_OK) {
         /* Bound: then every view must lie in the block, and the tables
          * the views come from must be the ones resurrect validated. */
-        pcache_view code;
-        const uint8_t *lo = img.block[PCACHE_RO], *hi = lo + img.block_size[PCACHE_RO];
-        assert_int_equal(pcache_bound_find(&img, PCACHE_RX, "code", &code, NULL), PCACHE_OK);
-        print_message("rx 'code' view: offset 0x%llx (persisted 0x%llx), data %p, block [%p, %p)\n",
-                      (unsigned long long)code.offset, (unsigned long long)field, code.data, (const void *)lo,
-                      (const void *)hi);
-        assert_int_equal(code.offset, field);
-        assert_true((const uint8_t *)code.data >= lo && (const uint8_t *)code.data + code.size <= hi);
+        assert_code_view_in_block(&img, field, "persisted");
         pcache_bound_release(&img);
     } else {
         /* refused: the segments overlap in the file */
@@ -204,11 +223,9 @@ static void test_mapping_changes_before_copy(void **state)
     pcache_sink sink;
     pcache_segment ro, rx;
     pcache_segment *segs[PCACHE_CLASS_COUNT] = {NULL, NULL, NULL};
-    pcache_expect exp;
     pcache_bind_options o;
     pcache_bound_image img;
     pcache_report rep;
-    const uint8_t *map;
     pcache_status st;
 
     (void)state;
@@ -230,14 +247,7 @@ static void test_mapping_changes_before_copy(void **state)
     assert_int_equal(pcache_builder_persist(b, PCACHE_RX, &sink), PCACHE_OK);
     pcache_builder_free(b);
 
-    pcache_expect_init(&exp, &id);
-    exp.validation = PCACHE_VALIDATE_FULL;
-    map = file + TC_RO_AT;
-    assert_int_equal(pcache_resurrect(&ro, PCACHE_RO, &map, TC_FILE - TC_RO_AT, &exp, &rep), PCACHE_OK);
-    map = file + TC_RX_AT;
-    assert_int_equal(pcache_resurrect(&rx, PCACHE_RX, &map, TC_FILE - TC_RX_AT, &exp, &rep), PCACHE_OK);
-    segs[PCACHE_RO] = &ro;
-    segs[PCACHE_RX] = &rx;
+    resurrect_ro_rx(&id, file, TC_RO_AT, TC_RX_AT, TC_FILE, &ro, &rx, segs);
     field = ld64(file + TC_RX_AT + SEG_HEADER_SIZE + SE_OFFSET);
     tc_mapping_field = file + TC_RX_AT + SEG_HEADER_SIZE + SE_OFFSET;
 
@@ -247,14 +257,7 @@ static void test_mapping_changes_before_copy(void **state)
     o.free = tc_free;
     st = pcache_bind(&img, segs, &o, &rep);
     if (st == PCACHE_OK) {
-        pcache_view code;
-        const uint8_t *lo = img.block[PCACHE_RO], *hi = lo + img.block_size[PCACHE_RO];
-        assert_int_equal(pcache_bound_find(&img, PCACHE_RX, "code", &code, NULL), PCACHE_OK);
-        print_message("rx 'code' view: offset 0x%llx (validated 0x%llx), data %p, block [%p, %p)\n",
-                      (unsigned long long)code.offset, (unsigned long long)field, code.data, (const void *)lo,
-                      (const void *)hi);
-        assert_int_equal(code.offset, field);
-        assert_true((const uint8_t *)code.data >= lo && (const uint8_t *)code.data + code.size <= hi);
+        assert_code_view_in_block(&img, field, "validated");
         pcache_bound_release(&img);
     } else {
         /* the copy, validated itself, no longer passes its checks */
