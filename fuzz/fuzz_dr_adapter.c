@@ -43,6 +43,7 @@
 #include "format.h"
 #include "fuzz_common.h"
 #include "fuzz_dr.h"
+#include "dr_raw_client.h"
 #include "pcache/dpc.h"
 #include "pcache/dr.h"
 
@@ -280,24 +281,6 @@ static void on_error(void *ctx, const pcache_dr_unit *unit, pcache_status st, co
     (void)unit;
     if (st == PCACHE_OK || (unsigned)st >= PCACHE_STATUS_COUNT || !reason || !reason[0])
         fuzz_fail("on_error with status %d and reason '%s'", (int)st, reason ? reason : "(null)");
-}
-
-static size_t raw_size(void *drcontext, void *perscxt, size_t file_offs, void **user_data)
-{
-    (void)drcontext;
-    (void)perscxt;
-    (void)file_offs;
-    (void)user_data;
-    return 0;
-}
-
-static bool raw_persist(void *drcontext, void *perscxt, file_t fd, void *user_data)
-{
-    (void)drcontext;
-    (void)perscxt;
-    (void)fd;
-    (void)user_data;
-    return true;
 }
 
 static bool raw_resurrect(void *drcontext, void *perscxt, byte **map)

@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "dr_model.h"
+#include "dr_raw_client.h"
 #include "dr_test_files.h"
 #include "format.h"
 #include "pcache/dpc.h"
@@ -161,24 +162,6 @@ static struct {
     void *perscxt[8];
     byte *mapping[8]; /* the start of the DR mapping the call's pointer is in */
 } raw;
-
-static size_t raw_size(void *drcontext, void *perscxt, size_t file_offs, void **user_data)
-{
-    (void)drcontext;
-    (void)perscxt;
-    (void)file_offs;
-    (void)user_data;
-    return 0;
-}
-
-static bool raw_persist(void *drcontext, void *perscxt, file_t fd, void *user_data)
-{
-    (void)drcontext;
-    (void)perscxt;
-    (void)fd;
-    (void)user_data;
-    return true;
-}
 
 static bool raw_resurrect(void *drcontext, void *perscxt, byte **map)
 {
