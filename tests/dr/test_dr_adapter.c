@@ -396,8 +396,7 @@ static void test_round_trip_every_mode(void **state)
         dr_model_view v;
         char file[1024], why[512];
 
-        dr_test_path(file, sizeof file, "alpha.dpc");
-        unlink(file);
+        dr_test_new_path(file, sizeof file, "alpha.dpc");
         /* run 1 */
         process(m, 1, 0);
         init_client(&alpha, "alpha", 0, 0x10);
@@ -498,8 +497,7 @@ static void expect_refused(const mode *m, void (*prep)(tclient *), void (*corrup
     dr_model_unit u = test_unit();
     char file[1024], why[512];
 
-    dr_test_path(file, sizeof file, "refused.dpc");
-    unlink(file);
+    dr_test_new_path(file, sizeof file, "refused.dpc");
     process(m, 1, 0);
     init_client(&alpha, "alpha", 0, 0x20);
     if (prep)
@@ -625,8 +623,7 @@ static void test_persist_fail_closed(void **state)
         dr_model_unit u = test_unit();
         char file[1024], why[512];
 
-        dr_test_path(file, sizeof file, "abandoned.dpc");
-        unlink(file);
+        dr_test_new_path(file, sizeof file, "abandoned.dpc");
         process(&m, 1, 0);
         init_client(&alpha, "alpha", 0, 0x11);
         alpha.describe_refuse = cases[i].what == 0;
@@ -664,8 +661,7 @@ static void test_rx_record_in_place(void **state)
         int32_t rel;
         uint64_t client = 0, field_copy, field_map;
 
-        dr_test_path(file, sizeof file, "rxrec.dpc");
-        unlink(file);
+        dr_test_new_path(file, sizeof file, "rxrec.dpc");
         process(&m, 1, 0);
         init_client(&alpha, "alpha", 0, 0x30);
         alpha.rx_anchor = 1;
@@ -709,8 +705,7 @@ static void test_two_registrations_two_libraries(void **state)
         char file[1024], why[512];
         uint64_t told, field_at[2];
 
-        dr_test_path(file, sizeof file, "three.dpc");
-        unlink(file);
+        dr_test_new_path(file, sizeof file, "three.dpc");
         process(m, 2, 0);
         init_client(&alpha, "alpha", 0, 0x41);
         init_client(&beta, "beta", 0, 0x52);
@@ -774,8 +769,7 @@ static void test_refusal_discards_others(void **state)
     char file[1024], why[512];
 
     (void)state;
-    dr_test_path(file, sizeof file, "discard.dpc");
-    unlink(file);
+    dr_test_new_path(file, sizeof file, "discard.dpc");
     process(&separate, 1, 0);
     init_client(&alpha, "alpha", 0, 1);
     init_client(&beta, "beta", 0, 2);
@@ -817,8 +811,7 @@ static void test_other_library_refuses(void **state)
         size_t size;
         uint prot;
 
-        dr_test_path(file, sizeof file, "other_refuses.dpc");
-        unlink(file);
+        dr_test_new_path(file, sizeof file, "other_refuses.dpc");
         process(m, 2, 0);
         init_client(&alpha, "alpha", 0, 0x21);
         init_client(&gamma_, "gamma", 1, 0x31);
@@ -872,8 +865,7 @@ static void test_merge(void **state)
         dr_model_view v;
         char file[1024], why[512];
 
-        dr_test_path(file, sizeof file, "merge.dpc");
-        unlink(file);
+        dr_test_new_path(file, sizeof file, "merge.dpc");
         process(m, 1, 0);
         init_client(&alpha, "alpha", 0, 0x70);
         reg(&alpha);

@@ -501,24 +501,37 @@ static void test_merge_resurrects(void **state)
     }
 }
 
+/* A process with the default options, where client A persists ro_size
+ * bytes of ro_payload in its ro slot of unit u into file name (its path
+ * in out): the file's n bytes, malloc'd, and d, their parse. */
+static uint8_t *persist_ro(const dr_model_unit *u, char *out, size_t out_size, const char *name, size_t ro_size,
+                           size_t *n, pcache_dpc *d)
+{
+    char why[256];
+    uint8_t *f;
+
+    fill_payloads();
+    fresh(NULL);
+    dr_test_new_path(out, out_size, name);
+    slot(&A, RO, ro_size, ro_payload);
+    register_raw(&A, RO);
+    assert_int_equal(dr_model_persist(u, out, why, sizeof why), DRM_LOADED);
+    f = dr_test_read(out, n);
+    assert_int_equal(pcache_dpc_parse(d, f, *n, NULL), PCACHE_OK);
+    return f;
+}
+
 /* DR pads a slot to 8 with code-cache bytes, not zeros. */
 static void test_padding(void **state)
 {
     dr_model_unit u = hello();
-    char out[1024], why[256];
+    char out[1024];
     uint8_t *f;
     size_t n;
     pcache_dpc d;
 
     (void)state;
-    fill_payloads();
-    fresh(NULL);
-    dr_test_new_path(out, sizeof out, "pad.dpc");
-    slot(&A, RO, 5, ro_payload);
-    register_raw(&A, RO);
-    assert_int_equal(dr_model_persist(&u, out, why, sizeof why), DRM_LOADED);
-    f = dr_test_read(out, &n);
-    assert_int_equal(pcache_dpc_parse(&d, f, n, NULL), PCACHE_OK);
+    f = persist_ro(&u, out, sizeof out, "pad.dpc", 5, &n, &d);
     assert_int_equal(d.header.instrument_ro_len, 8); /* 1 (empty list) + 5, to 8 */
     assert_memory_equal(f + d.client_data[PCACHE_RO].offset, ro_payload, 5);
     assert_int_equal(f[d.client_data[PCACHE_RO].offset + 5], 0x4d); /* the cache's first byte: 'M' */
@@ -536,14 +549,7 @@ static void test_header_md5_only(void **state)
     pcache_dpc d;
 
     (void)state;
-    fill_payloads();
-    fresh(NULL);
-    dr_test_new_path(out, sizeof out, "md5.dpc");
-    slot(&A, RO, 16, ro_payload);
-    register_raw(&A, RO);
-    assert_int_equal(dr_model_persist(&u, out, why, sizeof why), DRM_LOADED);
-    f = dr_test_read(out, &n);
-    assert_int_equal(pcache_dpc_parse(&d, f, n, NULL), PCACHE_OK);
+    f = persist_ro(&u, out, sizeof out, "md5.dpc", 16, &n, &d);
     f[d.client_data[PCACHE_RO].offset] ^= 0xff;
     dr_test_write(out, f, n);
     assert_int_equal(dr_model_load(&u, out, NULL, why, sizeof why), DRM_LOADED);
