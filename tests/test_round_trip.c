@@ -343,55 +343,67 @@ static void resize_then_persist(void **state)
     pcache_builder_free(b);
 }
 
-/* Builds a segment and corrupts one byte of section "beta". */
-static uint8_t *corrupted_segment(pcache_builder **bp, image_spec *s, uint64_t *size, void **block)
+/* A segment (class rw, at file offset 0x2001) of three sections, one byte
+ * of section "beta" corrupted, and what made it. */
+typedef struct corrupted {
+    pcache_builder *b;
+    image_spec s;
+    uint64_t size;
+    void *block;
+    uint8_t *p; /* the segment */
+} corrupted;
+
+static void corrupted_make(corrupted *c)
 {
     pcache_identity id;
     pcache_view v;
     pcache_segment seg;
     pcache_expect exp;
     const uint8_t *map;
-    uint8_t *p;
 
     test_identity(&id, PCACHE_CHECKSUM_XXH3_64);
-    assert_int_equal(pcache_builder_new(bp, &id), PCACHE_OK);
-    spec_init(s, mixed, 3, 77);
-    spec_add(*bp, PCACHE_RW, s);
-    p = test_persist(*bp, PCACHE_RW, 0x2001, size, block);
+    assert_int_equal(pcache_builder_new(&c->b, &id), PCACHE_OK);
+    spec_init(&c->s, mixed, 3, 77);
+    spec_add(c->b, PCACHE_RW, &c->s);
+    c->p = test_persist(c->b, PCACHE_RW, 0x2001, &c->size, &c->block);
     pcache_expect_init(&exp, &id);
-    map = p;
-    assert_int_equal(pcache_resurrect(&seg, PCACHE_RW, &map, *size, &exp, NULL), PCACHE_OK);
+    map = c->p;
+    assert_int_equal(pcache_resurrect(&seg, PCACHE_RW, &map, c->size, &exp, NULL), PCACHE_OK);
     assert_int_equal(pcache_segment_find(&seg, "beta", &v, NULL), PCACHE_OK);
-    p[v.offset + 5] ^= 0x40;
-    return p;
+    c->p[v.offset + 5] ^= 0x40;
+}
+
+static void corrupted_free(corrupted *c)
+{
+    free(c->block);
+    spec_free(&c->s);
+    pcache_builder_free(c->b);
 }
 
 static void lazy_reports_on_access(void **state)
 {
-    pcache_builder *b;
-    image_spec s;
-    uint64_t size;
-    void *block;
-    uint8_t *p = corrupted_segment(&b, &s, &size, &block);
+    corrupted c;
     pcache_expect exp;
     pcache_segment seg;
     pcache_report r;
     pcache_view v;
-    const uint8_t *map = p;
+    const uint8_t *map;
     uint64_t fo;
     (void)state;
 
-    pcache_expect_init(&exp, pcache_builder_identity(b));
+    corrupted_make(&c);
+    map = c.p;
+    pcache_expect_init(&exp, pcache_builder_identity(c.b));
     exp.validation = PCACHE_VALIDATE_LAZY;
-    assert_int_equal(pcache_resurrect(&seg, PCACHE_RW, &map, size, &exp, &r), PCACHE_OK);
-    assert_ptr_equal(map, p + size);
+    assert_int_equal(pcache_resurrect(&seg, PCACHE_RW, &map, c.size, &exp, &r), PCACHE_OK);
+    assert_ptr_equal(map, c.p + c.size);
     /* the intact sections are served and verified */
     assert_int_equal(pcache_segment_find(&seg, "alpha", &v, &r), PCACHE_OK);
-    assert_memory_equal(v.data, s.data[0], (size_t)s.sec[0].size);
+    assert_memory_equal(v.data, c.s.data[0], (size_t)c.s.sec[0].size);
     assert_int_equal(pcache_segment_section(&seg, 2, &v, &r), PCACHE_OK);
     assert_int_equal(seg.verified[0], (1u << 0) | (1u << 2));
     /* the corrupted one is reported every time it is asked for */
-    assert_int_equal(pcache_builder_section_file_offset(b, PCACHE_RW, "beta", &fo), PCACHE_OK);
+    assert_int_equal(pcache_builder_section_file_offset(c.b, PCACHE_RW, "beta", &fo), PCACHE_OK);
     for (int k = 0; k < 2; k++) {
         memset(&r, 0, sizeof r);
         assert_int_equal(pcache_segment_find(&seg, "beta", &v, &r), PCACHE_E_SECTION_CHECKSUM);
@@ -406,41 +418,35 @@ static void lazy_reports_on_access(void **state)
 
     /* full validation refuses the segment up front */
     exp.validation = PCACHE_VALIDATE_FULL;
-    map = p;
-    assert_int_equal(pcache_resurrect(&seg, PCACHE_RW, &map, size, &exp, &r), PCACHE_E_SECTION_CHECKSUM);
+    map = c.p;
+    assert_int_equal(pcache_resurrect(&seg, PCACHE_RW, &map, c.size, &exp, &r), PCACHE_E_SECTION_CHECKSUM);
     test_assert_report(&r, PCACHE_E_SECTION_CHECKSUM);
     assert_string_equal(r.section, "beta");
-    assert_ptr_equal(map, p); /* not advanced on failure */
+    assert_ptr_equal(map, c.p); /* not advanced on failure */
     assert_int_equal(r.offset, fo - 0x2001);
-    free(block);
-    spec_free(&s);
-    pcache_builder_free(b);
+    corrupted_free(&c);
 }
 
 static void header_level_does_not_read_sections(void **state)
 {
-    pcache_builder *b;
-    image_spec s;
-    uint64_t size;
-    void *block;
-    uint8_t *p = corrupted_segment(&b, &s, &size, &block);
+    corrupted c;
     pcache_expect exp;
     pcache_segment seg;
     pcache_report r;
     pcache_view v;
-    const uint8_t *map = p;
+    const uint8_t *map;
     (void)state;
 
-    pcache_expect_init(&exp, pcache_builder_identity(b));
+    corrupted_make(&c);
+    map = c.p;
+    pcache_expect_init(&exp, pcache_builder_identity(c.b));
     exp.validation = PCACHE_VALIDATE_HEADER;
-    assert_int_equal(pcache_resurrect(&seg, PCACHE_RW, &map, size, &exp, &r), PCACHE_OK);
+    assert_int_equal(pcache_resurrect(&seg, PCACHE_RW, &map, c.size, &exp, &r), PCACHE_OK);
     assert_int_equal(pcache_segment_find(&seg, "beta", &v, &r), PCACHE_OK);
-    assert_int_equal(v.size, s.sec[1].size);
-    assert_memory_not_equal(v.data, s.data[1], (size_t)v.size); /* served as is */
+    assert_int_equal(v.size, c.s.sec[1].size);
+    assert_memory_not_equal(v.data, c.s.data[1], (size_t)v.size); /* served as is */
     assert_int_equal(pcache_segment_section(&seg, 1, &v, &r), PCACHE_OK);
-    free(block);
-    spec_free(&s);
-    pcache_builder_free(b);
+    corrupted_free(&c);
 }
 
 /* LAZY and HEADER do not read padding; FULL does. */
