@@ -53,7 +53,9 @@ typedef enum stop {
     STOP_FIELD,           /* field ends past its section */
     STOP_TARGET_KIND,     /* target kind neither section nor anchor */
     STOP_ANCHOR,          /* anchor index past the anchor table */
-    STOP_VALUE            /* writing pass: a value out of range, though proved in range */
+    STOP_VALUE,           /* writing pass: a value out of range, though proved in range */
+    STOP_RULE,            /* compact: unknown addend rule */
+    STOP_STREAM           /* compact: the run stream no longer decodes (creloc_err says why) */
 } stop;
 
 static const char *const stop_text[] = {
@@ -68,6 +70,8 @@ static const char *const stop_text[] = {
     [STOP_TARGET_KIND] = "unknown target kind",
     [STOP_ANCHOR] = "anchor index past the anchor table",
     [STOP_VALUE] = "value out of range, though resurrect's spans or the check before writing had it in range",
+    [STOP_RULE] = "unknown addend rule",
+    [STOP_STREAM] = "the run stream does not decode",
 };
 
 /* The site section of the records being walked (records are sorted by
@@ -165,6 +169,20 @@ HOT void store64(uint8_t *p, uint64_t v, int big)
     if (big != HOST_BIG)
         v = __builtin_bswap64(v);
     memcpy(p, &v, 8);
+}
+
+HOT uint32_t load32(const uint8_t *p, int big)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return big != HOST_BIG ? __builtin_bswap32(v) : v;
+}
+
+HOT uint64_t load64(const uint8_t *p, int big)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return big != HOST_BIG ? __builtin_bswap64(v) : v;
 }
 
 /* The first 4 bytes of a record: kind, target kind, site section. */
@@ -428,7 +446,9 @@ static pcache_status report_out_of_range(const apply_ctx *a, const reloc_tables 
     char vt[32];
 
     /* the walk has checked the record's site section and anchor index */
-    reloc_record_read(a->seg, t, i, &r);
+    if (reloc_record_read(a->seg, t, i, &r) != PCACHE_OK)
+        return report_fail(rep, PCACHE_E_SEGMENT_CHANGED, a->seg->cls, CRELOCS_SECTION_NAME, 0, 0, 0, 0,
+                           "record %" PRIu64 ": out of range, and the table no longer decodes", i);
     off = reloc_section_offset(a->seg, r.site_index) + r.site_offset;
     target = (r.target_kind == PCACHE_TARGET_SECTION ? a->image_base + r.target_base : a->anchor[r.anchor_index]) +
              r.target_offset + (uint64_t)r.addend;
@@ -468,6 +488,211 @@ static pcache_status verify_site_sections(pcache_segment *seg, const apply_ctx *
         if ((st = pcache_segment_section(seg, run.index, &view, rep)) != PCACHE_OK)
             return st;
     }
+    return PCACHE_OK;
+}
+
+/* ---- the compact form (docs/FORMAT.md 9.10) ---- */
+
+/* Where a pass over a compact table stopped. */
+typedef struct cstop {
+    stop why;
+    creloc_err err;  /* STOP_STREAM */
+    uint64_t index;  /* the record */
+    uint64_t at;     /* its run, in the segment */
+} cstop;
+
+/* One pass over the runs of a compact table, decoded bounds-safe
+ * (creloc_next), as walk() does for records: check, every value against
+ * its field's range and nothing written; else each written into dst in
+ * byte order big, its range checked all the same.  A run's shape gives
+ * one value for all its fields (explicit addend, absolute kind), one
+ * value less each field's address (explicit, relative), or one
+ * difference to add to each field's stored value v0, read at seg->base
+ * (implicit addend): the image base for a section target, the anchor's
+ * move for an anchor, less the image base again for a relative kind.
+ * Returns 1 when every run was taken, else 0 and *s. */
+HOT int cwalk(const apply_ctx *a, const reloc_tables *t, uint8_t *dst, int check, int big, cstop *s)
+{
+    const uint64_t image_base = a->image_base;
+    const uint8_t *const src = a->seg->base;
+    uint32_t cur = RUN_NONE;
+    creloc_cursor c;
+    creloc_run r;
+    creloc_err e;
+
+    creloc_begin(t, &c);
+    while ((e = creloc_next(a->seg, t, &c, &r)) == CRUN_OK) {
+        const uint8_t *sh = r.shape;
+        unsigned tk = sh[CS_TARGET_KIND], rule = sh[CS_ADDEND_RULE];
+        uint64_t v, n = r.count, j = 0, at = r.site_offset + r.offset, pcb;
+        uint8_t *d = dst + at;
+        const uint8_t *f = src + at;
+
+        s->index = r.index;
+        s->at = r.at;
+        if (r.site != cur) {
+            site_run sr = run_start(a, cur, r.site);
+            if ((s->why = sr.why) != STOP_NONE)
+                return 0;
+            cur = r.site;
+        }
+        if (tk == PCACHE_TARGET_SECTION) {
+            v = image_base + (rule == CR_ADDEND_EXPLICIT ? ld64(sh + CS_TARGET_BASE) : 0);
+        } else if (tk == PCACHE_TARGET_ANCHOR) {
+            uint16_t k = ld16(sh + CS_TARGET_INDEX);
+            if (k >= a->nanchors) {
+                s->why = STOP_ANCHOR;
+                return 0;
+            }
+            v = a->anchor[k] -
+                (rule == CR_ADDEND_EXPLICIT ? 0 : ld64(t->anchors + (uint64_t)k * PCACHE_ANCHOR_ENTRY_SIZE + AE_ADDRESS));
+        } else {
+            s->why = STOP_TARGET_KIND;
+            return 0;
+        }
+        /* relative: minus where each field counts from; (uint64_t)(int64_t)
+         * sign-extends pc_offset, the sums wrap mod 2^64 */
+        pcb = a->seg_address + at + (uint64_t)(int64_t)(int32_t)ld32(sh + CS_PC_OFFSET);
+        if (rule == CR_ADDEND_EXPLICIT) {
+            v += ld64(sh + CS_TARGET_OFFSET) + ld64(sh + CS_ADDEND);
+            switch (r.kind) {
+            case PCACHE_RELOC_ABS64:
+                if (!check)
+                    for (; j < n; j++)
+                        store64(d + 8 * j, v, big);
+                break;
+            case PCACHE_RELOC_ABS32:
+                if (v > 0xffffffffu)
+                    goto range;
+                if (!check)
+                    for (; j < n; j++)
+                        store32(d + 4 * j, (uint32_t)v, big);
+                break;
+            case PCACHE_RELOC_REL32:
+                for (; j < n; j++) {
+                    uint64_t x = v - (pcb + 4 * j);
+                    if (x + 0x80000000u > 0xffffffffu)
+                        goto range;
+                    if (!check)
+                        store32(d + 4 * j, (uint32_t)x, big);
+                }
+                break;
+            case PCACHE_RELOC_REL8:
+                for (; j < n; j++) {
+                    uint64_t x = v - (pcb + j);
+                    if (x + 0x80u > 0xffu)
+                        goto range;
+                    if (!check)
+                        d[j] = (uint8_t)x;
+                }
+                break;
+            default:
+                s->why = STOP_KIND;
+                return 0;
+            }
+        } else if (rule == CR_ADDEND_IMPLICIT) {
+            if (reloc_kind_relative(r.kind))
+                v -= image_base;
+            switch (r.kind) {
+            case PCACHE_RELOC_ABS64:
+                if (!check)
+                    for (; j < n; j++)
+                        store64(d + 8 * j, load64(f + 8 * j, big) + v, big);
+                break;
+            case PCACHE_RELOC_ABS32:
+                for (; j < n; j++) {
+                    uint64_t x = load32(f + 4 * j, big) + v;
+                    if (x > 0xffffffffu)
+                        goto range;
+                    if (!check)
+                        store32(d + 4 * j, (uint32_t)x, big);
+                }
+                break;
+            case PCACHE_RELOC_REL32:
+                for (; j < n; j++) {
+                    uint64_t x = (uint64_t)(int64_t)(int32_t)load32(f + 4 * j, big) + v;
+                    if (x + 0x80000000u > 0xffffffffu)
+                        goto range;
+                    if (!check)
+                        store32(d + 4 * j, (uint32_t)x, big);
+                }
+                break;
+            case PCACHE_RELOC_REL8:
+                for (; j < n; j++) {
+                    uint64_t x = (uint64_t)(int64_t)(int8_t)f[j] + v;
+                    if (x + 0x80u > 0xffu)
+                        goto range;
+                    if (!check)
+                        d[j] = (uint8_t)x;
+                }
+                break;
+            default:
+                s->why = STOP_KIND;
+                return 0;
+            }
+        } else {
+            s->why = STOP_RULE;
+            return 0;
+        }
+        continue;
+    range:
+        s->why = check ? STOP_RANGE : STOP_VALUE;
+        s->index = r.index + j;
+        return 0;
+    }
+    if (e != CRUN_END) {
+        s->why = STOP_STREAM;
+        s->err = e;
+        s->index = r.index;
+        s->at = r.at;
+        return 0;
+    }
+    s->why = STOP_NONE;
+    return 1;
+}
+
+static pcache_status creport_changed(const apply_ctx *a, const cstop *s, int wrote, pcache_report *rep)
+{
+    return report_fail(rep, PCACHE_E_SEGMENT_CHANGED, a->seg->cls, CRELOCS_SECTION_NAME, s->at, 0, 0, 0,
+                       "run of record %" PRIu64 ": %s%s%s; .crelocs changed since resurrect checked it%s", s->index,
+                       stop_text[s->why], s->why == STOP_STREAM ? ": " : "",
+                       s->why == STOP_STREAM ? creloc_err_text(s->err) : "",
+                       wrote ? " (fields of the records before it written)" : "");
+}
+
+/* LAZY: every shape's site section verified before any is written. */
+static pcache_status verify_shape_sections(pcache_segment *seg, const apply_ctx *a, const reloc_tables *t,
+                                           pcache_report *rep)
+{
+    for (uint32_t k = 0; k < t->nshapes; k++) {
+        pcache_view view;
+        pcache_status st;
+        site_run run = site_section(a, ld16(t->shapes + (uint64_t)CR_SHAPE_SIZE * k + CS_SITE_SECTION));
+        if (run.why != STOP_NONE) {
+            cstop s = {run.why, CRUN_OK, 0, t->relocs_offset + CR_HEADER_SIZE + (uint64_t)CR_SHAPE_SIZE * k};
+            return creport_changed(a, &s, 0, rep);
+        }
+        if ((st = pcache_segment_section(seg, run.index, &view, rep)) != PCACHE_OK)
+            return st;
+    }
+    return PCACHE_OK;
+}
+
+static pcache_status apply_compact(pcache_segment *seg, const apply_ctx *a, const reloc_tables *t, uint8_t *dst,
+                                   pcache_report *rep)
+{
+    pcache_status st;
+    cstop s;
+    int big = seg->identity.byte_order == PCACHE_BIG_ENDIAN;
+
+    if (seg->validation == PCACHE_VALIDATE_LAZY && (st = verify_shape_sections(seg, a, t, rep)) != PCACHE_OK)
+        return st;
+    /* pass 1, when some field has a range: check every record */
+    if (seg->relocs_ranged != 0 && !cwalk(a, t, NULL, 1, 0, &s))
+        return s.why == STOP_RANGE ? report_out_of_range(a, t, s.index, rep) : creport_changed(a, &s, 0, rep);
+    /* pass 2: write */
+    if (!(big ? cwalk(a, t, dst, 0, 1, &s) : cwalk(a, t, dst, 0, 0, &s)))
+        return creport_changed(a, &s, 1, rep);
     return PCACHE_OK;
 }
 
@@ -516,6 +741,8 @@ pcache_status pcache_reloc_apply(pcache_segment *seg, void *dst, uint64_t image_
                                "anchor \"%s\" could not be resolved", name);
     }
 
+    if (t.compact)
+        return apply_compact(seg, &a, &t, dst, rep);
     if (seg->validation == PCACHE_VALIDATE_LAZY && (st = verify_site_sections(seg, &a, rep)) != PCACHE_OK)
         return st;
     /* Pass 1, only when some field has a range (not abs64) and the spans

@@ -16,12 +16,65 @@
 
 typedef struct reloc_tables {
     uint32_t relocs_index, anchors_index; /* RELOC_NO_SECTION when absent */
-    const uint8_t *relocs;
-    uint64_t nrelocs;
+    const uint8_t *relocs;                /* the section's first byte */
+    uint64_t nrelocs;                     /* compact: as its header states */
     uint64_t relocs_offset;               /* in the segment, for reports */
     const uint8_t *anchors;
     uint32_t nanchors;
+    /* ".crelocs" (docs/FORMAT.md 9.10) in place of ".relocs": relocs_index
+     * is its index, relocs its first byte */
+    int compact;
+    const uint8_t *shapes;                /* nshapes entries of CR_SHAPE_SIZE */
+    uint32_t nshapes;
+    const uint8_t *stream, *stream_end;   /* the run stream */
 } reloc_tables;
+
+/* ---- the compact form: runs of records (creloc.c) ---- */
+
+/* Where a walk over the run stream is. */
+typedef struct creloc_cursor {
+    const uint8_t *p;   /* next run */
+    uint32_t section;   /* site section of the previous run; RELOC_NO_SECTION before the first */
+    uint64_t prev_end;  /* where the previous run's last field ends, in that section */
+    uint64_t index;     /* records before the next run */
+} creloc_cursor;
+
+/* One run: count adjacent fields of one shape. */
+typedef struct creloc_run {
+    const uint8_t *shape;
+    uint32_t shape_index, site;
+    unsigned kind, width;
+    uint64_t offset, count; /* site offset of the first field; fields */
+    uint64_t index;         /* record index of the first field */
+    uint64_t at;            /* offset of the run in the segment, for reports */
+    uint64_t site_offset, site_size; /* the site section's place in the segment */
+} creloc_run;
+
+/* Why a run cannot be read; CRUN_OK and CRUN_END are not errors. */
+typedef enum creloc_err {
+    CRUN_OK = 0,
+    CRUN_END,          /* no more runs */
+    CRUN_VARINT,       /* a number truncated by the section's end, over 64 bits, or not minimal */
+    CRUN_SHAPE_INDEX,  /* shape index past the shape table */
+    CRUN_KIND,         /* the shape's kind is unknown */
+    CRUN_SITE,         /* the shape's site section is not a data section inside the segment */
+    CRUN_ORDER,        /* site section before the previous run's */
+    CRUN_COUNT,        /* more records than the header states */
+    CRUN_BOUNDS        /* a field ends past its section */
+} creloc_err;
+
+void creloc_begin(const reloc_tables *t, creloc_cursor *c);
+/* Decodes the next run, bounds-safe, whatever the bytes: every number is
+ * read inside the stream and every field checked to lie inside its site
+ * section, which lies inside the segment.  On an error *run says where
+ * (run->at, run->index). */
+creloc_err creloc_next(const pcache_segment *seg, const reloc_tables *t, creloc_cursor *c, creloc_run *run);
+const char *creloc_err_text(creloc_err e);
+
+/* The field value v0 of record `offset` of run r as stored in the
+ * segment's bytes at seg->base: sign-extended for relative kinds,
+ * zero-extended for absolute ones (an implicit addend's carrier). */
+uint64_t creloc_stored_value(const pcache_segment *seg, const creloc_run *r, uint64_t offset);
 
 static inline const uint8_t *reloc_entry(const pcache_segment *seg, uint32_t i)
 {
@@ -75,7 +128,17 @@ pcache_status reloc_tables_check(pcache_segment *seg, reloc_tables *t, pcache_re
 void reloc_seal(pcache_segment *seg);
 pcache_status reloc_seal_check(const pcache_segment *seg, pcache_report *rep);
 
-/* Record i, decoded without checks (the table has been checked). */
-void reloc_record_read(const pcache_segment *seg, const reloc_tables *t, uint64_t i, pcache_reloc *r);
+/* Record i, decoded without checks (the table has been checked).  For a
+ * compact table: found by walking the runs; PCACHE_E_NOT_FOUND when the
+ * stream holds no record i, PCACHE_E_SEGMENT_CHANGED when it no longer
+ * decodes. */
+pcache_status reloc_record_read(const pcache_segment *seg, const reloc_tables *t, uint64_t i, pcache_reloc *r);
+
+/* A 48-byte record's bytes, decoded without checks. */
+void reloc_record_decode(const pcache_segment *seg, const reloc_tables *t, const uint8_t *rec, pcache_reloc *r);
+
+/* Shape k of a compact table as a record (site offset 0, and for an
+ * implicit addend, addend 0). */
+void creloc_shape_read(const pcache_segment *seg, const reloc_tables *t, uint32_t k, pcache_reloc *r);
 
 #endif

@@ -151,6 +151,8 @@ static pcache_builder *small_builder(void)
     test_fill(vars, sizeof vars, 13);
     test_identity_with_module(&id, PCACHE_CHECKSUM_XXH3_64);
     assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    /* the 48-byte form, whose bytes these tests read (test_creloc.c: the compact one) */
+    assert_int_equal(pcache_builder_set_reloc_form(b, PCACHE_RELOC_FORM_RECORDS), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RO, "consts", consts, sizeof consts, 8, 0), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RW, "vars", vars, sizeof vars, 8, 0), PCACHE_OK);
@@ -396,6 +398,8 @@ static void test_undefined_anchors(void **state)
     /* "module" needs a module key in the identity */
     test_identity(&id, PCACHE_CHECKSUM_XXH3_64);
     assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    /* the 48-byte form, whose bytes these tests read (test_creloc.c: the compact one) */
+    assert_int_equal(pcache_builder_set_reloc_form(b, PCACHE_RELOC_FORM_RECORDS), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
     add(b, to_anchor(PCACHE_RX, "code", 0, PCACHE_RELOC_ABS64, 0, "module", 0, 0));
     assert_int_equal(pcache_builder_size(b, PCACHE_RX, 0x3000, &sz), PCACHE_E_ANCHOR);
@@ -714,6 +718,8 @@ static void one_site_build(one_site *o, pcache_reloc_kind kind, int32_t pc)
     test_fill(code, sizeof code, 12);
     test_identity(&id, PCACHE_CHECKSUM_CRC32);
     assert_int_equal(pcache_builder_new(&o->b, &id), PCACHE_OK);
+    /* the 48-byte form, whose bytes these tests read (test_creloc.c: the compact one) */
+    assert_int_equal(pcache_builder_set_reloc_form(o->b, PCACHE_RELOC_FORM_RECORDS), PCACHE_OK);
     assert_int_equal(pcache_builder_add(o->b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
     add(o->b, to_anchor(PCACHE_RX, "code", 0x21, kind, pc, "x", 0, 0));
     assert_int_equal(pcache_builder_set_anchor(o->b, "x", 0x1000), PCACHE_OK);
@@ -872,6 +878,8 @@ static void span_image_build(span_image *im, const pcache_patch *refs, int n, co
     test_fill(code, sizeof code, 12);
     test_identity(&im->id, PCACHE_CHECKSUM_XXH3_64);
     assert_int_equal(pcache_builder_new(&im->b, &im->id), PCACHE_OK);
+    /* the 48-byte form, whose bytes these tests read (test_creloc.c: the compact one) */
+    assert_int_equal(pcache_builder_set_reloc_form(im->b, PCACHE_RELOC_FORM_RECORDS), PCACHE_OK);
     assert_int_equal(pcache_builder_add(im->b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
     for (int i = 0; i < n; i++)
         add(im->b, refs[i]);
@@ -1118,6 +1126,8 @@ static void test_straddling_fields(void **state)
     test_fill(big, sizeof big, 14);
     test_identity(&id, PCACHE_CHECKSUM_XXH3_64);
     assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    /* the 48-byte form, whose bytes these tests read (test_creloc.c: the compact one) */
+    assert_int_equal(pcache_builder_set_reloc_form(b, PCACHE_RELOC_FORM_RECORDS), PCACHE_OK);
     assert_int_equal(pcache_builder_add_produced(b, PCACHE_RX, "prod", sizeof code, 8, 0, produce_in_threes, code),
                      PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RX, "big", big, sizeof big, 8, 0), PCACHE_OK);
@@ -1184,6 +1194,8 @@ static void test_big_endian_image(void **state)
     test_identity(&id, PCACHE_CHECKSUM_XXH3_64);
     id.byte_order = PCACHE_BIG_ENDIAN;
     assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    /* the 48-byte form, whose bytes these tests read (test_creloc.c: the compact one) */
+    assert_int_equal(pcache_builder_set_reloc_form(b, PCACHE_RELOC_FORM_RECORDS), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
     add(b, to_anchor(PCACHE_RX, "code", 0, PCACHE_RELOC_ABS64, 0, "x", 0, 0));
     add(b, to_section(PCACHE_RX, "code", 8, PCACHE_RELOC_REL32, 4, PCACHE_RX, "code", 0, 0));
@@ -1870,6 +1882,8 @@ static void p_run(p_case *pc, int n, int *applied, int *refused_persist, int *re
     if (pc->big)
         id.byte_order = PCACHE_BIG_ENDIAN;
     assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    /* the 48-byte form, whose bytes these tests read (test_creloc.c: the compact one) */
+    assert_int_equal(pcache_builder_set_reloc_form(b, PCACHE_RELOC_FORM_RECORDS), PCACHE_OK);
     for (int i = 0; i < pc->nsec; i++)
         assert_int_equal(pcache_builder_add(b, pc->sec[i].cls, pc->sec[i].name, pc->sec[i].data, pc->sec[i].size,
                                             pc->sec[i].align, 0),

@@ -93,11 +93,11 @@ extern "C" {
 
 /* The on-disk format version this library writes.  A reader refuses any
  * other major version and accepts any minor version of its major.  Minor 1
- * added compressed sections; a segment without one is written as 1.0
- * (docs/FORMAT.md 2.3), so that it stays byte-identical to what a 1.0
- * writer produces. */
+ * added compressed sections, minor 2 compact relocation tables; a segment
+ * states the lowest minor it needs (docs/FORMAT.md 2.3), so that one using
+ * neither stays byte-identical to what a 1.0 writer produces. */
 #define PCACHE_FORMAT_MAJOR 1
-#define PCACHE_FORMAT_MINOR 1
+#define PCACHE_FORMAT_MINOR 2
 
 #define PCACHE_SECTION_NAME_MAX   31u   /* bytes, excluding the NUL */
 #define PCACHE_CLIENT_NAME_MAX    63u   /* bytes, excluding the NUL */

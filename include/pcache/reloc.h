@@ -27,6 +27,7 @@ extern "C" {
 /* Library-owned section types (the section table's `type` field). */
 #define PCACHE_TYPE_RELOCS  2u  /* ".relocs": relocation records */
 #define PCACHE_TYPE_ANCHORS 3u  /* ".anchors": anchors the records use */
+#define PCACHE_TYPE_CRELOCS 4u  /* ".crelocs": relocation records, compact (format 1.2) */
 
 #define PCACHE_RELOC_RECORD_SIZE 48u /* bytes per record in ".relocs" */
 #define PCACHE_ANCHOR_ENTRY_SIZE 40u /* bytes per entry in ".anchors" */
@@ -130,6 +131,23 @@ PCACHE_API pcache_status pcache_builder_add_patch(pcache_builder *b,
  * (PCACHE_E_ANCHOR).  At most PCACHE_MAX_ANCHORS. */
 PCACHE_API pcache_status pcache_builder_set_anchor(pcache_builder *b, const char *name,
                                                    uint64_t address);
+
+/* How the builder stores relocation records (docs/FORMAT.md 9.4, 9.10). */
+typedef enum pcache_reloc_form {
+    /* ".crelocs" (format 1.2), the default: records that share kind,
+     * target, addend rule and site section form a shape, and runs of
+     * adjacent sites of one shape take a few bytes whatever their length.
+     * abs64 records keep their addend in the field (an implicit addend):
+     * apply reads it from the segment's bytes (seg->base).  Such a segment
+     * needs a 1.2 reader: a 1.1 reader refuses it. */
+    PCACHE_RELOC_FORM_COMPACT = 0,
+    /* ".relocs", 48 bytes per record (format 1.0): for 1.0 and 1.1 readers */
+    PCACHE_RELOC_FORM_RECORDS = 1
+} pcache_reloc_form;
+
+/* Chooses the form of the relocation tables the next pcache_builder_size()
+ * of each class writes.  PCACHE_E_INVALID_ARGUMENT for another value. */
+PCACHE_API pcache_status pcache_builder_set_reloc_form(pcache_builder *b, pcache_reloc_form form);
 
 /* *relocated = 1 when section `name` of class cls holds a patch site that
  * becomes a relocation record (an anchor target, or an absolute address

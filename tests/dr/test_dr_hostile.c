@@ -480,7 +480,7 @@ static void test_stale_rw_same_place_damaged_rw(void **state)
         char fa[1024], fb[1024], why[512];
         uint8_t *buf;
         size_t n;
-        uint64_t at, relocs = 0;
+        uint64_t at, relocs = 0, crelocs = 0;
         uint32_t count;
         void *perscxt1;
         byte *mapping1;
@@ -497,9 +497,15 @@ static void test_stale_rw_same_place_damaged_rw(void **state)
             const uint8_t *e = buf + at + SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * i;
             if (strcmp((const char *)e + SE_NAME, RELOCS_SECTION_NAME) == 0)
                 relocs = at + ld64le(e + SE_OFFSET);
+            if (strcmp((const char *)e + SE_NAME, CRELOCS_SECTION_NAME) == 0)
+                crelocs = at + ld64le(e + SE_OFFSET);
         }
-        assert_true(relocs != 0);
-        st64le(buf + relocs + RR_SITE_OFFSET, ld64le(buf + relocs + RR_SITE_OFFSET) + (64u << 20));
+        assert_true(relocs != 0 || crelocs != 0);
+        if (relocs)
+            st64le(buf + relocs + RR_SITE_OFFSET, ld64le(buf + relocs + RR_SITE_OFFSET) + (64u << 20));
+        else /* the compact form (the adapter's): the first shape's target, 64 MiB on */
+            st64le(buf + crelocs + CR_HEADER_SIZE + CS_TARGET_BASE,
+                   ld64le(buf + crelocs + CR_HEADER_SIZE + CS_TARGET_BASE) + (64u << 20));
         buf[at] ^= 0x01;
         spit(fb, buf, n);
         free(buf);

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The compact relocation table, ".crelocs" (docs/FORMAT.md 9.10): the
+ * run stream decoded one run at a time, bounds-safe and without
+ * allocation.  Every number is read inside the stream; every run is
+ * checked against its shape, its site section and the record count before
+ * anyone uses it, so that a hostile stream ends in an error, never in a
+ * read or a loop past what its bytes can describe: each run takes at
+ * least two bytes, and its fields lie inside a section of the segment. */
+#include <string.h>
+
+#include "patch.h"
+#include "reloc_table.h"
+
+void creloc_begin(const reloc_tables *t, creloc_cursor *c)
+{
+    c->p = t->stream;
+    c->section = RELOC_NO_SECTION;
+    c->prev_end = 0;
+    c->index = 0;
+}
+
+/* A ULEB128 of at most 64 bits, in its shortest form: 0 on success. */
+static int uleb(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+    const uint8_t *p = *pp;
+    uint64_t x = 0;
+
+    for (unsigned i = 0; i < CR_VARINT_MAX; i++) {
+        uint8_t b;
+        if (p == end)
+            return -1;
+        b = *p++;
+        if (i == CR_VARINT_MAX - 1 && b > 1)
+            return -1; /* bits past 64 */
+        x |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            if (i > 0 && b == 0)
+                return -1; /* not the shortest form */
+            *v = x;
+            *pp = p;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+creloc_err creloc_next(const pcache_segment *seg, const reloc_tables *t, creloc_cursor *c, creloc_run *run)
+{
+    const uint8_t *p = c->p, *sh;
+    uint64_t h, gap, extra = 0, count, base, off;
+
+    run->at = t->relocs_offset + (uint64_t)(c->p - t->relocs);
+    run->index = c->index;
+    if (p >= t->stream_end)
+        return CRUN_END;
+    if (uleb(&p, t->stream_end, &h) != 0 || uleb(&p, t->stream_end, &gap) != 0 ||
+        ((h & 1) && uleb(&p, t->stream_end, &extra) != 0))
+        return CRUN_VARINT;
+    if (extra > UINT64_MAX - 2)
+        return CRUN_COUNT;
+    count = (h & 1) ? extra + 2 : 1;
+    if ((h >> 1) >= t->nshapes)
+        return CRUN_SHAPE_INDEX;
+    run->shape_index = (uint32_t)(h >> 1);
+    run->shape = sh = t->shapes + (uint64_t)CR_SHAPE_SIZE * run->shape_index;
+    run->kind = sh[CS_KIND];
+    if (!reloc_kind_known(run->kind))
+        return CRUN_KIND;
+    run->width = pcache_reloc_width((pcache_reloc_kind)run->kind);
+    run->site = ld16(sh + CS_SITE_SECTION);
+    if (run->site >= seg->section_count || !reloc_data_section(seg, run->site))
+        return CRUN_SITE;
+    run->site_offset = reloc_section_offset(seg, run->site);
+    run->site_size = reloc_section_size(seg, run->site);
+    if (run->site_offset > seg->size || run->site_size > seg->size - run->site_offset)
+        return CRUN_SITE;
+    if (c->section != RELOC_NO_SECTION && run->site < c->section)
+        return CRUN_ORDER;
+    base = run->site == c->section ? c->prev_end : 0;
+    if (add_u64(base, gap, &off) || off > run->site_size || count > (run->site_size - off) / run->width)
+        return CRUN_BOUNDS;
+    if (count > t->nrelocs - c->index)
+        return CRUN_COUNT;
+    run->offset = off;
+    run->count = count;
+    c->p = p;
+    c->section = run->site;
+    c->prev_end = off + count * run->width;
+    c->index += count;
+    return CRUN_OK;
+}
+
+const char *creloc_err_text(creloc_err e)
+{
+    switch (e) {
+    case CRUN_VARINT: return "a number is truncated, longer than 64 bits or not in its shortest form";
+    case CRUN_SHAPE_INDEX: return "shape index past the shape table";
+    case CRUN_KIND: return "its shape's kind is unknown";
+    case CRUN_SITE: return "its shape's site section is not a data section inside the segment";
+    case CRUN_ORDER: return "its site section comes before the previous run's (not sorted)";
+    case CRUN_COUNT: return "more records than the header states";
+    case CRUN_BOUNDS: return "a field ends past its site section";
+    default: return "no error";
+    }
+}
+
+uint64_t creloc_stored_value(const pcache_segment *seg, const creloc_run *r, uint64_t offset)
+{
+    return patch_load((pcache_reloc_kind)r->kind, (pcache_byte_order)seg->identity.byte_order,
+                      seg->base + r->site_offset + offset);
+}
+
+void creloc_shape_read(const pcache_segment *seg, const reloc_tables *t, uint32_t k, pcache_reloc *r)
+{
+    const uint8_t *sh = t->shapes + (uint64_t)CR_SHAPE_SIZE * k;
+
+    memset(r, 0, sizeof *r);
+    r->kind = (pcache_reloc_kind)sh[CS_KIND];
+    r->target_kind = (pcache_target_kind)sh[CS_TARGET_KIND];
+    r->pc_offset = (int32_t)ld32(sh + CS_PC_OFFSET);
+    r->site_index = ld16(sh + CS_SITE_SECTION);
+    r->target_offset = ld64(sh + CS_TARGET_OFFSET);
+    r->addend = (int64_t)ld64(sh + CS_ADDEND);
+    if (r->site_index < seg->section_count)
+        r->site_section = (const char *)reloc_entry(seg, r->site_index) + SE_NAME;
+    if (r->target_kind == PCACHE_TARGET_SECTION) {
+        r->target_class = sh[CS_TARGET_CLASS] >= 1 && sh[CS_TARGET_CLASS] <= PCACHE_CLASS_COUNT
+                              ? (pcache_class)(sh[CS_TARGET_CLASS] - 1)
+                              : PCACHE_CLASS_COUNT;
+        r->target_index = ld16(sh + CS_TARGET_INDEX);
+        r->target_base = ld64(sh + CS_TARGET_BASE);
+        if (r->target_class == seg->cls && r->target_index < seg->section_count)
+            r->target_section = (const char *)reloc_entry(seg, r->target_index) + SE_NAME;
+    } else {
+        r->anchor_index = ld16(sh + CS_TARGET_INDEX);
+        if (r->anchor_index < t->nanchors) {
+            const uint8_t *a = t->anchors + (uint64_t)r->anchor_index * PCACHE_ANCHOR_ENTRY_SIZE;
+            r->anchor = (const char *)a + AE_NAME;
+            r->anchor_persisted = ld64(a + AE_ADDRESS);
+        }
+    }
+}
+
+/* Record i of a compact table: its run's shape, its site offset, and for
+ * an implicit addend what its stored field value gives (9.10): the value
+ * at image base 0 and the anchors' persist-time addresses is v0, so T0 =
+ * v0 (absolute) or v0 + F + the field's offset in the segment + pc_offset
+ * (relative), and the target is T0 - origin past the origin: reported as
+ * the target offset, with addend 0 (the shape's are 0; only their sum
+ * counts). */
+static pcache_status creloc_record_read(const pcache_segment *seg, const reloc_tables *t, uint64_t i,
+                                        pcache_reloc *r)
+{
+    creloc_cursor c;
+    creloc_run run;
+    creloc_err e;
+
+    creloc_begin(t, &c);
+    while ((e = creloc_next(seg, t, &c, &run)) == CRUN_OK) {
+        uint64_t off, t0;
+        if (i >= run.index + run.count)
+            continue;
+        off = run.offset + (i - run.index) * run.width;
+        creloc_shape_read(seg, t, run.shape_index, r);
+        r->site_offset = off;
+        if (run.shape[CS_ADDEND_RULE] == CR_ADDEND_IMPLICIT) {
+            t0 = creloc_stored_value(seg, &run, off);
+            if (reloc_kind_relative(run.kind))
+                t0 += seg->file_offset + run.site_offset + off + (uint64_t)(int64_t)r->pc_offset;
+            /* the implicit part, reported as the target offset (addend 0) */
+            r->target_offset = t0 - (r->target_kind == PCACHE_TARGET_SECTION ? r->target_base : r->anchor_persisted);
+            r->addend = 0;
+        }
+        return PCACHE_OK;
+    }
+    return e == CRUN_END ? PCACHE_E_NOT_FOUND : PCACHE_E_SEGMENT_CHANGED;
+}
+
+pcache_status reloc_record_read(const pcache_segment *seg, const reloc_tables *t, uint64_t i, pcache_reloc *r)
+{
+    if (t->compact)
+        return creloc_record_read(seg, t, i, r);
+    reloc_record_decode(seg, t, t->relocs + i * PCACHE_RELOC_RECORD_SIZE, r);
+    return PCACHE_OK;
+}
+
+void reloc_record_decode(const pcache_segment *seg, const reloc_tables *t, const uint8_t *rec, pcache_reloc *r)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = (pcache_reloc_kind)rec[RR_KIND];
+    r->target_kind = (pcache_target_kind)rec[RR_TARGET_KIND];
+    r->pc_offset = (int32_t)ld32(rec + RR_PC_OFFSET);
+    r->site_index = ld16(rec + RR_SITE_SECTION);
+    r->site_offset = ld64(rec + RR_SITE_OFFSET);
+    r->target_offset = ld64(rec + RR_TARGET_OFFSET);
+    r->addend = (int64_t)ld64(rec + RR_ADDEND);
+    if (r->site_index < seg->section_count)
+        r->site_section = (const char *)reloc_entry(seg, r->site_index) + SE_NAME;
+    if (r->target_kind == PCACHE_TARGET_SECTION) {
+        /* an invalid code becomes PCACHE_CLASS_COUNT, which no check accepts */
+        r->target_class = rec[RR_TARGET_CLASS] >= 1 && rec[RR_TARGET_CLASS] <= PCACHE_CLASS_COUNT
+                              ? (pcache_class)(rec[RR_TARGET_CLASS] - 1)
+                              : PCACHE_CLASS_COUNT;
+        r->target_index = ld16(rec + RR_TARGET_INDEX);
+        r->target_base = ld64(rec + RR_TARGET_BASE);
+        if (r->target_class == seg->cls && r->target_index < seg->section_count)
+            r->target_section = (const char *)reloc_entry(seg, r->target_index) + SE_NAME;
+    } else {
+        r->anchor_index = ld16(rec + RR_TARGET_INDEX);
+        if (r->anchor_index < t->nanchors) {
+            const uint8_t *a = t->anchors + (uint64_t)r->anchor_index * PCACHE_ANCHOR_ENTRY_SIZE;
+            r->anchor = (const char *)a + AE_NAME;
+            r->anchor_persisted = ld64(a + AE_ADDRESS);
+        }
+    }
+}
