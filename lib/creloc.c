@@ -142,12 +142,9 @@ void creloc_shape_read(const pcache_segment *seg, const reloc_tables *t, uint32_
 }
 
 /* Record i of a compact table: its run's shape, its site offset, and for
- * an implicit addend what its stored field value gives (9.10): the value
- * at image base 0 and the anchors' persist-time addresses is v0, so T0 =
- * v0 (absolute) or v0 + F + the field's offset in the segment + pc_offset
- * (relative), and the target is T0 - origin past the origin: reported as
- * the target offset, with addend 0 (the shape's are 0; only their sum
- * counts). */
+ * an implicit addend the field's stored value a (9.10): the target is
+ * origin + the shape's target offset + a, reported as that target offset
+ * + a with addend 0 (an implicit shape's addend field is 0). */
 static pcache_status creloc_record_read(const pcache_segment *seg, const reloc_tables *t, uint64_t i,
                                         pcache_reloc *r)
 {
@@ -157,18 +154,14 @@ static pcache_status creloc_record_read(const pcache_segment *seg, const reloc_t
 
     creloc_begin(t, &c);
     while ((e = creloc_next(seg, t, &c, &run)) == CRUN_OK) {
-        uint64_t off, t0;
+        uint64_t off;
         if (i >= run.index + run.count)
             continue;
         off = run.offset + (i - run.index) * run.width;
         creloc_shape_read(seg, t, run.shape_index, r);
         r->site_offset = off;
         if (run.shape[CS_ADDEND_RULE] == CR_ADDEND_IMPLICIT) {
-            t0 = creloc_stored_value(seg, &run, off);
-            if (reloc_kind_relative(run.kind))
-                t0 += seg->file_offset + run.site_offset + off + (uint64_t)(int64_t)r->pc_offset;
-            /* the implicit part, reported as the target offset (addend 0) */
-            r->target_offset = t0 - (r->target_kind == PCACHE_TARGET_SECTION ? r->target_base : r->anchor_persisted);
+            r->target_offset += creloc_stored_value(seg, &run, off);
             r->addend = 0;
         }
         return PCACHE_OK;

@@ -505,11 +505,10 @@ typedef struct cstop {
  * (creloc_next), as walk() does for records: check, every value against
  * its field's range and nothing written; else each written into dst in
  * byte order big, its range checked all the same.  A run's shape gives
- * one value for all its fields (explicit addend, absolute kind), one
- * value less each field's address (explicit, relative), or one
- * difference to add to each field's stored value v0, read at seg->base
- * (implicit addend): the image base for a section target, the anchor's
- * move for an anchor, less the image base again for a relative kind.
+ * its target's origin (image base + target base, or the anchor) + target
+ * offset, plus the addend (explicit) or plus each field's stored value a,
+ * read at seg->base (implicit); relative kinds less where each field
+ * counts from.
  * Returns 1 when every run was taken, else 0 and *s. */
 HOT int cwalk(const apply_ctx *a, const reloc_tables *t, uint8_t *dst, int check, int big, cstop *s)
 {
@@ -537,15 +536,14 @@ HOT int cwalk(const apply_ctx *a, const reloc_tables *t, uint8_t *dst, int check
             cur = r.site;
         }
         if (tk == PCACHE_TARGET_SECTION) {
-            v = image_base + (rule == CR_ADDEND_EXPLICIT ? ld64(sh + CS_TARGET_BASE) : 0);
+            v = image_base + ld64(sh + CS_TARGET_BASE);
         } else if (tk == PCACHE_TARGET_ANCHOR) {
             uint16_t k = ld16(sh + CS_TARGET_INDEX);
             if (k >= a->nanchors) {
                 s->why = STOP_ANCHOR;
                 return 0;
             }
-            v = a->anchor[k] -
-                (rule == CR_ADDEND_EXPLICIT ? 0 : ld64(t->anchors + (uint64_t)k * PCACHE_ANCHOR_ENTRY_SIZE + AE_ADDRESS));
+            v = a->anchor[k];
         } else {
             s->why = STOP_TARGET_KIND;
             return 0;
@@ -553,8 +551,9 @@ HOT int cwalk(const apply_ctx *a, const reloc_tables *t, uint8_t *dst, int check
         /* relative: minus where each field counts from; (uint64_t)(int64_t)
          * sign-extends pc_offset, the sums wrap mod 2^64 */
         pcb = a->seg_address + at + (uint64_t)(int64_t)(int32_t)ld32(sh + CS_PC_OFFSET);
+        v += ld64(sh + CS_TARGET_OFFSET);
         if (rule == CR_ADDEND_EXPLICIT) {
-            v += ld64(sh + CS_TARGET_OFFSET) + ld64(sh + CS_ADDEND);
+            v += ld64(sh + CS_ADDEND);
             switch (r.kind) {
             case PCACHE_RELOC_ABS64:
                 if (!check)
@@ -591,8 +590,6 @@ HOT int cwalk(const apply_ctx *a, const reloc_tables *t, uint8_t *dst, int check
                 return 0;
             }
         } else if (rule == CR_ADDEND_IMPLICIT) {
-            if (reloc_kind_relative(r.kind))
-                v -= image_base;
             switch (r.kind) {
             case PCACHE_RELOC_ABS64:
                 if (!check)
@@ -610,7 +607,7 @@ HOT int cwalk(const apply_ctx *a, const reloc_tables *t, uint8_t *dst, int check
                 break;
             case PCACHE_RELOC_REL32:
                 for (; j < n; j++) {
-                    uint64_t x = (uint64_t)(int64_t)(int32_t)load32(f + 4 * j, big) + v;
+                    uint64_t x = (uint64_t)(int64_t)(int32_t)load32(f + 4 * j, big) + v - (pcb + 4 * j);
                     if (x + 0x80000000u > 0xffffffffu)
                         goto range;
                     if (!check)
@@ -619,7 +616,7 @@ HOT int cwalk(const apply_ctx *a, const reloc_tables *t, uint8_t *dst, int check
                 break;
             case PCACHE_RELOC_REL8:
                 for (; j < n; j++) {
-                    uint64_t x = (uint64_t)(int64_t)(int8_t)f[j] + v;
+                    uint64_t x = (uint64_t)(int64_t)(int8_t)f[j] + v - (pcb + j);
                     if (x + 0x80u > 0xffu)
                         goto range;
                     if (!check)
@@ -688,7 +685,8 @@ static pcache_status apply_compact(pcache_segment *seg, const apply_ctx *a, cons
     if (seg->validation == PCACHE_VALIDATE_LAZY && (st = verify_shape_sections(seg, a, t, rep)) != PCACHE_OK)
         return st;
     /* pass 1, when some field has a range: check every record */
-    if (seg->relocs_ranged != 0 && !cwalk(a, t, NULL, 1, 0, &s))
+    /* (byte order matters to the check too: implicit addends are read) */
+    if (seg->relocs_ranged != 0 && !(big ? cwalk(a, t, NULL, 1, 1, &s) : cwalk(a, t, NULL, 1, 0, &s)))
         return s.why == STOP_RANGE ? report_out_of_range(a, t, s.index, rep) : creport_changed(a, &s, 0, rep);
     /* pass 2: write */
     if (!(big ? cwalk(a, t, dst, 0, 1, &s) : cwalk(a, t, dst, 0, 0, &s)))

@@ -71,9 +71,9 @@ void creloc_begin(const reloc_tables *t, creloc_cursor *c);
 creloc_err creloc_next(const pcache_segment *seg, const reloc_tables *t, creloc_cursor *c, creloc_run *run);
 const char *creloc_err_text(creloc_err e);
 
-/* The field value v0 of record `offset` of run r as stored in the
- * segment's bytes at seg->base: sign-extended for relative kinds,
- * zero-extended for absolute ones (an implicit addend's carrier). */
+/* The value of the field at `offset` of run r's site section as stored in
+ * the segment's bytes at seg->base: sign-extended for relative kinds,
+ * zero-extended for absolute ones (an implicit addend). */
 uint64_t creloc_stored_value(const pcache_segment *seg, const creloc_run *r, uint64_t offset);
 
 static inline const uint8_t *reloc_entry(const pcache_segment *seg, uint32_t i)

@@ -259,9 +259,22 @@ static void compact_free(class_state *cs)
     cs->compact = 0;
 }
 
-/* What makes records one shape.  abs64 records keep their target offset
- * and addend in the field (implicit addend): the field's value for image
- * base 0 is exact, so they need not match.  Other kinds state both. */
+/* A record's addend is implicit (9.10) when the sum of its target offset
+ * and addend fits its field as a value of its kind fits (signed for
+ * relative kinds): the field holds that sum, as ELF's REL relocations
+ * hold theirs, and the shape states neither.  Else the shape states both,
+ * and records with another sum are another shape. */
+static uint64_t implicit_value(const patch_src *p)
+{
+    return p->target_offset + (uint64_t)p->addend;
+}
+
+static int implicit_addend(const patch_src *p)
+{
+    return patch_fits(p->kind, implicit_value(p));
+}
+
+/* What makes records one shape. */
 typedef struct shape_key {
     uint32_t site_section, target_index;
     uint8_t kind, target_kind, target_class, rule;
@@ -280,7 +293,7 @@ static void key_of(const patch_src *p, const reloc_site *s, uint32_t rec, shape_
     k->target_class = p->target_kind == PCACHE_TARGET_SECTION ? (uint8_t)(p->target_class + 1) : 0;
     k->target_index = p->target_index;
     k->pc_offset = p->pc_offset;
-    k->rule = p->kind == PCACHE_RELOC_ABS64 ? CR_ADDEND_IMPLICIT : CR_ADDEND_EXPLICIT;
+    k->rule = implicit_addend(p) ? CR_ADDEND_IMPLICIT : CR_ADDEND_EXPLICIT;
     if (k->rule == CR_ADDEND_EXPLICIT) {
         k->target_offset = p->target_offset;
         k->addend = p->addend;
@@ -440,7 +453,7 @@ static pcache_status compact_fill(pcache_builder *b, pcache_class cls, const uin
         e[CS_TARGET_KIND] = (uint8_t)p->target_kind;
         st16(e + CS_SITE_SECTION, (uint16_t)s->section);
         st32(e + CS_PC_OFFSET, (uint32_t)p->pc_offset);
-        e[CS_ADDEND_RULE] = p->kind == PCACHE_RELOC_ABS64 ? CR_ADDEND_IMPLICIT : CR_ADDEND_EXPLICIT;
+        e[CS_ADDEND_RULE] = implicit_addend(p) ? CR_ADDEND_IMPLICIT : CR_ADDEND_EXPLICIT;
         if (p->target_kind == PCACHE_TARGET_SECTION) {
             const class_state *ts = &b->cls[p->target_class];
             st16(e + CS_TARGET_INDEX, (uint16_t)p->target_index);
@@ -640,7 +653,9 @@ pcache_status reloc_persist_class(pcache_builder *b, pcache_class cls, const rel
          * addresses; zero when that placeholder itself does not fit (the
          * loader rewrites every recorded field). */
         memset(s->bytes, 0, sizeof s->bytes);
-        if (patch_fits(p->kind, v))
+        if (cs->compact && implicit_addend(p)) /* the compact form's implicit addend (9.10) */
+            patch_store(p->kind, order, s->bytes, implicit_value(p));
+        else if (patch_fits(p->kind, v))
             patch_store(p->kind, order, s->bytes, v);
 
         if (cs->compact) {

@@ -24,6 +24,7 @@
 #define CLIENT_AT_PERSIST 0x7f0000010000ull
 #define CLIENT_NOW 0x7f3a40000000ull
 #define BASE 0x7f3a00000000ull
+#define NEAR_AT_PERSIST 0x1000ull
 
 static uint8_t table[256], code[256];
 
@@ -72,6 +73,11 @@ static int resolve(void *ctx, const char *name, uint64_t persisted, uint64_t *ad
         *address = now[1];
         return 0;
     }
+    if (strcmp(name, "near") == 0) {
+        assert_int_equal(persisted, NEAR_AT_PERSIST);
+        *address = now[2];
+        return 0;
+    }
     return 1;
 }
 
@@ -113,8 +119,9 @@ static pcache_patch to_anchor(uint64_t site, pcache_reloc_kind kind, int32_t pc,
 
 /* An image: ro "table", rx "code" whose sites are four adjacent abs64
  * pointers into table (one run of an implicit shape), two rel32 calls to
- * client + 0x100 (one explicit shape, two runs), an abs64 to module - 8
- * and an abs32 to client + 0x10. */
+ * client + 0x100 (one implicit shape, two runs), an abs64 to module + 0x40
+ * - 8, a rel8 to near + 0x100 (0x100 does not fit a rel8 field: an
+ * explicit shape) and, with abs32, an abs32 to client + 0x10. */
 typedef struct image {
     pcache_builder *b;
     uint8_t *ro, *rx;
@@ -140,6 +147,8 @@ static void image_build(image *im, pcache_reloc_form form, int abs32)
     add(im->b, to_anchor(0x41, PCACHE_RELOC_REL32, 4, "client", 0x100, 0));
     add(im->b, to_anchor(0x61, PCACHE_RELOC_REL32, 4, "client", 0x100, 0));
     add(im->b, to_anchor(0x70, PCACHE_RELOC_ABS64, 0, "module", 0x40, -8));
+    add(im->b, to_anchor(0x7a, PCACHE_RELOC_REL8, 1, "near", 0x100, 0));
+    assert_int_equal(pcache_builder_set_anchor(im->b, "near", NEAR_AT_PERSIST), PCACHE_OK);
     if (abs32)
         add(im->b, to_anchor(0x80, PCACHE_RELOC_ABS32, 0, "client", 0x10, 0));
     assert_int_equal(pcache_builder_set_anchor(im->b, "client", CLIENT_AT_PERSIST), PCACHE_OK);
@@ -162,6 +171,12 @@ static uint64_t fo_of(const image *im, pcache_class cls, const char *name)
     return fo;
 }
 
+/* Where "near" must be for the rel8 at code + 0x7a to hold 5. */
+static uint64_t near_now(const uint8_t *rx)
+{
+    return BASE + F_RX + ld64(rx + SEG_HEADER_SIZE + SE_OFFSET) + 0x7a + 1 - 0x100 + 5;
+}
+
 /* The table's bytes, as 9.10 composes them from the sites above. */
 static void test_bytes_and_minor(void **state)
 {
@@ -182,15 +197,16 @@ static void test_bytes_and_minor(void **state)
     assert_int_equal(section_index(im.rx, ".anchors"), 2);
     t = im.rx + ld64(entry(im.rx, ci) + SE_OFFSET);
     size = ld64(entry(im.rx, ci) + SE_STORED_SIZE);
-    /* 8 records, 4 shapes in order of first appearance: abs64 to ro
-     * table (implicit), rel32 to client (explicit), abs64 to module
-     * (implicit), abs32 to client (explicit) */
-    assert_int_equal(ld64(t + CR_RECORD_COUNT), 8);
-    assert_int_equal(ld32(t + CR_SHAPE_COUNT), 4);
+    /* 9 records, 5 shapes in order of first appearance: abs64 to ro
+     * table, rel32 to client, abs64 to module (implicit), rel8 to near
+     * (explicit), abs32 to client (implicit) */
+    assert_int_equal(ld64(t + CR_RECORD_COUNT), 9);
+    assert_int_equal(ld32(t + CR_SHAPE_COUNT), 5);
     assert_int_equal(ld32(t + CR_RESERVED), 0);
     {
         const uint8_t *s0 = t + CR_HEADER_SIZE, *s1 = s0 + CR_SHAPE_SIZE, *s2 = s1 + CR_SHAPE_SIZE,
-                      *s3 = s2 + CR_SHAPE_SIZE;
+                      *s3 = s2 + CR_SHAPE_SIZE, *s4 = s3 + CR_SHAPE_SIZE;
+        uint64_t code_at = ld64(entry(im.rx, 0) + SE_OFFSET);
         assert_int_equal(s0[CS_KIND], PCACHE_RELOC_ABS64);
         assert_int_equal(s0[CS_TARGET_KIND], PCACHE_TARGET_SECTION);
         assert_int_equal(s0[CS_TARGET_CLASS], 1);
@@ -202,20 +218,30 @@ static void test_bytes_and_minor(void **state)
         assert_int_equal(s1[CS_TARGET_KIND], PCACHE_TARGET_ANCHOR);
         assert_int_equal(ld16(s1 + CS_TARGET_INDEX), 0); /* "client" sorts first */
         assert_int_equal(ld32(s1 + CS_PC_OFFSET), 4);
-        assert_int_equal(s1[CS_ADDEND_RULE], CR_ADDEND_EXPLICIT);
-        assert_int_equal(ld64(s1 + CS_TARGET_OFFSET), 0x100);
+        assert_int_equal(s1[CS_ADDEND_RULE], CR_ADDEND_IMPLICIT);
         assert_int_equal(s2[CS_ADDEND_RULE], CR_ADDEND_IMPLICIT);
         assert_int_equal(ld16(s2 + CS_TARGET_INDEX), 1);
-        assert_int_equal(s3[CS_KIND], PCACHE_RELOC_ABS32);
-        assert_int_equal(ld64(s3 + CS_TARGET_OFFSET), 0x10);
+        assert_int_equal(s3[CS_KIND], PCACHE_RELOC_REL8);
+        assert_int_equal(s3[CS_ADDEND_RULE], CR_ADDEND_EXPLICIT);
+        assert_int_equal(ld16(s3 + CS_TARGET_INDEX), 2);
+        assert_int_equal(ld64(s3 + CS_TARGET_OFFSET), 0x100);
+        assert_int_equal(ld32(s3 + CS_PC_OFFSET), 1);
+        assert_int_equal(s4[CS_KIND], PCACHE_RELOC_ABS32);
+        assert_int_equal(s4[CS_ADDEND_RULE], CR_ADDEND_IMPLICIT);
+        /* the implicit addends, in the fields: target offset + addend */
+        assert_int_equal(ld64(im.rx + code_at + 0x20 + 8 * 3), 0x30 - 4);
+        assert_int_equal(ld32(im.rx + code_at + 0x41), 0x100);
+        assert_int_equal(ld64(im.rx + code_at + 0x70), 0x40 - 8);
+        assert_int_equal(ld32(im.rx + code_at + 0x80), 0x10);
     }
     {
         /* runs: shape 0 x4 at 0x20 (h 1, gap 0x20, count-2 = 2); shape 1 at
          * 0x41 (h 2, gap 0x41 - 0x40); shape 1 at 0x61 (gap 0x61 - 0x45);
-         * shape 2 at 0x70 (gap 0x70 - 0x65); shape 3 at 0x80 (gap 0x80 - 0x78) */
-        static const uint8_t stream[] = {0x01, 0x20, 0x02, 0x02, 0x01, 0x02, 0x1c, 0x04, 0x0b, 0x06, 0x08};
-        assert_int_equal(size, CR_HEADER_SIZE + 4 * CR_SHAPE_SIZE + sizeof stream);
-        assert_memory_equal(t + CR_HEADER_SIZE + 4 * CR_SHAPE_SIZE, stream, sizeof stream);
+         * shape 2 at 0x70 (h 4, gap 0x70 - 0x65); shape 3 at 0x7a (h 6,
+         * gap 0x7a - 0x78); shape 4 at 0x80 (h 8, gap 0x80 - 0x7b) */
+        static const uint8_t stream[] = {0x01, 0x20, 0x02, 0x02, 0x01, 0x02, 0x1c, 0x04, 0x0b, 0x06, 0x02, 0x08, 0x05};
+        assert_int_equal(size, CR_HEADER_SIZE + 5 * CR_SHAPE_SIZE + sizeof stream);
+        assert_memory_equal(t + CR_HEADER_SIZE + 5 * CR_SHAPE_SIZE, stream, sizeof stream);
     }
     image_free(&im);
 
@@ -224,7 +250,7 @@ static void test_bytes_and_minor(void **state)
     assert_int_equal(ld16(im.rx + SH_MINOR), 0);
     assert_int_equal(section_index(im.rx, ".crelocs"), -1);
     assert_int_equal(ld64(entry(im.rx, section_index(im.rx, ".relocs")) + SE_STORED_SIZE),
-                     8 * PCACHE_RELOC_RECORD_SIZE);
+                     9 * PCACHE_RELOC_RECORD_SIZE);
     assert_int_equal(pcache_builder_set_reloc_form(im.b, (pcache_reloc_form)7), PCACHE_E_INVALID_ARGUMENT);
     image_free(&im);
 }
@@ -270,11 +296,13 @@ static void test_same_records_and_bytes(void **state)
 {
     static const pcache_validation levels[] = {PCACHE_VALIDATE_FULL, PCACHE_VALIDATE_LAZY, PCACHE_VALIDATE_HEADER};
     image c, r;
-    uint64_t now[2] = {CLIENT_NOW, TEST_MODULE_BASE + 0x1000000};
+    uint64_t now[3] = {CLIENT_NOW, TEST_MODULE_BASE + 0x1000000, 0};
     (void)state;
 
     image_build(&c, PCACHE_RELOC_FORM_COMPACT, 0);
     image_build(&r, PCACHE_RELOC_FORM_RECORDS, 0);
+    now[2] = near_now(c.rx);
+    assert_int_equal(near_now(r.rx), now[2]); /* the same layout for code */
     for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
         pcache_segment sc, sr;
         pcache_report rep;
@@ -284,9 +312,9 @@ static void test_same_records_and_bytes(void **state)
                          PCACHE_OK);
         assert_int_equal(resurrect(&sr, r.rx, r.rx_size, PCACHE_RX, pcache_builder_identity(r.b), levels[l], &rep),
                          PCACHE_OK);
-        assert_int_equal(pcache_segment_reloc_count(&sc), 7);
-        assert_int_equal(pcache_segment_reloc_count(&sr), 7);
-        for (uint64_t i = 0; i < 7; i++) {
+        assert_int_equal(pcache_segment_reloc_count(&sc), 8);
+        assert_int_equal(pcache_segment_reloc_count(&sr), 8);
+        for (uint64_t i = 0; i < 8; i++) {
             pcache_reloc a, b;
             assert_int_equal(pcache_segment_reloc(&sc, i, &a), PCACHE_OK);
             assert_int_equal(pcache_segment_reloc(&sr, i, &b), PCACHE_OK);
@@ -304,7 +332,7 @@ static void test_same_records_and_bytes(void **state)
         }
         {
             pcache_reloc x;
-            assert_int_equal(pcache_segment_reloc(&sc, 7, &x), PCACHE_E_NOT_FOUND);
+            assert_int_equal(pcache_segment_reloc(&sc, 8, &x), PCACHE_E_NOT_FOUND);
         }
         memcpy(dc, c.rx, c.rx_size);
         memcpy(dr, r.rx, r.rx_size);
@@ -320,6 +348,7 @@ static void test_same_records_and_bytes(void **state)
         assert_int_equal((int32_t)ld32(dc + code_c + 0x41),
                          (int32_t)(CLIENT_NOW + 0x100 - (BASE + F_RX + code_c + 0x41 + 4)));
         assert_int_equal(ld64(dc + code_c + 0x70), now[1] + 0x40 - 8);
+        assert_int_equal(dc[code_c + 0x7a], 5);
         /* applying again to the same copy writes the same bytes */
         {
             uint8_t *again = malloc(c.rx_size);
@@ -342,25 +371,33 @@ static void test_range_error_names_record(void **state)
     pcache_segment seg;
     pcache_report rep;
     uint8_t *dst;
-    uint64_t now[2] = {CLIENT_NOW, TEST_MODULE_BASE};
+    uint64_t now[3] = {CLIENT_NOW, TEST_MODULE_BASE, 0};
     (void)state;
 
     image_build(&im, PCACHE_RELOC_FORM_COMPACT, 1);
     assert_int_equal(resurrect(&seg, im.rx, im.rx_size, PCACHE_RX, pcache_builder_identity(im.b),
                                PCACHE_VALIDATE_FULL, &rep),
                      PCACHE_OK);
+    now[2] = near_now(im.rx);
     dst = malloc(im.rx_size);
     memcpy(dst, im.rx, im.rx_size);
-    /* client above 4 GiB: the abs32 (record 7) does not fit */
+    /* client above 4 GiB: the abs32 (record 8) does not fit */
     assert_int_equal(pcache_reloc_apply(&seg, dst, BASE, resolve, now, &rep), PCACHE_E_RELOC_RANGE);
     test_assert_report(&rep, PCACHE_E_RELOC_RANGE);
-    assert_non_null(strstr(rep.message, "record 7"));
+    assert_non_null(strstr(rep.message, "record 8"));
     assert_non_null(strstr(rep.message, "abs32"));
     assert_memory_equal(dst, im.rx, im.rx_size);
     /* client 3 GiB away: the rel32 (record 4) does not reach */
     now[0] = 0x10000000;
     assert_int_equal(pcache_reloc_apply(&seg, dst, BASE, resolve, now, &rep), PCACHE_E_RELOC_RANGE);
     assert_non_null(strstr(rep.message, "record 4"));
+    assert_memory_equal(dst, im.rx, im.rx_size);
+    /* near 200 bytes off: the rel8 of the explicit shape (record 7) */
+    now[0] = CLIENT_NOW;
+    now[2] += 200;
+    assert_int_equal(pcache_reloc_apply(&seg, dst, BASE, resolve, now, &rep), PCACHE_E_RELOC_RANGE);
+    assert_non_null(strstr(rep.message, "record 7"));
+    assert_non_null(strstr(rep.message, "rel8"));
     assert_memory_equal(dst, im.rx, im.rx_size);
     free(dst);
     image_free(&im);
@@ -379,10 +416,10 @@ typedef struct edit {
 
 static void test_hostile_tables(void **state)
 {
-    enum { S0 = CR_HEADER_SIZE, S1 = CR_HEADER_SIZE + CR_SHAPE_SIZE, STREAM = CR_HEADER_SIZE + 4 * CR_SHAPE_SIZE };
+    enum { S0 = CR_HEADER_SIZE, S1 = CR_HEADER_SIZE + CR_SHAPE_SIZE, STREAM = CR_HEADER_SIZE + 5 * CR_SHAPE_SIZE };
     static const edit edits[] = {
-        {"record count one more", CR_RECORD_COUNT, 0, 8, 9, PCACHE_E_RELOC_TABLE, "another number of records"},
-        {"record count one fewer", CR_RECORD_COUNT, 0, 8, 7, PCACHE_E_RELOC_TABLE, "more records than"},
+        {"record count one more", CR_RECORD_COUNT, 0, 8, 10, PCACHE_E_RELOC_TABLE, "another number of records"},
+        {"record count one fewer", CR_RECORD_COUNT, 0, 8, 8, PCACHE_E_RELOC_TABLE, "more records than"},
         {"record count zero", CR_RECORD_COUNT, 0, 8, 0, PCACHE_E_RELOC_TABLE, "record count is zero"},
         {"shape count zero", CR_SHAPE_COUNT, 0, 4, 0, PCACHE_E_RELOC_TABLE, "shape count is zero"},
         {"shapes past the section", CR_SHAPE_COUNT, 0, 4, 0x10000000, PCACHE_E_RELOC_TABLE, "shape table ends"},
@@ -444,10 +481,11 @@ static void test_hostile_tables(void **state)
 static void test_changed_after_resurrect(void **state)
 {
     image im;
-    uint64_t now[2] = {CLIENT_NOW, TEST_MODULE_BASE};
+    uint64_t now[3] = {CLIENT_NOW, TEST_MODULE_BASE, 0};
     (void)state;
 
     image_build(&im, PCACHE_RELOC_FORM_COMPACT, 0);
+    now[2] = near_now(im.rx);
     for (int k = 0; k < 4; k++) {
         void *blk;
         uint8_t *copy = test_copy_at(im.rx, im.rx_size, F_RX, &blk);
@@ -461,7 +499,7 @@ static void test_changed_after_resurrect(void **state)
                                    PCACHE_VALIDATE_FULL, &rep),
                          PCACHE_OK);
         if (k == 0)
-            t[CR_HEADER_SIZE + 3 * CR_SHAPE_SIZE] = 0x7f; /* a run's shape index past the table */
+            t[CR_HEADER_SIZE + ld32(t + CR_SHAPE_COUNT) * CR_SHAPE_SIZE] = 0x7f; /* a shape index past the table */
         else if (k == 1)
             t[size - 1] = 0xff; /* the last run's gap: truncated */
         else if (k == 2)

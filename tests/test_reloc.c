@@ -1990,6 +1990,11 @@ static void p_run(p_case *pc, int n, int *applied, int *refused_persist, int *re
             if (pp->p.cls != (pcache_class)c)
                 continue;
             v = expected_value(pc, pp, placeholder_base, pc->anchor_persist);
+            /* the compact form keeps an addend that fits in the field: target
+             * offset + addend (docs/FORMAT.md 9.10) */
+            if (form_under_test == PCACHE_RELOC_FORM_COMPACT && needs_record(pp) &&
+                fits(pp->p.kind, pp->p.target_offset + (uint64_t)pp->p.addend))
+                v = pp->p.target_offset + (uint64_t)pp->p.addend;
             put_field(want + (pc->sec[pp->sec].fo - F[c]) + pp->p.offset, fits(pp->p.kind, v) ? v : 0, w, pc->big);
         }
         if (memcmp(want, segb[c], size[c]) != 0)
