@@ -15,79 +15,9 @@ void creloc_begin(const reloc_tables *t, creloc_cursor *c)
 {
     c->p = t->stream;
     c->section = RELOC_NO_SECTION;
+    c->site_offset = c->site_size = 0;
     c->prev_end = 0;
     c->index = 0;
-}
-
-/* A ULEB128 of at most 64 bits, in its shortest form: 0 on success. */
-static int uleb(const uint8_t **pp, const uint8_t *end, uint64_t *v)
-{
-    const uint8_t *p = *pp;
-    uint64_t x = 0;
-
-    for (unsigned i = 0; i < CR_VARINT_MAX; i++) {
-        uint8_t b;
-        if (p == end)
-            return -1;
-        b = *p++;
-        if (i == CR_VARINT_MAX - 1 && b > 1)
-            return -1; /* bits past 64 */
-        x |= (uint64_t)(b & 0x7f) << (7 * i);
-        if (!(b & 0x80)) {
-            if (i > 0 && b == 0)
-                return -1; /* not the shortest form */
-            *v = x;
-            *pp = p;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-creloc_err creloc_next(const pcache_segment *seg, const reloc_tables *t, creloc_cursor *c, creloc_run *run)
-{
-    const uint8_t *p = c->p, *sh;
-    uint64_t h, gap, extra = 0, count, base, off;
-
-    run->at = t->relocs_offset + (uint64_t)(c->p - t->relocs);
-    run->index = c->index;
-    if (p >= t->stream_end)
-        return CRUN_END;
-    if (uleb(&p, t->stream_end, &h) != 0 || uleb(&p, t->stream_end, &gap) != 0 ||
-        ((h & 1) && uleb(&p, t->stream_end, &extra) != 0))
-        return CRUN_VARINT;
-    if (extra > UINT64_MAX - 2)
-        return CRUN_COUNT;
-    count = (h & 1) ? extra + 2 : 1;
-    if ((h >> 1) >= t->nshapes)
-        return CRUN_SHAPE_INDEX;
-    run->shape_index = (uint32_t)(h >> 1);
-    run->shape = sh = t->shapes + (uint64_t)CR_SHAPE_SIZE * run->shape_index;
-    run->kind = sh[CS_KIND];
-    if (!reloc_kind_known(run->kind))
-        return CRUN_KIND;
-    run->width = pcache_reloc_width((pcache_reloc_kind)run->kind);
-    run->site = ld16(sh + CS_SITE_SECTION);
-    if (run->site >= seg->section_count || !reloc_data_section(seg, run->site))
-        return CRUN_SITE;
-    run->site_offset = reloc_section_offset(seg, run->site);
-    run->site_size = reloc_section_size(seg, run->site);
-    if (run->site_offset > seg->size || run->site_size > seg->size - run->site_offset)
-        return CRUN_SITE;
-    if (c->section != RELOC_NO_SECTION && run->site < c->section)
-        return CRUN_ORDER;
-    base = run->site == c->section ? c->prev_end : 0;
-    if (add_u64(base, gap, &off) || off > run->site_size || count > (run->site_size - off) / run->width)
-        return CRUN_BOUNDS;
-    if (count > t->nrelocs - c->index)
-        return CRUN_COUNT;
-    run->offset = off;
-    run->count = count;
-    c->p = p;
-    c->section = run->site;
-    c->prev_end = off + count * run->width;
-    c->index += count;
-    return CRUN_OK;
 }
 
 const char *creloc_err_text(creloc_err e)

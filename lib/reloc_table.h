@@ -10,6 +10,7 @@
 
 #include "bytes.h"
 #include "format.h"
+#include "patch.h"
 #include "pcache/reloc.h"
 
 #define RELOC_NO_SECTION UINT32_MAX
@@ -37,6 +38,7 @@ typedef struct creloc_cursor {
     uint32_t section;   /* site section of the previous run; RELOC_NO_SECTION before the first */
     uint64_t prev_end;  /* where the previous run's last field ends, in that section */
     uint64_t index;     /* records before the next run */
+    uint64_t site_offset, site_size; /* that section's place in the segment, checked */
 } creloc_cursor;
 
 /* One run: count adjacent fields of one shape. */
@@ -64,11 +66,6 @@ typedef enum creloc_err {
 } creloc_err;
 
 void creloc_begin(const reloc_tables *t, creloc_cursor *c);
-/* Decodes the next run, bounds-safe, whatever the bytes: every number is
- * read inside the stream and every field checked to lie inside its site
- * section, which lies inside the segment.  On an error *run says where
- * (run->at, run->index). */
-creloc_err creloc_next(const pcache_segment *seg, const reloc_tables *t, creloc_cursor *c, creloc_run *run);
 const char *creloc_err_text(creloc_err e);
 
 /* The value of the field at `offset` of run r's site section as stored in
@@ -140,5 +137,98 @@ void reloc_record_decode(const pcache_segment *seg, const reloc_tables *t, const
 /* Shape k of a compact table as a record (site offset 0, and for an
  * implicit addend, addend 0). */
 void creloc_shape_read(const pcache_segment *seg, const reloc_tables *t, uint32_t k, pcache_reloc *r);
+
+/* Decodes the next run, bounds-safe, whatever the bytes: every number is
+ * read inside the stream and every field checked to lie inside its site
+ * section, which lies inside the segment.  On an error *run says where
+ * (run->at, run->index).  Inline: apply's loops call it once per run. */
+/* A ULEB128 of at most 64 bits, in its shortest form: 0 on success. */
+static inline int creloc_uleb(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+    const uint8_t *p = *pp;
+    uint64_t x = 0;
+
+    if (__builtin_expect(p < end && *p < 0x80, 1)) { /* one byte: most numbers */
+        *v = *p;
+        *pp = p + 1;
+        return 0;
+    }
+
+    for (unsigned i = 0; i < CR_VARINT_MAX; i++) {
+        uint8_t b;
+        if (p == end)
+            return -1;
+        b = *p++;
+        if (i == CR_VARINT_MAX - 1 && b > 1)
+            return -1; /* bits past 64 */
+        x |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            if (i > 0 && b == 0)
+                return -1; /* not the shortest form */
+            *v = x;
+            *pp = p;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* log2 of a known kind's width, by kind code */
+#define CRELOC_WIDTH_SHIFT(kind) ((0x3a0u >> (2 * (kind))) & 3u) /* 1: 0, 2: 2, 3: 2, 4: 3 */
+
+static inline creloc_err creloc_next(const pcache_segment *seg, const reloc_tables *t, creloc_cursor *c, creloc_run *run)
+{
+    const uint8_t *p = c->p, *sh;
+    uint64_t h, gap, extra = 0, count, base, off;
+
+    run->at = t->relocs_offset + (uint64_t)(c->p - t->relocs);
+    run->index = c->index;
+    if (p >= t->stream_end)
+        return CRUN_END;
+    if (creloc_uleb(&p, t->stream_end, &h) != 0 || creloc_uleb(&p, t->stream_end, &gap) != 0 ||
+        ((h & 1) && creloc_uleb(&p, t->stream_end, &extra) != 0))
+        return CRUN_VARINT;
+    if (extra > UINT64_MAX - 2)
+        return CRUN_COUNT;
+    count = (h & 1) ? extra + 2 : 1;
+    if ((h >> 1) >= t->nshapes)
+        return CRUN_SHAPE_INDEX;
+    run->shape_index = (uint32_t)(h >> 1);
+    run->shape = sh = t->shapes + (uint64_t)CR_SHAPE_SIZE * run->shape_index;
+    run->kind = sh[CS_KIND];
+    if (!reloc_kind_known(run->kind))
+        return CRUN_KIND;
+    run->width = 1u << CRELOC_WIDTH_SHIFT(run->kind);
+    run->site = ld16(sh + CS_SITE_SECTION);
+    if (run->site == c->section) { /* the previous run's section, checked then */
+        run->site_offset = c->site_offset;
+        run->site_size = c->site_size;
+        base = c->prev_end;
+    } else {
+        if (run->site >= seg->section_count || !reloc_data_section(seg, run->site))
+            return CRUN_SITE;
+        run->site_offset = reloc_section_offset(seg, run->site);
+        run->site_size = reloc_section_size(seg, run->site);
+        if (run->site_offset > seg->size || run->site_size > seg->size - run->site_offset)
+            return CRUN_SITE;
+        if (c->section != RELOC_NO_SECTION && run->site < c->section)
+            return CRUN_ORDER;
+        base = 0;
+    }
+    if (add_u64(base, gap, &off) || off > run->site_size ||
+        count > (run->site_size - off) >> CRELOC_WIDTH_SHIFT(run->kind))
+        return CRUN_BOUNDS;
+    if (count > t->nrelocs - c->index)
+        return CRUN_COUNT;
+    run->offset = off;
+    run->count = count;
+    c->p = p;
+    c->section = run->site;
+    c->site_offset = run->site_offset;
+    c->site_size = run->site_size;
+    c->prev_end = off + count * run->width;
+    c->index += count;
+    return CRUN_OK;
+}
 
 #endif
