@@ -568,6 +568,77 @@ static void test_dense_table_size(void **state)
     pcache_builder_free(b);
 }
 
+/* docs/FORMAT.md 9.10's worked example, byte for byte. */
+static void test_format_example(void **state)
+{
+    static const uint8_t crelocs[] = {
+        0x04, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0,
+        0x04, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x11, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0x04, 0, 0, 0,
+        0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0x00, 0x09, 0x02, 0x07, 0x01, 0x04, 0x00,
+    };
+    static uint8_t ex_table[32], ex_code[64];
+    const struct {
+        uint64_t site;
+        pcache_reloc_kind kind;
+        int anchor;
+        uint64_t toff;
+        int64_t addend;
+        int32_t pc;
+    } sites[] = {{0x09, PCACHE_RELOC_ABS64, 0, 16, -4, 0},
+                 {0x18, PCACHE_RELOC_REL32, 1, 0x1230, 0, 4},
+                 {0x20, PCACHE_RELOC_ABS64, 0, 0, 0, 0},
+                 {0x28, PCACHE_RELOC_ABS64, 0, 8, 0, 0}};
+    pcache_identity id;
+    pcache_builder *b;
+    uint64_t ro_size, rx_size;
+    uint8_t *rx;
+    void *blk;
+    pcache_segment seg;
+    pcache_report rep;
+    uint64_t now[3] = {0x7F3A40000000ull, 0, 0};
+    (void)state;
+
+    test_identity(&id, PCACHE_CHECKSUM_XXH3_64);
+    assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RO, "table", ex_table, sizeof ex_table, 8, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(b, PCACHE_RX, "code", ex_code, sizeof ex_code, 16, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_set_anchor(b, "client", 0x7F0000010000ull), PCACHE_OK);
+    for (size_t i = 0; i < sizeof sites / sizeof sites[0]; i++) {
+        pcache_patch p = sites[i].anchor ? to_anchor(sites[i].site, sites[i].kind, sites[i].pc, "client",
+                                                     sites[i].toff, sites[i].addend)
+                                         : to_table(sites[i].site, sites[i].kind, sites[i].toff, sites[i].addend);
+        add(b, p);
+    }
+    assert_int_equal(pcache_builder_size(b, PCACHE_RO, 0x1000, &ro_size), PCACHE_OK);
+    rx = test_persist(b, PCACHE_RX, 0x2000, &rx_size, &blk);
+    assert_int_equal(rx_size, 0x2c0);
+    assert_int_equal(ld16(rx + SH_MINOR), 2);
+    assert_int_equal(ld64(rx + SH_TRAILER_OFFSET), 0x290);
+    assert_int_equal(ld64(entry(rx, 1) + SE_OFFSET), 0x200);
+    assert_int_equal(ld64(entry(rx, 1) + SE_STORED_SIZE), sizeof crelocs);
+    assert_memory_equal(rx + 0x200, crelocs, sizeof crelocs);
+    assert_int_equal(ld64(rx + 0x1c0 + 0x09), 0xC);
+    assert_int_equal(ld32(rx + 0x1c0 + 0x18), 0x1230);
+    assert_int_equal(ld64(rx + 0x1c0 + 0x28), 8);
+    assert_int_equal(resurrect(&seg, rx, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    {
+        uint8_t *dst = malloc(rx_size);
+        memcpy(dst, rx, rx_size);
+        assert_int_equal(pcache_reloc_apply(&seg, dst, 0x7F3A00000000ull, resolve, now, &rep), PCACHE_OK);
+        assert_int_equal(ld64(dst + 0x1c0 + 0x09), 0x7F3A0000114Cull);
+        assert_int_equal(ld32(dst + 0x1c0 + 0x18), 0x3FFFF054u);
+        assert_int_equal(ld64(dst + 0x1c0 + 0x20), 0x7F3A00001140ull);
+        assert_int_equal(ld64(dst + 0x1c0 + 0x28), 0x7F3A00001148ull);
+        free(dst);
+    }
+    free(blk);
+    pcache_builder_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_hostile_tables),
         cmocka_unit_test(test_changed_after_resurrect),
         cmocka_unit_test(test_dense_table_size),
+        cmocka_unit_test(test_format_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
