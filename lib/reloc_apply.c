@@ -524,7 +524,7 @@ HOT int cwalk(const apply_ctx *a, const reloc_tables *t, uint8_t *dst, int check
         const uint8_t *sh = r.shape;
         unsigned tk = sh[CS_TARGET_KIND], rule = sh[CS_ADDEND_RULE];
         uint64_t v, n = r.count, j = 0, at = r.site_offset + r.offset, pcb;
-        uint8_t *d = dst + at;
+        uint8_t *d = check ? NULL : dst + at; /* no pointer arithmetic on NULL */
         const uint8_t *f = src + at;
 
         s->index = r.index;
