@@ -75,18 +75,46 @@ void creloc_shape_read(const pcache_segment *seg, const reloc_tables *t, uint32_
  * an implicit addend the field's stored value a (9.10): the target is
  * origin + the shape's target offset + a, reported as that target offset
  * + a with addend 0 (an implicit shape's addend field is 0). */
+/* Where the last read of this thread stopped: reading records 0, 1, 2,
+ * ... in turn (as tools do) walks the runs once, not once a record.  Only
+ * a position: a table that changed meanwhile is decoded bounds-safe from
+ * it as from the start. */
+static __thread struct {
+    const uint8_t *base, *table, *stream_end;
+    uint64_t size;
+    creloc_cursor c;
+    creloc_run run;
+    int valid;
+} last;
+
 static pcache_status creloc_record_read(const pcache_segment *seg, const reloc_tables *t, uint64_t i,
                                         pcache_reloc *r)
 {
     creloc_cursor c;
     creloc_run run;
-    creloc_err e;
+    creloc_err e = CRUN_OK;
+    int resume = last.valid && last.base == seg->base && last.size == seg->size && last.table == t->relocs &&
+                 last.stream_end == t->stream_end && i >= last.run.index;
 
-    creloc_begin(t, &c);
-    while ((e = creloc_next(seg, t, &c, &run)) == CRUN_OK) {
+    if (resume) {
+        c = last.c;
+        run = last.run;
+    } else {
+        creloc_begin(t, &c);
+        e = creloc_next(seg, t, &c, &run);
+    }
+    last.valid = 0;
+    for (; e == CRUN_OK; e = creloc_next(seg, t, &c, &run)) {
         uint64_t off;
         if (i >= run.index + run.count)
             continue;
+        last.base = seg->base;
+        last.size = seg->size;
+        last.table = t->relocs;
+        last.stream_end = t->stream_end;
+        last.c = c;
+        last.run = run;
+        last.valid = 1;
         off = run.offset + (i - run.index) * run.width;
         creloc_shape_read(seg, t, run.shape_index, r);
         r->site_offset = off;

@@ -334,6 +334,17 @@ static void test_same_records_and_bytes(void **state)
             pcache_reloc x;
             assert_int_equal(pcache_segment_reloc(&sc, 8, &x), PCACHE_E_NOT_FOUND);
         }
+        /* in any order (the reader resumes where the last read stopped):
+         * backwards, and skipping about, the same records */
+        for (uint64_t k = 0; k < 16; k++) {
+            uint64_t i = k < 8 ? 7 - k : (k * 5) % 8;
+            pcache_reloc a, b;
+            assert_int_equal(pcache_segment_reloc(&sc, i, &a), PCACHE_OK);
+            assert_int_equal(pcache_segment_reloc(&sr, i, &b), PCACHE_OK);
+            assert_int_equal(a.site_offset, b.site_offset);
+            assert_int_equal(a.kind, b.kind);
+            assert_int_equal(a.target_offset + (uint64_t)a.addend, b.target_offset + (uint64_t)b.addend);
+        }
         memcpy(dc, c.rx, c.rx_size);
         memcpy(dr, r.rx, r.rx_size);
         assert_int_equal(pcache_reloc_apply(&sc, dc, BASE, resolve, now, &rep), PCACHE_OK);
