@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "checksum.h"
 #include "patch.h"
 #include "reloc_table.h"
 #include "report.h"
@@ -675,6 +676,43 @@ static pcache_status verify_shape_sections(pcache_segment *seg, const apply_ctx 
     return PCACHE_OK;
 }
 
+/* Applying in place (dst overlaps the segment's bytes) reads implicit
+ * addends from the fields it overwrites: right once, wrong the second
+ * time.  So each site section of an implicit shape must still hold the
+ * bytes its stored checksum states (the header and trailer are sealed),
+ * whatever the validation level; else the apply is refused before any
+ * write, naming the section (docs/FORMAT.md 9.10). */
+static pcache_status check_in_place(const pcache_segment *seg, const apply_ctx *a, const reloc_tables *t,
+                                    pcache_report *rep)
+{
+    uint64_t done[PCACHE_MAX_SECTIONS / 64] = {0};
+    uint64_t trailer = ld64(seg->base + SH_TRAILER_OFFSET);
+
+    for (uint32_t k = 0; k < t->nshapes; k++) {
+        const uint8_t *sh = t->shapes + (uint64_t)CR_SHAPE_SIZE * k;
+        site_run run;
+        uint64_t want, got;
+        if (sh[CS_ADDEND_RULE] != CR_ADDEND_IMPLICIT)
+            continue;
+        run = site_section(a, ld16(sh + CS_SITE_SECTION));
+        if (run.why != STOP_NONE) {
+            cstop s = {run.why, CRUN_OK, 0, t->relocs_offset + CR_HEADER_SIZE + (uint64_t)CR_SHAPE_SIZE * k};
+            return creport_changed(a, &s, 0, rep);
+        }
+        if (done[run.index / 64] & (1ull << (run.index % 64)))
+            continue;
+        done[run.index / 64] |= 1ull << (run.index % 64);
+        want = ld64be(seg->base + trailer + (uint64_t)SEG_TRAILER_ENTRY_SIZE * run.index + ST_STORED_CHECKSUM);
+        got = pcache_checksum(seg->identity.checksum, seg->base + run.offset, (size_t)run.size);
+        if (got != want)
+            return report_fail(rep, PCACHE_E_SECTION_CHECKSUM, seg->cls, (const char *)reloc_entry(seg, run.index) + SE_NAME,
+                               run.offset, 1, want, got,
+                               "applying in place, and the section holding implicit addends no longer matches its "
+                               "checksum: applied in place before, or changed; apply to a fresh copy");
+    }
+    return PCACHE_OK;
+}
+
 static pcache_status apply_compact(pcache_segment *seg, const apply_ctx *a, const reloc_tables *t, uint8_t *dst,
                                    pcache_report *rep)
 {
@@ -683,6 +721,9 @@ static pcache_status apply_compact(pcache_segment *seg, const apply_ctx *a, cons
     int big = seg->identity.byte_order == PCACHE_BIG_ENDIAN;
 
     if (seg->validation == PCACHE_VALIDATE_LAZY && (st = verify_shape_sections(seg, a, t, rep)) != PCACHE_OK)
+        return st;
+    if ((uintptr_t)dst < (uintptr_t)seg->base + seg->size && (uintptr_t)seg->base < (uintptr_t)dst + seg->size &&
+        (st = check_in_place(seg, a, t, rep)) != PCACHE_OK)
         return st;
     /* pass 1, when some field has a range: check every record */
     /* (byte order matters to the check too: implicit addends are read) */

@@ -579,6 +579,40 @@ static void test_dense_table_size(void **state)
     pcache_builder_free(b);
 }
 
+/* In place (dst = the segment's bytes): right once; a second apply would
+ * read relocated values as implicit addends, and is refused before any
+ * write, at every validation level. */
+static void test_in_place_once(void **state)
+{
+    static const pcache_validation levels[] = {PCACHE_VALIDATE_FULL, PCACHE_VALIDATE_LAZY, PCACHE_VALIDATE_HEADER};
+    (void)state;
+    for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+        image im;
+        pcache_segment seg;
+        pcache_report rep;
+        uint64_t now[3] = {CLIENT_NOW, TEST_MODULE_BASE, 0};
+        uint8_t *once;
+        uint64_t code_at;
+
+        image_build(&im, PCACHE_RELOC_FORM_COMPACT, 0);
+        now[2] = near_now(im.rx);
+        code_at = ld64(entry(im.rx, 0) + SE_OFFSET);
+        assert_int_equal(resurrect(&seg, im.rx, im.rx_size, PCACHE_RX, pcache_builder_identity(im.b), levels[l], &rep),
+                         PCACHE_OK);
+        assert_int_equal(pcache_reloc_apply(&seg, im.rx, BASE, resolve, now, &rep), PCACHE_OK);
+        assert_int_equal(ld64(im.rx + code_at + 0x70), TEST_MODULE_BASE + 0x40 - 8);
+        once = malloc(im.rx_size);
+        memcpy(once, im.rx, im.rx_size);
+        assert_int_equal(pcache_reloc_apply(&seg, im.rx, BASE, resolve, now, &rep), PCACHE_E_SECTION_CHECKSUM);
+        test_assert_report(&rep, PCACHE_E_SECTION_CHECKSUM);
+        assert_string_equal(rep.section, "code");
+        assert_non_null(strstr(rep.message, "in place"));
+        assert_memory_equal(im.rx, once, im.rx_size);
+        free(once);
+        image_free(&im);
+    }
+}
+
 /* docs/FORMAT.md 9.10's worked example, byte for byte. */
 static void test_format_example(void **state)
 {
@@ -661,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_changed_after_resurrect),
         cmocka_unit_test(test_dense_table_size),
         cmocka_unit_test(test_format_example),
+        cmocka_unit_test(test_in_place_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,8 +138,10 @@ typedef enum pcache_reloc_form {
      * target, addend rule and site section form a shape, and runs of
      * adjacent sites of one shape take a few bytes whatever their length.
      * abs64 records keep their addend in the field (an implicit addend):
-     * apply reads it from the segment's bytes (seg->base).  Such a segment
-     * needs a 1.2 reader: a 1.1 reader refuses it. */
+     * apply reads it from the segment's bytes (seg->base), so applying in
+     * place is done once: a second apply in place is refused
+     * (PCACHE_E_SECTION_CHECKSUM).  Such a segment needs a 1.2 reader: a
+     * 1.1 reader refuses it. */
     PCACHE_RELOC_FORM_COMPACT = 0,
     /* ".relocs", 48 bytes per record (format 1.0): for 1.0 and 1.1 readers */
     PCACHE_RELOC_FORM_RECORDS = 1
