@@ -925,7 +925,7 @@ static void bench_relocations(uint64_t n, int mixed, pcache_reloc_form form, con
         c.site[i] = c.dst + (c.site[i] - check_copy);
 
     snprintf(group, sizeof group, "%llu relocations%s, %s", (unsigned long long)n,
-             mixed ? ", half rel32 to an anchor, half abs64" : "", compact ? ".crelocs" : ".relocs");
+             mixed ? ", half rel32 (anchor), half abs64" : "", compact ? ".crelocs" : ".relocs");
     {
         double limit = compact ? RELOC_COMPACT_VS_LOOP_MAX : RELOC_VS_LOOP_MAX;
         x = judged_pair(res, group, compact ? "pcache_reloc_apply, compact" : "pcache_reloc_apply, 48-byte", 0,
