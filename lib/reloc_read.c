@@ -102,8 +102,6 @@ pcache_status reloc_tables_find(const pcache_segment *seg, reloc_tables *t, pcac
         return table_fail(rep, PCACHE_E_RELOC_TABLE, seg, ANCHORS_SECTION_NAME,
                           reloc_section_offset(seg, t->anchors_index),
                           "an anchor table without a relocation table");
-    /* apply needs a segment resurrect checked; a struct filled in by hand
-     * meets this guard before any compact record is decoded */
     return PCACHE_OK;
 }
 
