@@ -684,6 +684,123 @@ static void test_format_example(void **state)
     pcache_builder_free(b);
 }
 
+/* ---- review4 reproducers (h-review4) ---- */
+
+/* The image of docs/FORMAT.md 9.10's worked example: its rx segment. */
+static uint8_t *example_rx(pcache_builder **bp, pcache_identity *id, uint64_t *rx_size, void **blk)
+{
+    static uint8_t ex_table[32], ex_code[64];
+    const struct {
+        uint64_t site;
+        pcache_reloc_kind kind;
+        int anchor;
+        uint64_t toff;
+        int64_t addend;
+        int32_t pc;
+    } sites[] = {{0x09, PCACHE_RELOC_ABS64, 0, 16, -4, 0},
+                 {0x18, PCACHE_RELOC_REL32, 1, 0x1230, 0, 4},
+                 {0x20, PCACHE_RELOC_ABS64, 0, 0, 0, 0},
+                 {0x28, PCACHE_RELOC_ABS64, 0, 8, 0, 0}};
+    uint64_t ro_size;
+    uint8_t *rx;
+
+    memset(ex_table, 0, sizeof ex_table);
+    memset(ex_code, 0, sizeof ex_code);
+    test_identity(id, PCACHE_CHECKSUM_XXH3_64);
+    assert_int_equal(pcache_builder_new(bp, id), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(*bp, PCACHE_RO, "table", ex_table, sizeof ex_table, 8, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(*bp, PCACHE_RX, "code", ex_code, sizeof ex_code, 16, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_set_anchor(*bp, "client", 0x7F0000010000ull), PCACHE_OK);
+    for (size_t i = 0; i < sizeof sites / sizeof sites[0]; i++) {
+        pcache_patch p = sites[i].anchor ? to_anchor(sites[i].site, sites[i].kind, sites[i].pc, "client",
+                                                     sites[i].toff, sites[i].addend)
+                                         : to_table(sites[i].site, sites[i].kind, sites[i].toff, sites[i].addend);
+        add(*bp, p);
+    }
+    assert_int_equal(pcache_builder_size(*bp, PCACHE_RO, 0x1000, &ro_size), PCACHE_OK);
+    rx = test_persist(*bp, PCACHE_RX, 0x2000, rx_size, blk);
+    assert_int_equal(*rx_size, 0x2c0);
+    return rx;
+}
+
+/* Finding 1: apply in place once (as pcache_image_bind does), then apply
+ * the same struct to a fresh copy (dst != seg->base): reloc.h says the
+ * sites "may have been written by an earlier apply with dst = seg->base"
+ * and that applying again is harmless; FORMAT.md 9.10 says applying to a
+ * copy any number of times writes the same values.  But implicit addends
+ * are read at seg->base, which now holds relocated pointers: the copy gets
+ * B + 0x1140 + (B + 0x1148) etc., with PCACHE_OK.  Expected: the right
+ * values, or a refusal (check_in_place's checksum test also when dst is a
+ * copy), never wrong pointers. */
+static void test_review4_copy_after_in_place(void **state)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    uint64_t rx_size;
+    void *blk;
+    uint8_t *rx, *dst;
+    pcache_segment seg;
+    pcache_report rep;
+    pcache_status st;
+    uint64_t now[3] = {0x7F3A40000000ull, 0, 0};
+    (void)state;
+
+    rx = example_rx(&b, &id, &rx_size, &blk);
+    assert_int_equal(resurrect(&seg, rx, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    assert_int_equal(pcache_reloc_apply(&seg, rx, 0x7F3A00000000ull, resolve, now, &rep), PCACHE_OK);
+    assert_int_equal(ld64(rx + 0x1c0 + 0x28), 0x7F3A00001148ull);
+    dst = malloc(rx_size);
+    memcpy(dst, rx, rx_size);
+    st = pcache_reloc_apply(&seg, dst, 0x7F3A00000000ull, resolve, now, &rep);
+    if (st == PCACHE_OK && ld64(dst + 0x1c0 + 0x28) != 0x7F3A00001148ull)
+        fail_msg("apply to a copy after an apply in place: PCACHE_OK but +0x28 holds 0x%" PRIx64
+                 " (want 0x7F3A00001148): the implicit addend was read from the relocated field at seg->base",
+                 ld64(dst + 0x1c0 + 0x28));
+    free(dst);
+    free(blk);
+    pcache_builder_free(b);
+}
+
+/* Finding 2: the per-thread resume cursor of creloc_record_read is keyed
+ * on (base, size, table pointer, stream end) only.  A second, valid
+ * segment resurrected at the same address (a buffer reused, a file mapped
+ * again where the last one was) with its .crelocs at the same place and
+ * of the same size resumes from the first segment's cached run: its
+ * offset, count and site section are used without being decoded again,
+ * and pcache_segment_reloc returns a record of the old table. */
+static void test_review4_stale_cursor(void **state)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    uint64_t rx_size;
+    void *blk;
+    uint8_t *rx;
+    pcache_segment a, c;
+    pcache_report rep;
+    pcache_reloc r;
+    (void)state;
+
+    rx = example_rx(&b, &id, &rx_size, &blk);
+    assert_int_equal(resurrect(&a, rx, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    assert_int_equal(pcache_segment_reloc(&a, 3, &r), PCACHE_OK);
+    assert_int_equal(r.site_offset, 0x28);
+    /* another segment in the same bytes: the last run's gap 4 -> 0x0c, so
+     * records 2 and 3 are at 0x28 and 0x30 (one byte changed, re-signed) */
+    assert_int_equal(rx[0x200 + 96 + 5], 0x04);
+    rx[0x200 + 96 + 5] = 0x0c;
+    resign_section(rx, 1);
+    assert_int_equal(resurrect(&c, rx, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    assert_int_equal(pcache_segment_reloc(&c, 3, &r), PCACHE_OK);
+    if (r.site_offset != 0x30)
+        fail_msg("record 3 of the second segment: site offset 0x%" PRIx64 " (want 0x30): the resume cursor "
+                 "returned the first segment's record", r.site_offset);
+    assert_int_equal(pcache_segment_reloc(&c, 0, &r), PCACHE_OK);
+    assert_int_equal(pcache_segment_reloc(&c, 3, &r), PCACHE_OK);
+    assert_int_equal(r.site_offset, 0x30);
+    free(blk);
+    pcache_builder_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -696,6 +813,8 @@ int main(void)
         cmocka_unit_test(test_dense_table_size),
         cmocka_unit_test(test_format_example),
         cmocka_unit_test(test_in_place_once),
+        cmocka_unit_test(test_review4_copy_after_in_place),
+        cmocka_unit_test(test_review4_stale_cursor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
