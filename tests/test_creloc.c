@@ -801,6 +801,41 @@ static void test_review4_stale_cursor(void **state)
     pcache_builder_free(b);
 }
 
+/* Held (pinned): a segment stating minor 1 with .crelocs: a 1.1 reader
+ * refuses it (type 4 unknown critical); this reader accepts it, as it
+ * accepts any minor (2.3 is a writer's rule).  Both .relocs and .crelocs:
+ * refused. */
+static void test_review4_minor1_and_both(void **state)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    uint64_t rx_size;
+    void *blk;
+    uint8_t *rx;
+    pcache_segment seg;
+    pcache_report rep;
+    (void)state;
+
+    rx = example_rx(&b, &id, &rx_size, &blk);
+    st16(rx + SH_MINOR, 1);
+    test_resign_header(rx);
+    assert_int_equal(resurrect(&seg, rx, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    segment_reader_minor = 1;
+    assert_int_equal(resurrect(&seg, rx, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep),
+                     PCACHE_E_UNKNOWN_CRITICAL);
+    segment_reader_minor = PCACHE_FORMAT_MINOR;
+    /* .anchors (section 2) retyped as .relocs-typed: named wrongly -> refused; the code section as type 2 named .relocs */
+    st16(rx + SH_MINOR, 2);
+    memset(entry(rx, 2) + SE_NAME, 0, SE_NAME_SIZE);
+    memcpy(entry(rx, 2) + SE_NAME, ".relocs", 7);
+    st16(entry(rx, 2) + SE_TYPE, PCACHE_TYPE_RELOCS);
+    test_resign_segment(rx);
+    assert_int_equal(resurrect(&seg, rx, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_E_RELOC_TABLE);
+    assert_non_null(strstr(rep.message, "not both"));
+    free(blk);
+    pcache_builder_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -815,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_in_place_once),
         cmocka_unit_test(test_review4_copy_after_in_place),
         cmocka_unit_test(test_review4_stale_cursor),
+        cmocka_unit_test(test_review4_minor1_and_both),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
