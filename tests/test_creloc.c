@@ -17,6 +17,7 @@
 #include "format.h"
 #include "pcache/reloc.h"
 #include "segment_read.h"
+#include "reloc_table.h"
 #include "support.h"
 
 #define F_RO 0x1000u
@@ -836,6 +837,73 @@ static void test_review4_minor1_and_both(void **state)
     pcache_builder_free(b);
 }
 
+/* Held (pinned): hostile run streams against the inline decoder, on the
+ * worked example's segment (one site section "code", 64 bytes; shapes:
+ * 0 abs64, 1 rel32; 4 records). */
+static void test_review4_hostile_streams(void **state)
+{
+    static const struct {
+        const char *what;
+        uint8_t bytes[32];
+        size_t n;
+        creloc_err want_last; /* of the last run decoded */
+        unsigned ok_runs;     /* runs decoded before it */
+    } cases[] = {
+        {"gap 2^64-1 in 10 bytes", {0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 11, CRUN_BOUNDS, 0},
+        {"gap, tenth byte 2 (65 bits)", {0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}, 11, CRUN_VARINT, 0},
+        {"gap, eleven bytes", {0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81, 0x00}, 12, CRUN_VARINT, 0},
+        {"gap, 10 bytes overlong zero", {0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00}, 11, CRUN_VARINT, 0},
+        {"gap never ends", {0x00, 0x80, 0x80, 0x80}, 4, CRUN_VARINT, 0},
+        {"h never ends", {0x80}, 1, CRUN_VARINT, 0},
+        {"h 2^64-1", {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x00}, 12, CRUN_SHAPE_INDEX, 0},
+        {"count-2 = 2^64-1", {0x01, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 12, CRUN_COUNT, 0},
+        {"count-2 = 2^64-3 (count 2^64-1)", {0x01, 0x00, 0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 12, CRUN_BOUNDS, 0},
+        {"count 2^61+2: count*8 wraps", {0x01, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20}, 11, CRUN_BOUNDS, 0},
+        {"prev end + gap wraps", {0x00, 0x09, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 13, CRUN_BOUNDS, 1},
+        {"prev end + gap = 2^64 - 0x11 + 0x11", {0x00, 0x09, 0x00, 0xef, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 13, CRUN_BOUNDS, 1},
+        {"more runs than records", {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}, 10, CRUN_COUNT, 4},
+        {"a field ends exactly at the section end", {0x00, 0x38}, 2, CRUN_END, 1},
+        {"a field one past", {0x00, 0x39}, 2, CRUN_BOUNDS, 0},
+        {"gap 0 after gap 0 (adjacent, other shape)", {0x00, 0x00, 0x02, 0x00}, 4, CRUN_END, 2},
+    };
+    pcache_identity id;
+    pcache_builder *b;
+    uint64_t rx_size;
+    void *blk;
+    uint8_t *rx;
+    pcache_segment seg;
+    pcache_report rep;
+    reloc_tables t;
+    (void)state;
+
+    rx = example_rx(&b, &id, &rx_size, &blk);
+    assert_int_equal(resurrect(&seg, rx, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    assert_int_equal(reloc_tables_find(&seg, &t, NULL), PCACHE_OK);
+    assert_true(t.compact);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        uint8_t *buf = malloc(cases[k].n); /* exactly n bytes: ASan catches a read past */
+        reloc_tables h = t;
+        creloc_cursor c;
+        creloc_run r;
+        creloc_err e;
+        unsigned runs = 0;
+        memcpy(buf, cases[k].bytes, cases[k].n);
+        h.stream = buf;
+        h.stream_end = buf + cases[k].n;
+        creloc_begin(&h, &c);
+        while ((e = creloc_next(&seg, &h, &c, &r)) == CRUN_OK) {
+            assert_true(r.offset + r.count * r.width <= r.site_size);
+            runs++;
+        }
+        if (e != cases[k].want_last || runs != cases[k].ok_runs)
+            fail_msg("%s: %u runs then %s (want %u then %s)", cases[k].what, runs, creloc_err_text(e),
+                     cases[k].ok_runs, creloc_err_text(cases[k].want_last));
+        free(buf);
+    }
+    free(blk);
+    pcache_builder_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -851,6 +919,7 @@ int main(void)
         cmocka_unit_test(test_review4_copy_after_in_place),
         cmocka_unit_test(test_review4_stale_cursor),
         cmocka_unit_test(test_review4_minor1_and_both),
+        cmocka_unit_test(test_review4_hostile_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
