@@ -904,6 +904,41 @@ static void test_review4_hostile_streams(void **state)
     pcache_builder_free(b);
 }
 
+/* Finding 3: pcache_segment_reloc_count() of a compact table is the
+ * .crelocs header's record_count, read from section bytes the seal does
+ * not cover: after resurrect, a changed header makes it anything (2^60),
+ * where the 48-byte form's count is bounded by the sealed section table
+ * (size / 48).  A tool iterating 0 .. count-1 (as inspect does) then
+ * loops 2^60 times, each pcache_segment_reloc() walking the whole stream
+ * (the resume cursor is dropped on failure).  reloc.h: "as its section
+ * table states it".  Expected: a count bounded by what the sealed table
+ * allows (e.g. the count resurrect checked, kept in the struct), or 0. */
+static void test_review4_count_after_change(void **state)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    uint64_t rx_size, n;
+    void *blk;
+    uint8_t *rx;
+    pcache_segment seg;
+    pcache_report rep;
+    pcache_reloc r;
+    (void)state;
+
+    rx = example_rx(&b, &id, &rx_size, &blk);
+    assert_int_equal(resurrect(&seg, rx, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    assert_int_equal(pcache_segment_reloc_count(&seg), 4);
+    st64(rx + 0x200 + CR_RECORD_COUNT, 1ull << 60);
+    n = pcache_segment_reloc_count(&seg);
+    /* the records past the stream: not found, each after a full walk */
+    assert_int_not_equal(pcache_segment_reloc(&seg, 1ull << 59, &r), PCACHE_OK);
+    if (n > rx_size)
+        fail_msg("pcache_segment_reloc_count after .crelocs' header changed: %" PRIu64
+                 " records in a %" PRIu64 "-byte segment (resurrect checked 4)", n, rx_size);
+    free(blk);
+    pcache_builder_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -920,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_review4_stale_cursor),
         cmocka_unit_test(test_review4_minor1_and_both),
         cmocka_unit_test(test_review4_hostile_streams),
+        cmocka_unit_test(test_review4_count_after_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
