@@ -939,6 +939,38 @@ static void test_review4_count_after_change(void **state)
     pcache_builder_free(b);
 }
 
+/* Finding 1, read side: after an apply in place (pcache_bind does one on a
+ * writable rx mapping), pcache_segment_reloc() on the same sealed struct
+ * reports implicit records with target offset = the relocated pointer
+ * (PCACHE_OK), not the target offset resurrect checked. */
+static void test_review4_read_after_in_place(void **state)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    uint64_t rx_size;
+    void *blk;
+    uint8_t *rx;
+    pcache_segment seg;
+    pcache_report rep;
+    pcache_reloc r;
+    pcache_status st;
+    uint64_t now[3] = {0x7F3A40000000ull, 0, 0};
+    (void)state;
+
+    rx = example_rx(&b, &id, &rx_size, &blk);
+    assert_int_equal(resurrect(&seg, rx, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    assert_int_equal(pcache_segment_reloc(&seg, 3, &r), PCACHE_OK);
+    assert_int_equal(r.target_offset, 8);
+    assert_int_equal(pcache_reloc_apply(&seg, rx, 0x7F3A00000000ull, resolve, now, &rep), PCACHE_OK);
+    assert_int_equal(pcache_segment_reloc(&seg, 0, &r), PCACHE_OK); /* from the start: no resume */
+    st = pcache_segment_reloc(&seg, 3, &r);
+    if (st == PCACHE_OK && r.target_offset != 8)
+        fail_msg("record 3 after an apply in place: PCACHE_OK, target offset 0x%" PRIx64 " (resurrect read 8)",
+                 r.target_offset);
+    free(blk);
+    pcache_builder_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -956,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_review4_minor1_and_both),
         cmocka_unit_test(test_review4_hostile_streams),
         cmocka_unit_test(test_review4_count_after_change),
+        cmocka_unit_test(test_review4_read_after_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
