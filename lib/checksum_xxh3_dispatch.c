@@ -201,17 +201,30 @@ static void measure(void)
     __atomic_store_n(&checksum_xxh3_chosen, &choice, __ATOMIC_RELEASE);
 }
 
+/* The widest runnable path for every class, for threads that need a path
+ * while another thread times them.  Filled once (a few CPUID reads), then
+ * published with a release store: 0 unset, 1 being filled, 2 ready.  A
+ * thread that finds it being filled waits for those few instructions (not
+ * for the timing, which takes milliseconds). */
+static checksum_xxh3_choice widest_choice;
+static int widest_state;
+
 static const checksum_xxh3_choice *widest(void)
 {
-    static checksum_xxh3_choice w;
-    const checksum_xxh3_ops *cand[CHECKSUM_XXH3_PATH_COUNT];
-    runnable(cand);
-    /* the same value from every thread that writes it */
-    for (unsigned c = 0; c < CHECKSUM_XXH3_SIZE_CLASSES; c++) {
-        __atomic_store_n(&w.oneshot[c], cand[0], __ATOMIC_RELAXED);
-        __atomic_store_n(&w.copy[c], cand[0], __ATOMIC_RELAXED);
+    int expected = 0;
+    if (__atomic_load_n(&widest_state, __ATOMIC_ACQUIRE) == 2)
+        return &widest_choice;
+    if (__atomic_compare_exchange_n(&widest_state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        const checksum_xxh3_ops *cand[CHECKSUM_XXH3_PATH_COUNT];
+        runnable(cand);
+        for (unsigned c = 0; c < CHECKSUM_XXH3_SIZE_CLASSES; c++)
+            widest_choice.oneshot[c] = widest_choice.copy[c] = cand[0];
+        __atomic_store_n(&widest_state, 2, __ATOMIC_RELEASE);
+        return &widest_choice;
     }
-    return &w;
+    while (__atomic_load_n(&widest_state, __ATOMIC_ACQUIRE) != 2)
+        ;
+    return &widest_choice;
 }
 
 const checksum_xxh3_choice *checksum_xxh3_choose(void)

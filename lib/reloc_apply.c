@@ -468,10 +468,10 @@ static pcache_status report_changed(const apply_ctx *a, uint64_t i, stop why, in
     const uint8_t *rec = record_at(a, i);
     return report_fail(rep, PCACHE_E_SEGMENT_CHANGED, a->seg->cls, RELOCS_SECTION_NAME,
                        a->relocs_offset + i * PCACHE_RELOC_RECORD_SIZE, 0, 0, 0,
-                       "record %" PRIu64 " (kind %u, target kind %u, site section %u +0x%" PRIx64
-                       "): %s; .relocs changed since resurrect checked it%s",
-                       i, rec[RR_KIND], rec[RR_TARGET_KIND], ld16(rec + RR_SITE_SECTION), ld64(rec + RR_SITE_OFFSET),
-                       stop_text[why], wrote ? " (fields of the records before it written)" : "");
+                       "%srecord %" PRIu64 " (kind %u, target kind %u, site section %u +0x%" PRIx64
+                       "): %s; .relocs changed since resurrect checked it",
+                       wrote ? "the records before it already written into dst: " : "", i, rec[RR_KIND], rec[RR_TARGET_KIND],
+                       ld16(rec + RR_SITE_SECTION), ld64(rec + RR_SITE_OFFSET), stop_text[why]);
 }
 
 /* Patched bytes no longer match their checksums: under LAZY, each

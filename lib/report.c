@@ -27,7 +27,7 @@ pcache_status report_fail(pcache_report *rep, pcache_status st, int cls,
                           const char *section, uint64_t offset, int has_values,
                           uint64_t expected, uint64_t found, const char *fmt, ...)
 {
-    char what[200];
+    char what[sizeof rep->message];
     va_list ap;
     size_t len = 0;
 

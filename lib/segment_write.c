@@ -666,8 +666,11 @@ pcache_status pcache_builder_persist(pcache_builder *b, pcache_class cls, const 
         return st;
 
     if (sink_is_buffer(sink) && cs->lay.segment_size <= SIZE_MAX &&
-        (dst = sink_buffer_claim(sink, (size_t)cs->lay.segment_size)) != NULL)
-        return persist_direct(b, cls, dst, sites, nsites);
+        (dst = sink_buffer_claim(sink, (size_t)cs->lay.segment_size)) != NULL) {
+        if ((st = persist_direct(b, cls, dst, sites, nsites)) != PCACHE_OK)
+            sink_buffer_unclaim(sink, (size_t)cs->lay.segment_size);
+        return st;
+    }
 
     if (!(scratch = persist_scratch(b)))
         return PCACHE_E_NO_MEMORY;

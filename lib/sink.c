@@ -34,6 +34,12 @@ uint8_t *sink_buffer_claim(const pcache_sink *sink, size_t len)
     return p;
 }
 
+void sink_buffer_unclaim(const pcache_sink *sink, size_t len)
+{
+    pcache_buffer_sink *s = sink->ctx;
+    s->used -= len;
+}
+
 pcache_sink pcache_sink_buffer(pcache_buffer_sink *state, void *buf, size_t capacity)
 {
     pcache_sink sink;

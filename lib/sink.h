@@ -16,5 +16,8 @@ int sink_is_buffer(const pcache_sink *sink);
  * them in; NULL (nothing counted) if there is no room or sink is another
  * kind. */
 uint8_t *sink_buffer_claim(const pcache_sink *sink, size_t len);
+/* Gives back the last claim of len bytes (a persist that failed after its
+ * claim): `used` covers only what the library wrote, as with any sink. */
+void sink_buffer_unclaim(const pcache_sink *sink, size_t len);
 
 #endif

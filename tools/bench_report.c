@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_write.h"
 #include "pcache/pcache.h"
 
 #define XXH_STATIC_LINKING_ONLY
@@ -150,80 +151,77 @@ void print_text(const results *r, const target *t, size_t nt, const report_info 
         printf("  note: %s\n", info->notes[i]);
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 void print_json(const results *r, const target *t, size_t nt, const report_info *info)
 {
-    printf("{\n  \"libpcache\": ");
-    json_str(PCACHE_VERSION_STRING);
-    printf(",\n  \"xxhash\": \"%u.%u.%u\",\n  \"cpu\": ", XXH_VERSION_MAJOR, XXH_VERSION_MINOR,
-           XXH_VERSION_RELEASE);
-    json_str(info->cpu);
-    printf(",\n  \"cores\": %ld,\n  \"kernel\": ", info->cores);
-    json_str(info->kernel);
-    printf(",\n  \"xxh3_path\": ");
-    json_str(info->xxh3_path);
-    printf(",\n  \"xxh3_runnable\": ");
-    json_str(info->xxh3_runnable);
-    printf(",\n  \"xxh3_timed\": ");
-    json_str(info->xxh3_timed);
-    if (info->load_start[0] >= 0)
-        printf(",\n  \"load_average\": {\"start\": [%.2f, %.2f, %.2f], \"end\": [%.2f, %.2f, %.2f]}",
-               info->load_start[0], info->load_start[1], info->load_start[2], info->load_end[0], info->load_end[1],
-               info->load_end[2]);
-    printf(",\n  \"check\": %s", info->check ? "true" : "false");
-    printf(",\n  \"runs\": %u,\n  \"batch_seconds\": %g,\n  \"rows\": [\n", info->runs, info->batch_s);
+    json_writer w;
+    char xxhash[32];
+
+    json_write_init(&w, stdout);
+    json_write_begin_object(&w, NULL, 0);
+    json_write_string(&w, "libpcache", PCACHE_VERSION_STRING);
+    snprintf(xxhash, sizeof xxhash, "%u.%u.%u", XXH_VERSION_MAJOR, XXH_VERSION_MINOR, XXH_VERSION_RELEASE);
+    json_write_string(&w, "xxhash", xxhash);
+    json_write_string(&w, "cpu", info->cpu);
+    json_write_int(&w, "cores", info->cores);
+    json_write_string(&w, "kernel", info->kernel);
+    json_write_string(&w, "xxh3_path", info->xxh3_path);
+    json_write_string(&w, "xxh3_runnable", info->xxh3_runnable);
+    json_write_string(&w, "xxh3_timed", info->xxh3_timed);
+    if (info->load_start[0] >= 0) {
+        json_write_begin_object(&w, "load_average", 1);
+        json_write_begin_list(&w, "start", 1);
+        for (int i = 0; i < 3; i++)
+            json_write_fixed(&w, NULL, info->load_start[i], 2);
+        json_write_end(&w);
+        json_write_begin_list(&w, "end", 1);
+        for (int i = 0; i < 3; i++)
+            json_write_fixed(&w, NULL, info->load_end[i], 2);
+        json_write_end(&w);
+        json_write_end(&w);
+    }
+    json_write_bool(&w, "check", info->check);
+    json_write_uint(&w, "runs", info->runs);
+    json_write_double(&w, "batch_seconds", info->batch_s, 6);
+    json_write_begin_list(&w, "rows", 0);
     for (size_t i = 0; i < r->n; i++) {
         const row *x = &r->rows[i];
-        printf("    {\"group\": ");
-        json_str(x->group);
-        printf(", \"operation\": ");
-        json_str(x->what);
-        printf(", \"median_seconds\": %.9g, \"bytes\": %llu", x->seconds, (unsigned long long)x->bytes);
+        json_write_begin_object(&w, NULL, 1);
+        json_write_string(&w, "group", x->group);
+        json_write_string(&w, "operation", x->what);
+        json_write_double(&w, "median_seconds", x->seconds, 9);
+        json_write_uint(&w, "bytes", x->bytes);
         if (x->bytes)
-            printf(", \"gb_per_s\": %.4g", (double)x->bytes / x->seconds / 1e9);
+            json_write_double(&w, "gb_per_s", (double)x->bytes / x->seconds / 1e9, 4);
         if (x->baseline[0]) {
-            printf(", \"baseline\": ");
-            json_str(x->baseline);
-            printf(", \"baseline_median_seconds\": %.9g, \"ratio\": %.4g", x->base_seconds, x->ratio);
+            json_write_string(&w, "baseline", x->baseline);
+            json_write_double(&w, "baseline_median_seconds", x->base_seconds, 9);
+            json_write_double(&w, "ratio", x->ratio, 4);
         }
         if (x->target[0]) {
-            printf(", \"target\": ");
-            json_str(x->target);
-            printf(", \"result\": ");
-            json_str(verdict_name(x->v));
+            json_write_string(&w, "target", x->target);
+            json_write_string(&w, "result", verdict_name(x->v));
         }
-        if (x->tries > 1)
-            printf(", \"tries\": [%.4g, %.4g, %.4g]", x->tried[0], x->tried[1], x->tried[2]);
-        printf("}%s\n", i + 1 < r->n ? "," : "");
+        if (x->tries > 1) {
+            json_write_begin_list(&w, "tries", 1);
+            for (int k = 0; k < 3; k++)
+                json_write_double(&w, NULL, x->tried[k], 4);
+            json_write_end(&w);
+        }
+        json_write_end(&w);
     }
-    printf("  ],\n  \"targets\": [\n");
+    json_write_end(&w);
+    json_write_begin_list(&w, "targets", 0);
     for (size_t i = 0; i < nt; i++) {
-        printf("    {\"target\": ");
-        json_str(t[i].name);
-        printf(", \"result\": ");
-        json_str(t[i].v == V_NONE ? "n/a" : verdict_name(t[i].v));
-        printf(", \"detail\": ");
-        json_str(t[i].detail);
-        printf("}%s\n", i + 1 < nt ? "," : "");
+        json_write_begin_object(&w, NULL, 1);
+        json_write_string(&w, "target", t[i].name);
+        json_write_string(&w, "result", t[i].v == V_NONE ? "n/a" : verdict_name(t[i].v));
+        json_write_string(&w, "detail", t[i].detail);
+        json_write_end(&w);
     }
-    printf("  ],\n  \"notes\": [");
-    for (size_t i = 0; i < info->nnotes; i++) {
-        printf("%s", i ? ", " : "");
-        json_str(info->notes[i]);
-    }
-    printf("]\n}\n");
+    json_write_end(&w);
+    json_write_begin_list(&w, "notes", 1);
+    for (size_t i = 0; i < info->nnotes; i++)
+        json_write_string(&w, NULL, info->notes[i]);
+    json_write_end(&w);
+    json_write_end(&w);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* pcache-bench's results: rows beside their baselines, targets with their
- * verdicts, printed as a text table or as JSON. */
+ * verdicts, printed as a text table or as JSON (written by the tools'
+ * shared writer, json_write.h: its strings are escaped as pcache-inspect's
+ * are, and a measurement that is not finite is null). */
 #ifndef PCACHE_TOOLS_BENCH_REPORT_H
 #define PCACHE_TOOLS_BENCH_REPORT_H
 

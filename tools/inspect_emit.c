@@ -12,28 +12,7 @@ void emit_init(emitter *e, FILE *fp, int json)
     e->fp = fp;
     e->json = json;
     e->label_width = LABEL_WIDTH;
-}
-
-void json_escape(FILE *fp, const void *s, uint64_t len)
-{
-    const unsigned char *p = s;
-    for (uint64_t i = 0; i < len; i++) {
-        unsigned char c = p[i];
-        switch (c) {
-        case '"': fputs("\\\"", fp); break;
-        case '\\': fputs("\\\\", fp); break;
-        case '\n': fputs("\\n", fp); break;
-        case '\r': fputs("\\r", fp); break;
-        case '\t': fputs("\\t", fp); break;
-        default:
-            /* Bytes >= 0x80 are not assumed to be UTF-8: \u00XX keeps the
-             * output valid JSON and the byte value recoverable. */
-            if (c < 0x20 || c >= 0x7f)
-                fprintf(fp, "\\u%04x", c);
-            else
-                fputc(c, fp);
-        }
-    }
+    json_write_init(&e->jw, fp);
 }
 
 void text_escape(FILE *fp, const void *s, uint64_t len)
@@ -48,37 +27,9 @@ void text_escape(FILE *fp, const void *s, uint64_t len)
     }
 }
 
-static int in_list(const emitter *e)
-{
-    return e->depth > 0 && e->stack[e->depth - 1].list;
-}
-
 static int in_line(const emitter *e)
 {
     return e->depth > 0 && !e->stack[e->depth - 1].list && e->stack[e->depth - 1].style == EMIT_LINE;
-}
-
-static void json_newline(emitter *e)
-{
-    fputc('\n', e->fp);
-    for (int i = 0; i < e->depth; i++)
-        fputs("  ", e->fp);
-}
-
-/* Starts an element of the innermost container: separator, indentation,
- * key. */
-static void json_element(emitter *e, const char *key)
-{
-    if (e->depth > 0) {
-        if (e->stack[e->depth - 1].count++ > 0)
-            fputc(',', e->fp);
-        json_newline(e);
-    }
-    if (key && !in_list(e)) {
-        fputc('"', e->fp);
-        json_escape(e->fp, key, strlen(key));
-        fputs("\": ", e->fp);
-    }
 }
 
 /* Starts a text field: "  label  " in a BLOCK, " label=" in a LINE. */
@@ -106,7 +57,6 @@ static void push(emitter *e, int list, emit_style style)
         return;
     }
     e->stack[e->depth].list = list;
-    e->stack[e->depth].count = 0;
     e->stack[e->depth].style = style;
     e->stack[e->depth].indent = e->indent;
     e->depth++;
@@ -115,9 +65,7 @@ static void push(emitter *e, int list, emit_style style)
 void emit_begin(emitter *e, const char *key, emit_style style, const char *heading, ...)
 {
     if (e->json) {
-        json_element(e, key);
-        fputc('{', e->fp);
-        push(e, 0, style);
+        json_write_begin_object(&e->jw, key, 0);
         return;
     }
     if (heading) {
@@ -136,17 +84,13 @@ void emit_begin(emitter *e, const char *key, emit_style style, const char *headi
 
 void emit_end(emitter *e)
 {
+    if (e->json) {
+        json_write_end(&e->jw);
+        return;
+    }
     if (e->depth == 0)
         return;
     e->depth--;
-    if (e->json) {
-        if (e->stack[e->depth].count > 0)
-            json_newline(e);
-        fputc('}', e->fp);
-        if (e->depth == 0)
-            fputc('\n', e->fp);
-        return;
-    }
     if (e->stack[e->depth].style == EMIT_LINE)
         fputc('\n', e->fp);
     e->indent = e->stack[e->depth].indent;
@@ -155,22 +99,20 @@ void emit_end(emitter *e)
 void emit_begin_list(emitter *e, const char *key)
 {
     if (e->json) {
-        json_element(e, key);
-        fputc('[', e->fp);
+        json_write_begin_list(&e->jw, key, 0);
+        return;
     }
     push(e, 1, EMIT_BLOCK);
 }
 
 void emit_end_list(emitter *e)
 {
-    if (e->depth == 0)
-        return;
-    e->depth--;
     if (e->json) {
-        if (e->stack[e->depth].count > 0)
-            json_newline(e);
-        fputc(']', e->fp);
+        json_write_end(&e->jw);
+        return;
     }
+    if (e->depth > 0)
+        e->depth--;
 }
 
 void emit_str(emitter *e, const char *key, const char *label, const char *s)
@@ -181,10 +123,7 @@ void emit_str(emitter *e, const char *key, const char *label, const char *s)
 void emit_bytes_str(emitter *e, const char *key, const char *label, const void *s, uint64_t len)
 {
     if (e->json) {
-        json_element(e, key);
-        fputc('"', e->fp);
-        json_escape(e->fp, s, len);
-        fputc('"', e->fp);
+        json_write_bytes(&e->jw, key, s, len);
         return;
     }
     text_field(e, key, label);
@@ -196,7 +135,7 @@ void emit_quoted(emitter *e, const char *key, const char *label, const void *s, 
 {
     const unsigned char *p = s;
     if (e->json) {
-        emit_bytes_str(e, key, label, s, len);
+        json_write_bytes(&e->jw, key, s, len);
         return;
     }
     text_field(e, key, label);
@@ -211,19 +150,10 @@ void emit_quoted(emitter *e, const char *key, const char *label, const void *s, 
     text_end_field(e);
 }
 
-static void json_uint(FILE *fp, uint64_t v)
-{
-    if (v <= EMIT_JSON_EXACT_MAX)
-        fprintf(fp, "%llu", (unsigned long long)v);
-    else
-        fprintf(fp, "\"0x%llx\"", (unsigned long long)v);
-}
-
 void emit_uint(emitter *e, const char *key, const char *label, uint64_t v)
 {
     if (e->json) {
-        json_element(e, key);
-        json_uint(e->fp, v);
+        json_write_uint(&e->jw, key, v);
         return;
     }
     text_field(e, key, label);
@@ -245,8 +175,7 @@ void emit_size(emitter *e, const char *key, const char *label, uint64_t v)
 void emit_offset(emitter *e, const char *key, const char *label, uint64_t v)
 {
     if (e->json) {
-        json_element(e, key);
-        json_uint(e->fp, v);
+        json_write_uint(&e->jw, key, v);
         return;
     }
     text_field(e, key, label);
@@ -257,8 +186,7 @@ void emit_offset(emitter *e, const char *key, const char *label, uint64_t v)
 void emit_hex(emitter *e, const char *key, const char *label, uint64_t v, int digits)
 {
     if (e->json) {
-        json_element(e, key);
-        fprintf(e->fp, "\"0x%0*llx\"", digits, (unsigned long long)v);
+        json_write_hex(&e->jw, key, v, digits);
         return;
     }
     text_field(e, key, label);
@@ -268,14 +196,8 @@ void emit_hex(emitter *e, const char *key, const char *label, uint64_t v, int di
 
 void emit_int(emitter *e, const char *key, const char *label, int64_t v)
 {
-    /* the magnitude without overflow, INT64_MIN included */
-    uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     if (e->json) {
-        json_element(e, key);
-        if (mag <= EMIT_JSON_EXACT_MAX)
-            fprintf(e->fp, "%lld", (long long)v);
-        else
-            fprintf(e->fp, "\"%s0x%llx\"", v < 0 ? "-" : "", (unsigned long long)mag);
+        json_write_int(&e->jw, key, v);
         return;
     }
     text_field(e, key, label);
@@ -286,8 +208,7 @@ void emit_int(emitter *e, const char *key, const char *label, int64_t v)
 void emit_bool(emitter *e, const char *key, const char *label, int v)
 {
     if (e->json) {
-        json_element(e, key);
-        fputs(v ? "true" : "false", e->fp);
+        json_write_bool(&e->jw, key, v);
         return;
     }
     text_field(e, key, label);
@@ -298,25 +219,19 @@ void emit_bool(emitter *e, const char *key, const char *label, int v)
 void emit_hexbytes(emitter *e, const char *key, const char *label, const uint8_t *p, size_t n)
 {
     if (e->json) {
-        json_element(e, key);
-        fputc('"', e->fp);
-    } else {
-        text_field(e, key, label);
+        json_write_hexbytes(&e->jw, key, p, n);
+        return;
     }
+    text_field(e, key, label);
     for (size_t i = 0; i < n; i++)
         fprintf(e->fp, "%02x", p[i]);
-    if (e->json)
-        fputc('"', e->fp);
-    else
-        text_end_field(e);
+    text_end_field(e);
 }
 
 void emit_null(emitter *e, const char *key)
 {
-    if (!e->json)
-        return;
-    json_element(e, key);
-    fputs("null", e->fp);
+    if (e->json)
+        json_write_null(&e->jw, key);
 }
 
 void emit_note(emitter *e, const char *fmt, ...)

@@ -11,13 +11,16 @@
  * arguments; integers up to 2^53 are numbers, larger ones "0x..." strings;
  * addresses and checksums are always "0x..." strings; bytes (ids,
  * digests) are hex strings without prefix; strings read from a file are
- * escaped byte by byte (see emit_bytes_str). */
+ * escaped byte by byte (see emit_bytes_str).  The JSON itself is written
+ * by the tools' shared JSON writer (json_write.h). */
 #ifndef PCACHE_TOOLS_INSPECT_EMIT_H
 #define PCACHE_TOOLS_INSPECT_EMIT_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "json_write.h"
 
 typedef enum emit_style { EMIT_BLOCK, EMIT_LINE } emit_style;
 
@@ -26,20 +29,17 @@ typedef enum emit_style { EMIT_BLOCK, EMIT_LINE } emit_style;
 typedef struct emitter {
     FILE *fp;
     int json;
-    int depth;     /* open containers */
-    int indent;    /* text: current indentation of field lines */
-    int label_width; /* text: labels are padded to this width */
+    json_writer jw;  /* JSON: the writer everything goes through */
+    /* text only: */
+    int depth;       /* open containers */
+    int indent;      /* current indentation of field lines */
+    int label_width; /* labels are padded to this width */
     struct {
-        int list;      /* 1: JSON array */
-        int count;     /* elements written so far */
+        int list;      /* a list: only its elements show */
         emit_style style;
-        int indent;    /* text indentation to restore */
+        int indent;    /* indentation to restore */
     } stack[EMIT_MAX_DEPTH];
 } emitter;
-
-/* Integers above this are written as hex strings in JSON: a double, which
- * most JSON readers use, holds every integer up to 2^53 exactly. */
-#define EMIT_JSON_EXACT_MAX (UINT64_C(1) << 53)
 
 void emit_init(emitter *e, FILE *fp, int json);
 
@@ -83,8 +83,6 @@ void emit_null(emitter *e, const char *key);
 /* Text only: a line at the current indentation (nothing in JSON). */
 void emit_note(emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Writes s escaped for a JSON string, without the quotes. */
-void json_escape(FILE *fp, const void *s, uint64_t len);
 /* Writes s with every byte outside printable ASCII, and '\', as \xNN. */
 void text_escape(FILE *fp, const void *s, uint64_t len);
 

@@ -184,10 +184,12 @@ static void cpu_model(char *out, size_t cap)
             snprintf(model, sizeof model, "%.*s", len, v);
     }
     fclose(f);
-    if (family[0])
-        snprintf(out, cap, "%s, %s family %s model %s", name, vendor, family, model);
-    else
-        snprintf(out, cap, "%s", name);
+    /* A longer line is cut at cap, which is all the record needs (the
+     * result is looked at so that -Wformat-truncation knows it is meant). */
+    int n = family[0] ? snprintf(out, cap, "%s, %s family %s model %s", name, vendor, family, model)
+                      : snprintf(out, cap, "%s", name);
+    if (n < 0)
+        snprintf(out, cap, "unknown");
 }
 
 static void load_average(double out[3])

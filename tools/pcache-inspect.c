@@ -5,6 +5,7 @@
  * one table row; this file holds only the command line.  Only the public
  * API is used.  main() keeps no state between calls: the fuzz target calls
  * it again and again in one process. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +13,8 @@
 #include "args.h"
 #include "inspect.h"
 
-/* Options a subcommand takes besides --json and --help. */
+/* Options a subcommand takes besides --json and --help (getopt_long, the
+ * table in parse_command_line()). */
 enum {
     OPT_RANGE = 1u << 0,   /* --offset, --length */
     OPT_OUTPUT = 1u << 1,  /* -o, --output */
@@ -85,6 +87,8 @@ static void print_usage(FILE *out)
                  "  -h, --help           show this help (COMMAND --help: that command's)\n"
                  "  --version            show the library version\n"
                  "\nNumbers are decimal or 0x-prefixed hexadecimal.  FILE '-' is standard input.\n"
+                 "A long option may be shortened to a prefix that names no other; '--' ends the\n"
+                 "options.\n"
                  "Exit status: 0 valid (or done); 1 the file is invalid, with the reasons on\n"
                  "stderr; 2 usage or I/O error.\n");
 }
@@ -120,26 +124,6 @@ int inspect_usage_error(const char *fmt, ...)
     va_end(ap);
     fputs("\nTry '" PROG " --help' for more information.\n", stderr);
     return EXIT_USAGE;
-}
-
-/* --name=value or --name value.  Returns the value, or NULL (usage error
- * printed) when it is missing. */
-static const char *option_value(const command *c, const char *opt, int argc, char **argv, int *i)
-{
-    const char *eq = strchr(opt, '=');
-    if (eq && opt[1] == '-')
-        return eq + 1;
-    if (*i + 1 >= argc) {
-        inspect_usage_error("%s: option '%s' needs a value", c->name, opt);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static int option_is(const char *arg, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || (arg[n] == '=' && name[1] == '-'));
 }
 
 static int parse_number_option(const command *c, const char *opt, const char *v, uint64_t *out)
@@ -179,61 +163,134 @@ static int parse_anchor(const command *c, inspect_args *a, const char *v)
     return -1;
 }
 
+/* Option codes: the short options' characters, the others above them. */
+enum { O_HELP = 'h', O_OUTPUT = 'o', O_JSON = 256, O_VERSION, O_STORED, O_OFFSET, O_LENGTH, O_MAP, O_ANCHOR };
+
+/* Every option a command can take, and the OPT_* a command needs for it
+ * (0: every command). */
+static const struct {
+    struct option opt;
+    unsigned only;
+} command_options[] = {
+    {{"json", no_argument, NULL, O_JSON}, 0},
+    {{"help", no_argument, NULL, O_HELP}, 0},
+    {{"stored", no_argument, NULL, O_STORED}, OPT_RANGE},
+    {{"offset", required_argument, NULL, O_OFFSET}, OPT_RANGE},
+    {{"length", required_argument, NULL, O_LENGTH}, OPT_RANGE},
+    {{"output", required_argument, NULL, O_OUTPUT}, OPT_OUTPUT},
+    {{"map-address", required_argument, NULL, O_MAP}, OPT_MAP},
+    {{"anchor", required_argument, NULL, O_ANCHOR}, OPT_MAP},
+};
+#define COMMAND_OPTION_COUNT (sizeof command_options / sizeof command_options[0])
+
+/* The options before the command. */
+static const struct option global_options[] = {
+    {"help", no_argument, NULL, O_HELP},
+    {"version", no_argument, NULL, O_VERSION},
+    {"json", no_argument, NULL, O_JSON},
+    {NULL, 0, NULL, 0},
+};
+
+/* The usage error for what getopt_long() refused (opterr is 0: the
+ * messages are these).  where: "verify: " or "". */
+static int bad_option(const char *where, int ch, char **argv, const struct option *longs)
+{
+    const char *arg = argv[optind - 1];
+    const char *name = NULL;
+
+    for (const struct option *o = longs; o->name; o++)
+        if (optopt && o->val == optopt)
+            name = o->name;
+    if (ch == ':') {
+        /* getopt_long has moved past the option whose value is missing */
+        if (strncmp(arg, "--", 2) == 0 && name)
+            return inspect_usage_error("%soption '--%s' needs a value", where, name);
+        return inspect_usage_error("%soption '-%c' needs a value", where, optopt);
+    }
+    if (optopt == 0) {
+        /* a long option: unknown, or an abbreviation of several */
+        size_t n = strcspn(arg + 2, "="), matches = 0, len = 0;
+        char names[128] = "";
+        for (const struct option *o = longs; o->name; o++)
+            if (strncmp(o->name, arg + 2, n) == 0 && len < sizeof names) {
+                len += (size_t)snprintf(names + len, sizeof names - len, "%s--%s", matches ? ", " : "", o->name);
+                matches++;
+            }
+        if (matches > 1)
+            return inspect_usage_error("%soption '%.*s' is ambiguous: %s", where, (int)(n + 2), arg, names);
+        return inspect_usage_error("%sunknown option '%s'", where, arg);
+    }
+    if (name && (optopt >= 256 || strncmp(arg, "--", 2) == 0))
+        return inspect_usage_error("%soption '--%s' takes no value", where, name);
+    return inspect_usage_error("%sunknown option '-%c'", where, optopt);
+}
+
 /* Fills *a from argv (argv[0] is the command's name).  Returns -1 to run
  * the command, else the exit status. */
 static int parse_command_line(const command *c, int argc, char **argv, inspect_args *a)
 {
+    struct option longs[COMMAND_OPTION_COUNT + 1];
     const char *pos[2];
-    int npos = 0, only_positional = 0;
+    char where[32];
+    size_t n = 0;
+    int npos = 0, ch;
 
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *v;
+    for (size_t i = 0; i < COMMAND_OPTION_COUNT; i++)
+        if (!command_options[i].only || (c->options & command_options[i].only))
+            longs[n++] = command_options[i].opt;
+    memset(&longs[n], 0, sizeof longs[n]);
+    snprintf(where, sizeof where, "%s: ", c->name);
+    /* '-': arguments in order, positional ones as code 1 (no reordering
+     * of argv, whatever POSIXLY_CORRECT says); ':': a missing value is
+     * told apart.  optind 0 starts getopt afresh: main() may be called
+     * again (the fuzz target). */
+    opterr = 0;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, (c->options & OPT_OUTPUT) ? "-:ho:" : "-:h", longs, NULL)) != -1) {
         int rc = -1;
-
-        if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+        switch (ch) {
+        case 1:
             if (npos < 2)
-                pos[npos] = arg;
+                pos[npos] = optarg;
             npos++;
-            continue;
-        }
-        if (strcmp(arg, "--") == 0) {
-            only_positional = 1;
-        } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            break;
+        case O_HELP:
             print_command_help(c);
             return EXIT_VALID;
-        } else if (strcmp(arg, "--json") == 0) {
+        case O_JSON:
             a->json = 1;
-        } else if ((c->options & OPT_RANGE) && strcmp(arg, "--stored") == 0) {
+            break;
+        case O_STORED:
             a->stored = 1;
-        } else if ((c->options & OPT_RANGE) && option_is(arg, "--offset")) {
-            if (!(v = option_value(c, arg, argc, argv, &i)))
-                return EXIT_USAGE;
-            rc = parse_number_option(c, "--offset", v, &a->offset);
+            break;
+        case O_OFFSET:
+            rc = parse_number_option(c, "--offset", optarg, &a->offset);
             a->has_offset = 1;
-        } else if ((c->options & OPT_RANGE) && option_is(arg, "--length")) {
-            if (!(v = option_value(c, arg, argc, argv, &i)))
-                return EXIT_USAGE;
-            rc = parse_number_option(c, "--length", v, &a->length);
+            break;
+        case O_LENGTH:
+            rc = parse_number_option(c, "--length", optarg, &a->length);
             a->has_length = 1;
-        } else if ((c->options & OPT_OUTPUT) && (strcmp(arg, "-o") == 0 || option_is(arg, "--output"))) {
-            if (!(v = option_value(c, arg, argc, argv, &i)))
-                return EXIT_USAGE;
-            a->output = v;
-        } else if ((c->options & OPT_MAP) && option_is(arg, "--map-address")) {
-            if (!(v = option_value(c, arg, argc, argv, &i)))
-                return EXIT_USAGE;
-            rc = parse_number_option(c, "--map-address", v, &a->map_address);
+            break;
+        case O_OUTPUT:
+            a->output = optarg;
+            break;
+        case O_MAP:
+            rc = parse_number_option(c, "--map-address", optarg, &a->map_address);
             a->has_map_address = 1;
-        } else if ((c->options & OPT_MAP) && option_is(arg, "--anchor")) {
-            if (!(v = option_value(c, arg, argc, argv, &i)))
-                return EXIT_USAGE;
-            rc = parse_anchor(c, a, v);
-        } else {
-            return inspect_usage_error("%s: unknown option '%s'", c->name, arg);
+            break;
+        case O_ANCHOR:
+            rc = parse_anchor(c, a, optarg);
+            break;
+        default:
+            return bad_option(where, ch, argv, longs);
         }
         if (rc >= 0)
             return rc;
     }
+    /* after "--": every argument is positional */
+    for (; optind < argc; optind++, npos++)
+        if (npos < 2)
+            pos[npos] = argv[optind];
     if (npos != c->nargs)
         return inspect_usage_error("%s: expected %s, got %d argument%s", c->name, c->args, npos, npos == 1 ? "" : "s");
     if (a->anchor_count && !a->has_map_address)
@@ -248,27 +305,31 @@ static int parse_command_line(const command *c, int argc, char **argv, inspect_a
 int main(int argc, char **argv)
 {
     inspect_args a;
-    int first = 1, rc;
+    int first, ch, rc;
 
     memset(&a, 0, sizeof a);
     clearerr(stdout);
-    /* options before the command: --json, --help, --version */
-    for (; first < argc && argv[first][0] == '-'; first++) {
-        if (strcmp(argv[first], "-h") == 0 || strcmp(argv[first], "--help") == 0) {
+    /* options before the command: --json, --help, --version ('+': the
+     * first non-option is the command, and the rest is its own) */
+    opterr = 0;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "+:h", global_options, NULL)) != -1) {
+        switch (ch) {
+        case O_HELP:
             print_usage(stdout);
             return finish_output(EXIT_VALID);
-        }
-        if (strcmp(argv[first], "--version") == 0) {
+        case O_VERSION:
             printf("%s (libpcache %s, format %d.%d, DynamoRIO .dpc version %u)\n", PROG, PCACHE_VERSION_STRING,
                    PCACHE_FORMAT_MAJOR, PCACHE_FORMAT_MINOR, PCACHE_DPC_VERSION);
             return finish_output(EXIT_VALID);
-        }
-        if (strcmp(argv[first], "--json") == 0) {
+        case O_JSON:
             a.json = 1;
-            continue;
+            break;
+        default:
+            return bad_option("", ch, argv, global_options);
         }
-        return inspect_usage_error("unknown option '%s'", argv[first]);
     }
+    first = optind;
     if (first >= argc)
         return inspect_usage_error("no command given");
     for (size_t i = 0; i < COMMAND_COUNT; i++)

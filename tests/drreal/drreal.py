@@ -68,6 +68,24 @@ class Fail(Exception):
     pass
 
 
+# Debug checks of DR 11.91 that fail without any client, at a small rate,
+# on the sequences these scenarios run (docs/DYNAMORIO.md 3.7).  A run that
+# dies on one of them, and on nothing else, says nothing about libpcache: the
+# scenario is started again from scratch in a fresh directory, up to
+# DR_DEFECT_ATTEMPTS times in all, and each attempt is reported.  Every other
+# crash fails the test at once.
+KNOWN_DR_DEFECTS = [
+    # fragment_coarse_add()'s DOCHECK (DR's own comment calls it racy): an
+    # in-use merge's third run, with no client at all, 2 of 150 times.
+    ("debug", re.compile(r"Internal Error: DynamoRIO debug check failure: \S*core/fragment\.c:\d+ xinfo != NULL$")),
+]
+DR_DEFECT_ATTEMPTS = 3
+
+
+class DRDefect(Fail):
+    """A run died on one of KNOWN_DR_DEFECTS and nothing else."""
+
+
 def check(cond, msg):
     if not cond:
         raise Fail(msg)
@@ -202,6 +220,10 @@ class Env:
         self.times.append((label, secs))
         say("  %-46s %6.2f s  rc %d" % (label, secs, rc))
         crash = [l for l in err.splitlines() if CRASH_MARKERS.search(l)]
+        if crash and all(any(kind == self.kind and pat.search(l.strip()) for kind, pat in KNOWN_DR_DEFECTS)
+                         for l in crash):
+            raise DRDefect("%s: DR failed its own check, a known DR defect that occurs without any client:\n  %s\n"
+                           "(command: %s)" % (label, "\n  ".join(crash[:10]), " ".join(argv)))
         check(not crash, "%s: DR or the program reported a crash or an error:\n  %s\n(command: %s)" %
               (label, "\n  ".join(crash[:10]), " ".join(argv)))
         if compare:
@@ -722,19 +744,28 @@ def main():
         if not os.path.exists(path):
             say("FAIL: --%s %s: no such file" % (opt.replace("_", "-"), path))
             return 1
-    env = Env(args)
-    say("scenario %s, mode %s (%s), DynamoRIO %s build, in %s" %
-        (args.scenario, args.mode, "-persist_map_rw_separate" if args.mode == "sep" else
-         "-no_persist_map_rw_separate", env.kind, env.work))
     t0 = time.monotonic()
     ok = False
-    try:
-        SCENARIOS[args.scenario](env)
-        ok = True
-    except Fail as e:
-        say("FAIL: %s" % e)
-    except Exception:  # a bug of this driver, or the unexpected: fail, say where
-        say("FAIL: the driver stopped:\n" + traceback.format_exc())
+    for attempt in range(1, DR_DEFECT_ATTEMPTS + 1):
+        env = Env(args)
+        say("scenario %s, mode %s (%s), DynamoRIO %s build, in %s%s" %
+            (args.scenario, args.mode, "-persist_map_rw_separate" if args.mode == "sep" else
+             "-no_persist_map_rw_separate", env.kind, env.work,
+             "" if attempt == 1 else " (attempt %d of %d)" % (attempt, DR_DEFECT_ATTEMPTS)))
+        try:
+            SCENARIOS[args.scenario](env)
+            ok = True
+        except DRDefect as e:
+            say("DR DEFECT: %s" % e)
+            if attempt < DR_DEFECT_ATTEMPTS:
+                say("work directory kept: %s; the scenario starts again from scratch" % env.work)
+                continue
+            say("FAIL: a known DR defect in each of %d attempts" % DR_DEFECT_ATTEMPTS)
+        except Fail as e:
+            say("FAIL: %s" % e)
+        except Exception:  # a bug of this driver, or the unexpected: fail, say where
+            say("FAIL: the driver stopped:\n" + traceback.format_exc())
+        break
     total = time.monotonic() - t0
     say("%s: scenario %s, mode %s, %d runs under DR, %.1f s" %
         ("ok" if ok else "FAILED", args.scenario, args.mode, len(env.times), total))

@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "json_check.h"
+#include "json_doc.h"
 #include "pcache/pcache.h"
 #include "tool_run.h"
 
@@ -32,42 +32,10 @@ static const char *inspect_tool;
 
 /* ---- helpers ---- */
 
-static json_value *json_of(const run_result *r)
-{
-    char err[200];
-    json_value *v = json_parse(r->out, err, sizeof err);
-    if (!v)
-        fail_msg("--json output is not valid JSON (%s):\n%s", err, r->out);
-    return v;
-}
-
-static const json_value *jget(const json_value *v, const char *path, json_type t)
-{
-    const json_value *x = json_at(v, path);
-    if (!x)
-        fail_msg("JSON output has no %s", path);
-    if (x->type != t)
-        fail_msg("JSON %s is of type %d, expected %d", path, x->type, t);
-    return x;
-}
-
-static const char *jstr(const json_value *v, const char *path)
-{
-    return jget(v, path, JSON_STRING)->str;
-}
-
-static uint64_t juint(const json_value *v, const char *path)
-{
-    const json_value *x = jget(v, path, JSON_NUMBER);
-    if (!x->is_uint)
-        fail_msg("JSON %s is %s, not an unsigned integer", path, x->text);
-    return x->uint;
-}
-
-static json_value *inspect_json(const fixture *f, int status, const char *command, const char *path)
+static json_t *inspect_json(const fixture *f, int status, const char *command, const char *path)
 {
     run_result r;
-    json_value *v;
+    json_t *v;
     run(f, &r, inspect_tool, "--json", command, path, NULL);
     expect_status(&r, status);
     v = json_of(&r);
@@ -531,7 +499,7 @@ static void json_kinds_of_short_files(void **state)
 {
     fixture *f = *state;
     char *empty = path_in(f, "empty"), *three = path_in(f, "three"), *start = path_in(f, "start");
-    json_value *v;
+    json_t *v;
 
     write_bytes(empty, "", 0);
     write_bytes(three, "abc", 3);
@@ -539,13 +507,13 @@ static void json_kinds_of_short_files(void **state)
     v = inspect_json(f, 1, "verify", empty);
     assert_string_equal(jstr(v, "kind"), "unknown");
     assert_string_equal(jstr(v, "problems[0].status"), "PCACHE_E_TRUNCATED");
-    json_free(v);
+    json_decref(v);
     v = inspect_json(f, 1, "info", three);
     assert_string_equal(jstr(v, "kind"), "unknown");
-    json_free(v);
+    json_decref(v);
     v = inspect_json(f, 1, "info", start);
     assert_string_equal(jstr(v, "kind"), "pcache");
-    json_free(v);
+    json_decref(v);
     free(empty);
     free(three);
     free(start);
@@ -557,7 +525,7 @@ static void json_info_and_verify_agree(void **state)
     fixture *f = *state;
     char *in = input(f, "in.txt", "abcdefgh"), *file = path_in(f, "f.pcache");
     const char *keys[] = {"status", "class", "section", "message"};
-    json_value *vi, *vv;
+    json_t *vi, *vv;
     run_result r;
     uint8_t *bytes;
     size_t size;
@@ -581,8 +549,8 @@ static void json_info_and_verify_agree(void **state)
     assert_int_equal(juint(vi, "problems[0].file_offset"), 4096 + 320);
     assert_int_equal(juint(vv, "problems[0].file_offset"), 4096 + 320);
     expect_contains("info message", jstr(vi, "problems[0].message"), "(file offset 0x1140)");
-    json_free(vi);
-    json_free(vv);
+    json_decref(vi);
+    json_decref(vv);
     free(bytes);
     free(in);
     free(file);
@@ -592,7 +560,7 @@ static void json_absent_and_reserved(void **state)
 {
     fixture *f = *state;
     char *in = input(f, "in.txt", "abcdefgh"), *file = path_in(f, "f.pcache");
-    json_value *v;
+    json_t *v;
     run_result r;
     uint8_t *bytes, *seg, *e;
     size_t size;
@@ -603,7 +571,7 @@ static void json_absent_and_reserved(void **state)
     /* at_stated_offset: null in a standalone file, not left out */
     v = inspect_json(f, 0, "info", file);
     jget(v, "segments[0].at_stated_offset", JSON_NULL);
-    json_free(v);
+    json_decref(v);
 
     /* a section of type 2 with flags 0x0003: skippable and a reserved bit,
      * not "compressed" */
@@ -616,9 +584,9 @@ static void json_absent_and_reserved(void **state)
     write_bytes(file, bytes, size);
     v = inspect_json(f, 0, "info", file);
     assert_int_equal(juint(v, "segments[0].sections[0].flags"), 3);
-    assert_int_equal(jget(v, "segments[0].sections[0].flag_names", JSON_ARRAY)->count, 1);
+    assert_int_equal(jcount(v, "segments[0].sections[0].flag_names"), 1);
     assert_string_equal(jstr(v, "segments[0].sections[0].flag_names[0]"), "skippable");
-    json_free(v);
+    json_decref(v);
     run(f, &r, inspect_tool, "info", file, NULL);
     expect_status(&r, 0);
     expect_contains("info", r.out, "flags=skippable,0x2,unknown");
@@ -634,7 +602,7 @@ static void json_segment_short_of_its_slot(void **state)
 {
     fixture *f = *state;
     char *in = input(f, "in.txt", "abcdefgh"), *file = path_in(f, "f.pcache");
-    json_value *v;
+    json_t *v;
     run_result r;
     uint8_t *bytes;
     size_t size, n;
@@ -660,7 +628,7 @@ static void json_segment_short_of_its_slot(void **state)
         snprintf(p, sizeof p, "problems[%zu].status", i);
         assert_string_not_equal(jstr(v, p), "PCACHE_E_PADDING");
     }
-    json_free(v);
+    json_decref(v);
     free(bytes);
     free(in);
     free(file);

@@ -3,7 +3,7 @@
  * real .dpc files (tests/data), on .dpc files with this project's segments
  * in DR's client slots, on standalone files with relocations, on files
  * with several problems, and on truncated and garbage inputs.  Every
- * --json output is read by a JSON parser of the test's own (json_check.h),
+ * --json output is read by jansson (json_doc.h), a parser of its own,
  * and its fields are compared with values the test computes itself from
  * the input's bytes.
  *
@@ -22,7 +22,7 @@
 
 #include "dpc_build.h"
 #include "hostile_dpc.h"
-#include "json_check.h"
+#include "json_doc.h"
 #include "pcache/bind.h"
 #include "pcache/dpc.h"
 #include "pcache/pcache.h"
@@ -82,72 +82,15 @@ static void md5_hex(const uint8_t *p, size_t n, char out[33])
     hex_of(d, 16, out);
 }
 
-/* The JSON document on r's stdout; fails the case unless it parses. */
-static json_value *json_of(const run_result *r)
-{
-    char err[200];
-    json_value *v = json_parse(r->out, err, sizeof err);
-    if (!v)
-        fail_msg("--json output is not valid JSON (%s):\n%s", err, r->out);
-    return v;
-}
-
-static const json_value *jget(const json_value *v, const char *path, json_type t)
-{
-    const json_value *x = json_at(v, path);
-    if (!x)
-        fail_msg("JSON output has no %s", path);
-    if (x->type != t)
-        fail_msg("JSON %s is of type %d, expected %d", path, x->type, t);
-    return x;
-}
-
-static const char *jstr(const json_value *v, const char *path)
-{
-    return jget(v, path, JSON_STRING)->str;
-}
-
-static uint64_t juint(const json_value *v, const char *path)
-{
-    const json_value *x = jget(v, path, JSON_NUMBER);
-    if (!x->is_uint)
-        fail_msg("JSON %s is %s, not an unsigned integer", path, x->text);
-    return x->uint;
-}
-
-static int jbool(const json_value *v, const char *path)
-{
-    return jget(v, path, JSON_BOOL)->boolean;
-}
-
-static size_t jcount(const json_value *v, const char *path)
-{
-    return jget(v, path, JSON_ARRAY)->count;
-}
-
-/* A "0x..." string as a number. */
-static uint64_t jhex(const json_value *v, const char *path)
-{
-    const char *s = jstr(v, path);
-    char *end;
-    uint64_t x;
-    if (strncmp(s, "0x", 2) != 0)
-        fail_msg("JSON %s is \"%s\", not a 0x string", path, s);
-    x = strtoull(s + 2, &end, 16);
-    if (*end || end == s + 2)
-        fail_msg("JSON %s is \"%s\", not a 0x string", path, s);
-    return x;
-}
-
 /* Runs inspect with --json and the arguments, expects status, returns the
  * parsed output with the common fields checked. */
-static json_value *inspect_json(const fixture *f, int status, const char *command, ...)
+static json_t *inspect_json(const fixture *f, int status, const char *command, ...)
 {
     const char *args[32];
     size_t n = 0;
     va_list ap;
     run_result r;
-    json_value *v;
+    json_t *v;
 
     args[n++] = command;
     args[n++] = "--json";
@@ -246,15 +189,15 @@ static char *write_standalone(const fixture *f, const char *name, standalone *s)
 /* File offset of a section, from `sections --json`. */
 static uint64_t section_file_offset(const fixture *f, const char *path, const char *qualified)
 {
-    json_value *v = inspect_json(f, 0, "sections", path, NULL);
-    const json_value *list = jget(v, "sections", JSON_ARRAY);
+    json_t *v = inspect_json(f, 0, "sections", path, NULL);
+    const json_t *list = jget(v, "sections", JSON_ARRAY);
     uint64_t off = UINT64_MAX;
-    for (size_t i = 0; i < list->count; i++)
-        if (strcmp(jstr(list->items[i], "qualified_name"), qualified) == 0)
-            off = juint(list->items[i], "file_offset");
+    for (size_t i = 0; i < json_array_size(list); i++)
+        if (strcmp(jstr(json_array_get(list, i), "qualified_name"), qualified) == 0)
+            off = juint(json_array_get(list, i), "file_offset");
     if (off == UINT64_MAX)
         fail_msg("sections of %s has no %s", path, qualified);
-    json_free(v);
+    json_decref(v);
     return off;
 }
 
@@ -265,7 +208,7 @@ static void dpc_info_matches_the_bytes(const fixture *f, const char *name, const
     size_t size;
     uint8_t *bytes = read_data(name, &size);
     char *path = data_path(name), file_md5[33], header_md5[33];
-    json_value *v;
+    json_t *v;
     run_result r;
     uint64_t ro_len = le(bytes + 264, 8), rx_len = le(bytes + 208, 8), rw_len = le(bytes + 128, 8);
     uint64_t list_len = client ? strlen(client) + 2 : 1;
@@ -303,17 +246,17 @@ static void dpc_info_matches_the_bytes(const fixture *f, const char *name, const
     assert_int_equal(juint(v, "dr.footer.file_offset"), size - PCACHE_DPC_FOOTER_LEN);
     /* the regions tile the file */
     {
-        const json_value *regions = jget(v, "dr.regions", JSON_ARRAY);
+        const json_t *regions = jget(v, "dr.regions", JSON_ARRAY);
         uint64_t at = 0;
-        assert_int_equal(regions->count, PCACHE_DPC_REGION_COUNT);
-        for (size_t i = 0; i < regions->count; i++) {
-            assert_int_equal(juint(regions->items[i], "file_offset"), at);
-            at += juint(regions->items[i], "size");
+        assert_int_equal(json_array_size(regions), PCACHE_DPC_REGION_COUNT);
+        for (size_t i = 0; i < json_array_size(regions); i++) {
+            assert_int_equal(juint(json_array_get(regions, i), "file_offset"), at);
+            at += juint(json_array_get(regions, i), "size");
         }
         assert_int_equal(at, size);
     }
     assert_int_equal(juint(v, "segment_count"), 0); /* the sample client's bytes are opaque */
-    json_free(v);
+    json_decref(v);
 
     run(f, &r, inspect_tool, "info", path, NULL);
     expect_status(&r, 0);
@@ -356,7 +299,7 @@ static void dpc_dump_and_extract_slots(void **state)
     run_result r;
     size_t n;
     uint8_t *got, want_rx[4096], want_ro[64];
-    json_value *v;
+    json_t *v;
     char *hex = malloc(2 * sizeof want_rx + 1);
 
     for (size_t i = 0; i < sizeof want_rx; i++)
@@ -399,7 +342,7 @@ static void dpc_dump_and_extract_slots(void **state)
     assert_string_equal(jstr(v, "section.qualified_name"), "dr:rx");
     assert_int_equal(juint(v, "section.size"), 4096);
     assert_int_equal(juint(v, "length"), 4096);
-    json_free(v);
+    json_decref(v);
 
     run(f, &r, inspect_tool, "extract", path, "dr:rx", "-o", out, NULL);
     expect_status(&r, 0);
@@ -420,7 +363,7 @@ static void dpc_dump_and_extract_slots(void **state)
     v = inspect_json(f, 0, "extract", path, "dr:rx", "--offset", "16", "-o", out, NULL);
     assert_int_equal(juint(v, "length"), 4096 - 16);
     assert_string_equal(jstr(v, "output"), out);
-    json_free(v);
+    json_decref(v);
     got = read_bytes(out, &n);
     assert_int_equal(n, 4096 - 16);
     assert_memory_equal(got, want_rx + 16, n);
@@ -452,7 +395,7 @@ static void dpc_corrupt_bytes_fail_the_digests(void **state)
                   le(bytes + 232, 8) + le(bytes + 224, 8) + le(bytes + 256, 8) + le(bytes + 200, 8);
     char *path;
     run_result r;
-    json_value *v;
+    json_t *v;
 
     /* a client byte: only the whole-file digest covers it */
     assert_int_equal(rx % 4096, 0);
@@ -469,13 +412,13 @@ static void dpc_corrupt_bytes_fail_the_digests(void **state)
     assert_int_equal(juint(v, "problem_count"), 1);
     assert_string_equal(jstr(v, "problems[0].status"), "PCACHE_E_DPC_DIGEST");
     assert_int_equal(juint(v, "problems[0].file_offset"), size - PCACHE_DPC_FOOTER_LEN);
-    json_free(v);
+    json_decref(v);
     /* info still shows everything, and which digest failed */
     v = inspect_json(f, 1, "info", path, NULL);
     assert_false(jbool(v, "dr.footer.file_md5.match"));
     assert_true(jbool(v, "dr.footer.header_md5.match"));
     assert_string_equal(jstr(v, "problems[0].status"), "PCACHE_E_DPC_DIGEST");
-    json_free(v);
+    json_decref(v);
     /* and the bytes are not handed out as if they were good */
     run(f, &r, inspect_tool, "dump", path, "dr:rx", NULL);
     expect_status(&r, 1);
@@ -502,7 +445,7 @@ static void dpc_unknown_version_is_not_misparsed(void **state)
     uint8_t *bytes = read_data("hello-ro.dpc", &size);
     char *path;
     run_result r;
-    json_value *v;
+    json_t *v;
 
     path = write_modified(f, "v11.dpc", bytes, size, 4, 0x01); /* version 10 (0x0a) -> 11 */
     run(f, &r, inspect_tool, "info", path, NULL);
@@ -516,11 +459,11 @@ static void dpc_unknown_version_is_not_misparsed(void **state)
     assert_null(json_at(v, "dr"));
     assert_string_equal(jstr(v, "problems[0].status"), "PCACHE_E_DPC_VERSION");
     assert_int_equal(juint(v, "problems[0].file_offset"), 4);
-    json_free(v);
+    json_decref(v);
     v = inspect_json(f, 1, "verify", path, NULL);
     assert_int_equal(juint(v, "problem_count"), 1);
     assert_string_equal(jstr(v, "problems[0].status"), "PCACHE_E_DPC_VERSION");
-    json_free(v);
+    json_decref(v);
     free(path);
 
     /* a 32-bit DR's layout differs past the version: refused the same way */
@@ -550,7 +493,7 @@ static void dpc_segments_are_inspectable(void **state)
     image_data d;
     char *path, *out = path_in(f, "code.bin");
     run_result r;
-    json_value *v;
+    json_t *v;
     size_t n;
     uint8_t *got;
     dpc_file dpc;
@@ -588,7 +531,7 @@ static void dpc_segments_are_inspectable(void **state)
     }
     assert_int_equal(juint(v, "segments[2].section_count"), 1);
     assert_string_equal(jstr(v, "segments[1].flag_names[0]"), "page_rounded");
-    json_free(v);
+    json_decref(v);
 
     /* every section's bytes are where sections says, and dump shows them */
     v = inspect_json(f, 0, "sections", path, NULL);
@@ -616,7 +559,7 @@ static void dpc_segments_are_inspectable(void **state)
         free(got);
         result_free(&r);
     }
-    json_free(v);
+    json_decref(v);
 
     /* "data" is in ro and rw: the plain name is ambiguous */
     run(f, &r, inspect_tool, "dump", path, "data", NULL);
@@ -646,7 +589,7 @@ static void dpc_lists_every_problem(void **state)
     dpc_file dpc;
     char *path = path_in(f, "two-bad.dpc");
     run_result r;
-    json_value *v;
+    json_t *v;
     uint64_t table, rw_data;
 
     fill_image_data(&d);
@@ -677,7 +620,7 @@ static void dpc_lists_every_problem(void **state)
     assert_int_equal(juint(v, "problems[1].file_offset"), rw_data);
     assert_int_equal(jhex(v, "problems[1].expected"), pcache_checksum(PCACHE_CHECKSUM_XXH3_64, d.rw_data, sizeof d.rw_data));
     assert_int_equal(jhex(v, "problems[1].found"), pcache_checksum(PCACHE_CHECKSUM_XXH3_64, dpc.bytes + rw_data, sizeof d.rw_data));
-    json_free(v);
+    json_decref(v);
 
     /* as DR left it: the file digest too */
     dpc.bytes[dpc.size - PCACHE_DPC_FOOTER_LEN] ^= 0xff;
@@ -700,16 +643,16 @@ static void dpc_strings_are_escaped(void **state)
     dpc_file dpc;
     char *path = path_in(f, "odd\"name\n.dpc");
     run_result r;
-    json_value *v;
+    json_t *v;
 
     fill_image_data(&d);
     make_dpc(&dpc, &d, client, sizeof client - 1);
     write_bytes(path, dpc.bytes, dpc.size);
     v = inspect_json(f, 0, "info", path, NULL);
-    assert_int_equal(jget(v, "dr.client_libraries[0]", JSON_STRING)->len, sizeof client - 1);
+    assert_int_equal(jstrlen(v, "dr.client_libraries[0]"), sizeof client - 1);
     assert_memory_equal(jstr(v, "dr.client_libraries[0]"), client, sizeof client - 1);
     assert_string_equal(jstr(v, "file"), path);
-    json_free(v);
+    json_decref(v);
     run(f, &r, inspect_tool, "info", path, NULL);
     expect_status(&r, 0);
     expect_contains("info", r.out, "/opt/we\"ird\\x5cpath\\x01\\x7f\\xff.so");
@@ -731,7 +674,7 @@ static void standalone_lists_every_problem(void **state)
     size_t size;
     uint8_t *bytes = read_bytes(path, &size);
     run_result r;
-    json_value *v;
+    json_t *v;
 
     assert_non_null(bytes);
     bad = path_in(f, "bad.pcache");
@@ -752,7 +695,7 @@ static void standalone_lists_every_problem(void **state)
     assert_string_equal(jstr(v, "problems[1].class"), "rx");
     assert_string_equal(jstr(v, "problems[1].section"), "bravo");
     assert_int_equal(juint(v, "problems[1].file_offset"), bravo);
-    json_free(v);
+    json_decref(v);
 
     /* a broken file header checksum does not hide the segments: they are
      * located through its (still plausible) offsets */
@@ -766,7 +709,7 @@ static void standalone_lists_every_problem(void **state)
     assert_string_equal(jstr(v, "problems[0].status"), "PCACHE_E_FILE_HEADER_CHECKSUM");
     assert_string_equal(jstr(v, "problems[1].status"), "PCACHE_E_SECTION_CHECKSUM");
     assert_string_equal(jstr(v, "problems[1].class"), "rw");
-    json_free(v);
+    json_decref(v);
 
     /* padding and the footer, each on its own */
     bytes[40] ^= 0x80;
@@ -899,7 +842,7 @@ static void compressed_sections_inflate(void **state)
     fixture *f = *state;
     uint8_t *text = malloc(TEXT_SIZE), *got, *bytes;
     char *path = write_compressed(f, "c.pcache", text), *bad = path_in(f, "bad.pcache"), *out = path_in(f, "t.bin");
-    json_value *v;
+    json_t *v;
     run_result r;
     size_t n, size;
     uint64_t at, stored, seg = 4096, trailer;
@@ -912,7 +855,7 @@ static void compressed_sections_inflate(void **state)
     at = juint(v, "sections[0].file_offset");
     assert_true(stored < TEXT_SIZE / 4);
     assert_int_equal(juint(v, "sections[1].loaded_size"), 11);
-    json_free(v);
+    json_decref(v);
 
     /* dump and extract give what the section inflates to, or the stream */
     run(f, &r, inspect_tool, "dump", path, "text", "--offset", "19990", NULL);
@@ -951,7 +894,7 @@ static void compressed_sections_inflate(void **state)
     assert_string_equal(jstr(v, "problems[0].section"), "text");
     assert_true(strcmp(jstr(v, "problems[0].status"), "PCACHE_E_INFLATE") == 0 ||
                 strcmp(jstr(v, "problems[0].status"), "PCACHE_E_SECTION_CHECKSUM") == 0);
-    json_free(v);
+    json_decref(v);
     run(f, &r, inspect_tool, "dump", bad, "text", NULL);
     expect_status(&r, 1);
     expect_contains("dump", r.err, "section 'text'");
@@ -1036,18 +979,18 @@ static void relocs_resolve_as_the_library_does(void **state)
     uint64_t table_at = section_file_offset(f, path, "ro:table"), code_at = section_file_offset(f, path, "rx:code");
     const uint64_t map = 0x10000000, client = 0x10400000, module = 0x20000000;
     char map_arg[32], client_arg[64], module_arg[64];
-    json_value *v;
+    json_t *v;
     run_result r;
 
     v = inspect_json(f, 0, "info", path, NULL);
     assert_int_equal(juint(v, "segments[0].relocation_count"), 0);
     assert_int_equal(juint(v, "segments[1].relocation_count"), 3);
     assert_int_equal(juint(v, "segments[1].anchor_count"), 2);
-    json_free(v);
+    json_decref(v);
 
     /* as stored: the values for image base 0 and the persist-time anchors */
     v = inspect_json(f, 0, "relocs", path, NULL);
-    assert_int_equal(jget(v, "map_address", JSON_NULL)->type, JSON_NULL);
+    jget(v, "map_address", JSON_NULL);
     assert_string_equal(jstr(v, "segments[1].class"), "rx");
     assert_int_equal(jcount(v, "segments[1].records"), 3);
     assert_string_equal(jstr(v, "segments[1].anchors[0].name"), "client");
@@ -1069,11 +1012,11 @@ static void relocs_resolve_as_the_library_does(void **state)
     /* an abs64 record of the compact form keeps target offset and addend
      * in its field (an implicit addend, docs/FORMAT.md 9.10): their sum,
      * 0x40 - 8, is reported as the target offset, with addend 0 */
-    assert_int_equal(jget(v, "segments[1].records[2].addend", JSON_NUMBER)->sint, 0);
+    assert_int_equal(jint(v, "segments[1].records[2].addend"), 0);
     assert_int_equal(juint(v, "segments[1].records[2].target.offset"), 0x40 - 8);
     assert_int_equal(jhex(v, "segments[1].records[2].stored_target"), MODULE_BASE + 0x40 - 8);
-    assert_int_equal(jget(v, "segments[1].records[0].resolved", JSON_NULL)->type, JSON_NULL);
-    json_free(v);
+    jget(v, "segments[1].records[0].resolved", JSON_NULL);
+    json_decref(v);
 
     /* mapped elsewhere: targets and field bytes computed here by hand */
     snprintf(map_arg, sizeof map_arg, "0x%llx", (unsigned long long)map);
@@ -1106,7 +1049,7 @@ static void relocs_resolve_as_the_library_does(void **state)
             assert_string_equal(jstr(v, p), want);
         }
     }
-    json_free(v);
+    json_decref(v);
 
     run(f, &r, inspect_tool, "relocs", path, "--map-address", map_arg, NULL);
     expect_status(&r, 0);
@@ -1125,7 +1068,7 @@ static void relocs_resolve_as_the_library_does(void **state)
     v = inspect_json(f, 1, "relocs", path, "--map-address", "0x7f0000000000", NULL);
     assert_false(jbool(v, "segments[1].resolved"));
     assert_string_equal(jstr(v, "problems[0].status"), "PCACHE_E_RELOC_RANGE");
-    json_free(v);
+    json_decref(v);
 
     run(f, &r, inspect_tool, "relocs", path, "--map-address", map_arg, "--anchor", "klient=1", NULL);
     expect_status(&r, 2);
@@ -1153,32 +1096,32 @@ static void json_on_every_subcommand(void **state)
     paths[1] = write_dpc(f, "d.dpc", &d);
     paths[2] = data_path("hello-rorx.dpc");
     for (int i = 0; i < 3; i++) {
-        json_value *v;
+        json_t *v;
         v = inspect_json(f, 0, "verify", paths[i], NULL);
         assert_int_equal(juint(v, "problem_count"), 0);
         assert_string_equal(jstr(v, "kind"), i == 0 ? "pcache" : "dpc");
-        json_free(v);
+        json_decref(v);
         v = inspect_json(f, 0, "info", paths[i], NULL);
         assert_int_equal(jcount(v, "segments"), juint(v, "segment_count"));
         for (size_t k = 0; k < jcount(v, "segments"); k++) {
-            const json_value *seg = jget(v, "segments", JSON_ARRAY)->items[k];
-            const json_value *secs = jget(seg, "sections", JSON_ARRAY);
-            for (size_t j = 0; j < secs->count; j++) {
+            const json_t *seg = json_array_get(jget(v, "segments", JSON_ARRAY), k);
+            const json_t *secs = jget(seg, "sections", JSON_ARRAY);
+            for (size_t j = 0; j < json_array_size(secs); j++) {
                 /* checksums are strings: a 64-bit value does not fit a double */
-                (void)jhex(secs->items[j], "checksum");
-                assert_int_equal(juint(secs->items[j], "index"), j);
+                (void)jhex(json_array_get(secs, j), "checksum");
+                assert_int_equal(juint(json_array_get(secs, j), "index"), j);
             }
         }
-        json_free(v);
+        json_decref(v);
         v = inspect_json(f, 0, "sections", paths[i], NULL);
-        json_free(v);
+        json_decref(v);
         v = inspect_json(f, 0, "dump", paths[i], sections[i], NULL);
         assert_int_equal(strlen(jstr(v, "hex")), 2 * juint(v, "length"));
-        json_free(v);
+        json_decref(v);
         v = inspect_json(f, 0, "extract", paths[i], sections[i], "-o", out, NULL);
-        json_free(v);
+        json_decref(v);
         v = inspect_json(f, 0, "relocs", paths[i], NULL);
-        json_free(v);
+        json_decref(v);
         free(paths[i]);
     }
     free(out);
@@ -1206,7 +1149,31 @@ static void help_and_usage(void **state)
         {{"relocs", path, "--map-address", "1", "--anchor", "noequals", NULL}, "expected NAME=ADDR"},
         {{"dump", path, "ro:alpha", "--offset", NULL}, "option '--offset' needs a value"},
         {{"--bogus", "info", path, NULL}, "unknown option '--bogus'"},
+        {{"-x", "info", path, NULL}, "unknown option '-x'"},
+        {{"--json=yes", "info", path, NULL}, "option '--json' takes no value"},
+        {{"info", "--output", "out", path, NULL}, "info: unknown option '--output'"},
+        {{"info", "-o", "out", path, NULL}, "info: unknown option '-o'"},
+        {{"dump", path, "ro:alpha", "-x", NULL}, "dump: unknown option '-x'"},
+        {{"dump", path, "ro:alpha", "--stored=yes", NULL}, "dump: option '--stored' takes no value"},
+        {{"extract", path, "ro:alpha", "-o", NULL}, "extract: option '-o' needs a value"},
+        {{"extract", path, "ro:alpha", "--output", NULL}, "extract: option '--output' needs a value"},
+        {{"extract", path, "ro:alpha", "--o", "x", NULL}, "extract: option '--o' is ambiguous: --offset, --output"},
+        {{"relocs", path, "--map", NULL}, "relocs: option '--map-address' needs a value"},
+        {{"verify", "--", "--json", path, NULL}, "verify: expected FILE, got 2 arguments"},
     };
+    /* the same command written the ways getopt_long allows: the same
+     * output */
+    struct {
+        const char *args[10];
+    } same[] = {
+        {{"dump", "--offset", "3", "--length", "5", path, "ro:alpha", NULL}},
+        {{"dump", path, "--offset=3", "ro:alpha", "--length=5", NULL}},
+        {{"dump", "--off", "3", "--len=5", "--", path, "ro:alpha", NULL}},
+    };
+    char *out = path_in(f, "out.bin"), *o_out;
+    run_result first;
+    uint8_t *bytes;
+    size_t size;
 
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char want[64];
@@ -1236,6 +1203,40 @@ static void help_and_usage(void **state)
         assert_int_equal(r.out_size, 0);
         result_free(&r);
     }
+
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        run_argv(f, i ? &r : &first, inspect_tool, same[i].args);
+        expect_status(i ? &r : &first, 0);
+        if (i) {
+            assert_int_equal(r.out_size, first.out_size);
+            assert_memory_equal(r.out, first.out, first.out_size);
+            result_free(&r);
+        }
+    }
+    expect_contains("dump --offset 3 --length 5", first.out, "bytes [0x3, 0x8)");
+    result_free(&first);
+    /* -oOUT, -o OUT and --output=OUT write the same file */
+    assert_true(asprintf(&o_out, "-o%s", out) > 0);
+    run(f, &r, inspect_tool, "extract", path, "ro:alpha", o_out, NULL);
+    expect_status(&r, 0);
+    result_free(&r);
+    bytes = read_bytes(out, &size);
+    assert_non_null(bytes);
+    assert_int_equal(remove(out), 0);
+    run(f, &r, inspect_tool, "extract", "--outp", out, path, "ro:alpha", NULL);
+    expect_status(&r, 0);
+    result_free(&r);
+    {
+        size_t size2;
+        uint8_t *bytes2 = read_bytes(out, &size2);
+        assert_non_null(bytes2);
+        assert_int_equal(size2, size);
+        assert_memory_equal(bytes2, bytes, size);
+        free(bytes2);
+    }
+    free(bytes);
+    free(o_out);
+    free(out);
     free(path);
 }
 
@@ -1275,11 +1276,11 @@ static void every_subcommand_refuses(const fixture *f, const char *label, const 
             expect_contains(label, r.err, "is invalid");
             expect_contains(label, r.err, "[PCACHE_E_");
             if (json) {
-                json_value *v = json_of(&r);
+                json_t *v = json_of(&r);
                 assert_false(jbool(v, "valid"));
                 assert_true(jcount(v, "problems") >= 1);
                 (void)jstr(v, "problems[0].message");
-                json_free(v);
+                json_decref(v);
             } else if (strcmp(args[i][0], "info") != 0 || strncmp((const char *)bytes, "RIO$", 4) != 0) {
                 assert_int_equal(r.out_size, 0);
             }
@@ -1394,7 +1395,7 @@ static void garbage_other_inputs(void **state)
 #define REFUSED_LISTED 16 /* refused candidates listed (docs/INSPECT-JSON.md) */
 
 /* Runs info and verify --json on path; returns the larger peak RSS. */
-static long inspect_peak_rss(const fixture *f, const char *path, json_value **info, json_value **verify)
+static long inspect_peak_rss(const fixture *f, const char *path, json_t **info, json_t **verify)
 {
     run_result r;
     long peak;
@@ -1429,7 +1430,7 @@ static void dpc_hostile_slots_bounded_memory(void **state)
     uint8_t *bytes;
     size_t size;
     long base;
-    json_value *info, *verify;
+    json_t *info, *verify;
 
     /* paths[k] the hostile kind k; paths[HOSTILE_KIND_COUNT] the zeros */
     for (int k = 0; k <= HOSTILE_KIND_COUNT; k++) {
@@ -1452,8 +1453,8 @@ static void dpc_hostile_slots_bounded_memory(void **state)
     base = inspect_peak_rss(f, paths[HOSTILE_KIND_COUNT], &info, &verify);
     assert_int_equal(juint(info, "segment_count"), 0);
     assert_int_equal(juint(info, "refused_not_listed"), 0);
-    json_free(info);
-    json_free(verify);
+    json_decref(info);
+    json_decref(verify);
     for (int k = 0; k < HOSTILE_KIND_COUNT; k++) {
         /* candidates in a slot of fill bytes, each refused */
         static const uint64_t per[HOSTILE_KIND_COUNT] = {[HOSTILE_MAGIC] = 8, [HOSTILE_HEADERS] = 24};
@@ -1473,8 +1474,8 @@ static void dpc_hostile_slots_bounded_memory(void **state)
         assert_int_equal(juint(info, "segments[0].file_offset"), HOSTILE_SLOT_OFFSET);
         assert_int_equal(juint(verify, "refused_not_listed"), candidates - listed);
         assert_int_equal(juint(verify, "problem_count"), listed);
-        json_free(info);
-        json_free(verify);
+        json_decref(info);
+        json_decref(verify);
     }
     for (int k = 0; k <= HOSTILE_KIND_COUNT; k++)
         free(paths[k]);
