@@ -34,10 +34,22 @@ const char *creloc_err_text(creloc_err e)
     }
 }
 
-uint64_t creloc_stored_value(const pcache_segment *seg, const creloc_run *r, uint64_t offset)
+uint64_t creloc_implicit_bias(const pcache_segment *seg, const uint8_t *shape, uint64_t section_offset,
+                              uint64_t pos)
 {
-    return patch_load((pcache_reloc_kind)r->kind, (pcache_byte_order)seg->identity.byte_order,
-                      seg->base + r->site_offset + offset);
+    uint64_t b1 = seg->relocs_applied_base, t1;
+    unsigned kind = shape[CS_KIND];
+
+    if (seg->relocs_state != PCACHE_RELOCS_APPLIED)
+        return 0;
+    if (shape[CS_TARGET_KIND] == PCACHE_TARGET_SECTION)
+        t1 = b1 + ld64(shape + CS_TARGET_BASE);
+    else
+        t1 = seg->relocs_applied_anchor[ld16(shape + CS_TARGET_INDEX) % PCACHE_MAX_ANCHORS];
+    if (!reloc_kind_relative(kind))
+        return t1;
+    /* T1 - (A1 + pc_offset), A1 = B1 + F + section offset + site offset */
+    return t1 - (b1 + seg->file_offset + section_offset + pos + (uint64_t)(int64_t)(int32_t)ld32(shape + CS_PC_OFFSET));
 }
 
 void creloc_shape_read(const pcache_segment *seg, const reloc_tables *t, uint32_t k, pcache_reloc *r)
@@ -71,58 +83,53 @@ void creloc_shape_read(const pcache_segment *seg, const reloc_tables *t, uint32_
     }
 }
 
-/* Record i of a compact table: its run's shape, its site offset, and for
- * an implicit addend the field's stored value a (9.10): the target is
- * origin + the shape's target offset + a, reported as that target offset
- * + a with addend 0 (an implicit shape's addend field is 0). */
-/* Where the last read of this thread stopped: reading records 0, 1, 2,
- * ... in turn (as tools do) walks the runs once, not once a record.  Only
- * a position: a table that changed meanwhile is decoded bounds-safe from
- * it as from the start. */
-static __thread struct {
-    const uint8_t *base, *table, *stream_end;
-    uint64_t size;
-    creloc_cursor c;
-    creloc_run run;
-    int valid;
-} last;
+pcache_status creloc_record(const pcache_segment *seg, const reloc_tables *t, const creloc_run *r,
+                            const creloc_member *mb, uint64_t pos, pcache_reloc *out)
+{
+    creloc_shape_read(seg, t, mb->shape_index, out);
+    out->site_offset = pos;
+    if (mb->shape[CS_ADDEND_RULE] == CR_ADDEND_IMPLICIT) {
+        uint64_t v;
+        if (seg->relocs_state == PCACHE_RELOCS_BROKEN)
+            return PCACHE_E_SEGMENT_CHANGED;
+        /* (the run and member were checked against the section; a field
+         * outside it is not read, whoever made the run) */
+        if (r->site_offset > seg->size || r->site_size > seg->size - r->site_offset || pos > r->site_size ||
+            r->site_size - pos < mb->width)
+            return PCACHE_E_SEGMENT_CHANGED;
+        v = patch_load((pcache_reloc_kind)mb->kind, (pcache_byte_order)seg->identity.byte_order,
+                       seg->base + r->site_offset + pos);
+        /* a = v - S (9.10); reported as the target offset, addend 0 */
+        out->target_offset += v - creloc_implicit_bias(seg, mb->shape, r->site_offset, pos);
+        out->addend = 0;
+    }
+    return PCACHE_OK;
+}
 
+/* Record i of a compact table: a walk over the runs before it, then over
+ * the members of its run before it: O(runs + members), no state kept. */
 static pcache_status creloc_record_read(const pcache_segment *seg, const reloc_tables *t, uint64_t i,
-                                        pcache_reloc *r)
+                                        pcache_reloc *out)
 {
     creloc_cursor c;
     creloc_run run;
-    creloc_err e = CRUN_OK;
-    int resume = last.valid && last.base == seg->base && last.size == seg->size && last.table == t->relocs &&
-                 last.stream_end == t->stream_end && i >= last.run.index;
+    creloc_err e;
 
-    if (resume) {
-        c = last.c;
-        run = last.run;
-    } else {
-        creloc_begin(t, &c);
-        e = creloc_next(seg, t, &c, &run);
-    }
-    last.valid = 0;
-    for (; e == CRUN_OK; e = creloc_next(seg, t, &c, &run)) {
-        uint64_t off;
-        if (i >= run.index + run.count)
+    creloc_begin(t, &c);
+    while ((e = creloc_next(seg, t, &c, &run)) == CRUN_OK) {
+        uint64_t local, rep, j;
+        creloc_member mb;
+        const uint8_t *mp;
+        if (i - run.index >= run.count * run.m)
             continue;
-        last.base = seg->base;
-        last.size = seg->size;
-        last.table = t->relocs;
-        last.stream_end = t->stream_end;
-        last.c = c;
-        last.run = run;
-        last.valid = 1;
-        off = run.offset + (i - run.index) * run.width;
-        creloc_shape_read(seg, t, run.shape_index, r);
-        r->site_offset = off;
-        if (run.shape[CS_ADDEND_RULE] == CR_ADDEND_IMPLICIT) {
-            r->target_offset += creloc_stored_value(seg, &run, off);
-            r->addend = 0;
-        }
-        return PCACHE_OK;
+        local = i - run.index;
+        rep = local / run.m;
+        j = local % run.m;
+        creloc_member_first(&run, &mb, &mp);
+        for (uint64_t k = 1; k <= j; k++)
+            if (creloc_member_next(t, &run, &mp, &mb, run.extent) != CRUN_OK)
+                return PCACHE_E_SEGMENT_CHANGED;
+        return creloc_record(seg, t, &run, &mb, run.first + rep * run.period + mb.off, out);
     }
     return e == CRUN_END ? PCACHE_E_NOT_FOUND : PCACHE_E_SEGMENT_CHANGED;
 }
@@ -164,4 +171,102 @@ void reloc_record_decode(const pcache_segment *seg, const reloc_tables *t, const
             r->anchor_persisted = ld64(a + AE_ADDRESS);
         }
     }
+}
+
+/* ---- the caller-owned iterator (reloc.h) ---- */
+
+typedef struct iter_state {
+    const uint8_t *base, *stream, *stream_end;
+    creloc_cursor c;     /* after run */
+    creloc_run run;      /* the run of the next record, unless need_run */
+    creloc_member mb;    /* its member */
+    const uint8_t *mp;   /* where the member after mb is read */
+    uint64_t rep, j;     /* its repetition and member number */
+    int need_run;        /* the next record starts the run at c */
+} iter_state;
+
+_Static_assert(sizeof(iter_state) <= sizeof(((pcache_reloc_iter *)0)->internal),
+               "pcache_reloc_iter.internal holds the iterator's state");
+_Static_assert(PCACHE_MAX_ANCHORS == sizeof(((pcache_segment *)0)->relocs_applied_anchor) / sizeof(uint64_t),
+               "pcache_segment holds an address per anchor");
+
+pcache_status pcache_reloc_iter_init(pcache_reloc_iter *it, const pcache_segment *seg)
+{
+    reloc_tables t;
+    iter_state st;
+    pcache_status s;
+
+    if (!it || !seg || !seg->base)
+        return PCACHE_E_INVALID_ARGUMENT;
+    memset(it, 0, sizeof *it);
+    if ((s = reloc_seal_check(seg, NULL)) != PCACHE_OK || (s = reloc_tables_find(seg, &t, NULL)) != PCACHE_OK)
+        return s;
+    memset(&st, 0, sizeof st);
+    st.base = seg->base;
+    st.stream = t.stream;
+    st.stream_end = t.stream_end;
+    creloc_begin(&t, &st.c);
+    st.need_run = 1;
+    it->seg = seg;
+    memcpy(it->internal, &st, sizeof st);
+    return PCACHE_OK;
+}
+
+pcache_status pcache_reloc_iter_next(pcache_reloc_iter *it, pcache_reloc *out)
+{
+    const pcache_segment *seg;
+    reloc_tables t;
+    iter_state st;
+    pcache_status s;
+
+    if (!it || !out || !it->seg || !it->seg->base)
+        return PCACHE_E_INVALID_ARGUMENT;
+    seg = it->seg;
+    if ((s = reloc_seal_check(seg, NULL)) != PCACHE_OK || (s = reloc_tables_find(seg, &t, NULL)) != PCACHE_OK)
+        return s;
+    if (it->index >= seg->relocs_count)
+        return PCACHE_E_NOT_FOUND;
+    if (!t.compact) {
+        if (it->index >= t.nrelocs)
+            return PCACHE_E_NOT_FOUND;
+        reloc_record_decode(seg, &t, t.relocs + it->index * PCACHE_RELOC_RECORD_SIZE, out);
+        it->index++;
+        return PCACHE_OK;
+    }
+    memcpy(&st, it->internal, sizeof st);
+    /* the state is the one a call made for these bytes (pointers are only
+     * compared and kept inside the stream) */
+    if (st.base != seg->base || st.stream != t.stream || st.stream_end != t.stream_end || st.c.p < t.stream ||
+        st.c.p > t.stream_end)
+        return PCACHE_E_SEGMENT_CHANGED;
+    if (st.need_run) {
+        creloc_err e = creloc_next(seg, &t, &st.c, &st.run);
+        if (e != CRUN_OK) /* CRUN_END too: the count says there is a record */
+            return PCACHE_E_SEGMENT_CHANGED;
+        st.rep = st.j = 0;
+        creloc_member_first(&st.run, &st.mb, &st.mp);
+        st.need_run = 0;
+    } else if (st.mp < t.stream || st.mp > t.stream_end || st.run.m == 0 ||
+               st.run.index + st.rep * st.run.m + st.j != it->index || st.mb.shape_index >= t.nshapes ||
+               st.mb.shape != t.shapes + (uint64_t)CR_SHAPE_SIZE * st.mb.shape_index) {
+        return PCACHE_E_SEGMENT_CHANGED;
+    }
+    if ((s = creloc_record(seg, &t, &st.run, &st.mb, st.run.first + st.rep * st.run.period + st.mb.off, out)) !=
+        PCACHE_OK)
+        return s;
+    /* the position of the record after it */
+    if (st.j + 1 < st.run.m) {
+        if (creloc_member_next(&t, &st.run, &st.mp, &st.mb, st.run.extent) != CRUN_OK)
+            return PCACHE_E_SEGMENT_CHANGED;
+        st.j++;
+    } else if (st.rep + 1 < st.run.count) {
+        st.rep++;
+        st.j = 0;
+        creloc_member_first(&st.run, &st.mb, &st.mp);
+    } else {
+        st.need_run = 1;
+    }
+    memcpy(it->internal, &st, sizeof st);
+    it->index++;
+    return PCACHE_OK;
 }

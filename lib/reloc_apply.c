@@ -37,6 +37,10 @@ typedef struct apply_ctx {
     uint64_t image_base;
     uint64_t seg_address; /* where the segment runs: image_base + F */
     uint64_t anchor[PCACHE_MAX_ANCHORS]; /* current addresses, by anchor index */
+    /* the compact form's implicit addends: what seg's fields hold */
+    uint32_t state;
+    uint64_t applied_base;
+    const uint64_t *applied_anchor;
 } apply_ctx;
 
 /* Why a pass over the records stopped.  All but STOP_RANGE mean that the
@@ -502,19 +506,161 @@ typedef struct cstop {
     uint64_t at;     /* its run, in the segment */
 } cstop;
 
+/* The fields of one member of a run (its count repetitions, period bytes
+ * apart), written or (check) only checked against the kind's range.  At
+ * segment offset at, a field gets
+ *     x = (implicit ? its stored value v at seg->base : 0) + c - (pos ? at : 0)
+ * where c gathers what is constant over the member (docs/FORMAT.md 9.10):
+ * the target's origin T (image base + target base, or the anchor) and
+ *   explicit: + target offset + addend;
+ *   implicit, fields as written: (v is the addend a);
+ *   implicit, fields applied in place with B1 and T1 (v = a + S): - T1,
+ *     and for relative kinds + B1 - B, the rest of S cancelling;
+ * and, where pos, for relative kinds - (B + F + pc_offset), the field's
+ * own segment offset subtracted in the loop.  The loops are per member,
+ * tight, one per kind and rule: members never overlap, so their order is
+ * free.  abs64 never fails its range: no check.  Returns 1, or 0 and *s
+ * (s->index: the record). */
+HOT int cmember(const apply_ctx *a, const creloc_run *r, const creloc_member *mb, uint64_t j, uint8_t *dst,
+                int check, int big, cstop *s)
+{
+    const uint8_t *sh = mb->shape, *const src = a->seg->base;
+    const unsigned tk = sh[CS_TARGET_KIND], rule = sh[CS_ADDEND_RULE];
+    const uint64_t n = r->count, period = r->period;
+    uint64_t t, c, at = r->site_offset + r->first + mb->off, k = 0;
+    int pos;
+
+    if (tk == PCACHE_TARGET_SECTION) {
+        t = a->image_base + ld64(sh + CS_TARGET_BASE);
+    } else if (tk == PCACHE_TARGET_ANCHOR) {
+        uint16_t x = ld16(sh + CS_TARGET_INDEX);
+        if (x >= a->nanchors) {
+            s->why = STOP_ANCHOR;
+            return 0;
+        }
+        t = a->anchor[x];
+    } else {
+        s->why = STOP_TARGET_KIND;
+        return 0;
+    }
+    pos = reloc_kind_relative(mb->kind);
+    if (rule == CR_ADDEND_EXPLICIT) {
+        c = t + ld64(sh + CS_TARGET_OFFSET) + ld64(sh + CS_ADDEND);
+    } else if (rule == CR_ADDEND_IMPLICIT) {
+        c = t;
+        if (a->state == PCACHE_RELOCS_APPLIED) {
+            c -= tk == PCACHE_TARGET_SECTION ? a->applied_base + ld64(sh + CS_TARGET_BASE)
+                                             : a->applied_anchor[ld16(sh + CS_TARGET_INDEX)];
+            if (pos)
+                c += a->applied_base - a->image_base;
+            pos = 0;
+        }
+    } else {
+        s->why = STOP_RULE;
+        return 0;
+    }
+    if (pos)
+        c -= a->seg_address + (uint64_t)(int64_t)(int32_t)ld32(sh + CS_PC_OFFSET);
+
+    /* (uint64_t)(int64_t) sign-extends; sums wrap mod 2^64 */
+    if (rule == CR_ADDEND_IMPLICIT) {
+        switch (mb->kind) {
+        case PCACHE_RELOC_ABS64:
+            if (!check)
+                for (; k < n; k++, at += period)
+                    store64(dst + at, load64(src + at, big) + c, big);
+            return 1;
+        case PCACHE_RELOC_ABS32:
+            for (; k < n; k++, at += period) {
+                uint64_t x = load32(src + at, big) + c;
+                if (x > 0xffffffffu)
+                    goto range;
+                if (!check)
+                    store32(dst + at, (uint32_t)x, big);
+            }
+            return 1;
+        case PCACHE_RELOC_REL32:
+            if (pos) {
+                for (; k < n; k++, at += period) {
+                    uint64_t x = (uint64_t)(int64_t)(int32_t)load32(src + at, big) + c - at;
+                    if (x + 0x80000000u > 0xffffffffu)
+                        goto range;
+                    if (!check)
+                        store32(dst + at, (uint32_t)x, big);
+                }
+            } else {
+                for (; k < n; k++, at += period) {
+                    uint64_t x = (uint64_t)(int64_t)(int32_t)load32(src + at, big) + c;
+                    if (x + 0x80000000u > 0xffffffffu)
+                        goto range;
+                    if (!check)
+                        store32(dst + at, (uint32_t)x, big);
+                }
+            }
+            return 1;
+        case PCACHE_RELOC_REL8:
+            for (; k < n; k++, at += period) {
+                uint64_t x = (uint64_t)(int64_t)(int8_t)src[at] + c - (pos ? at : 0);
+                if (x + 0x80u > 0xffu)
+                    goto range;
+                if (!check)
+                    dst[at] = (uint8_t)x;
+            }
+            return 1;
+        default:
+            break;
+        }
+    } else {
+        switch (mb->kind) {
+        case PCACHE_RELOC_ABS64:
+            if (!check)
+                for (; k < n; k++, at += period)
+                    store64(dst + at, c, big);
+            return 1;
+        case PCACHE_RELOC_ABS32:
+            if (c > 0xffffffffu)
+                goto range;
+            if (!check)
+                for (; k < n; k++, at += period)
+                    store32(dst + at, (uint32_t)c, big);
+            return 1;
+        case PCACHE_RELOC_REL32:
+            for (; k < n; k++, at += period) {
+                uint64_t x = c - at;
+                if (x + 0x80000000u > 0xffffffffu)
+                    goto range;
+                if (!check)
+                    store32(dst + at, (uint32_t)x, big);
+            }
+            return 1;
+        case PCACHE_RELOC_REL8:
+            for (; k < n; k++, at += period) {
+                uint64_t x = c - at;
+                if (x + 0x80u > 0xffu)
+                    goto range;
+                if (!check)
+                    dst[at] = (uint8_t)x;
+            }
+            return 1;
+        default:
+            break;
+        }
+    }
+    s->why = STOP_KIND;
+    return 0;
+range:
+    s->why = check ? STOP_RANGE : STOP_VALUE;
+    s->index = r->index + k * r->m + j;
+    return 0;
+}
+
 /* One pass over the runs of a compact table, decoded bounds-safe
- * (creloc_next), as walk() does for records: check, every value against
- * its field's range and nothing written; else each written into dst in
- * byte order big, its range checked all the same.  A run's shape gives
- * its target's origin (image base + target base, or the anchor) + target
- * offset, plus the addend (explicit) or plus each field's stored value a,
- * read at seg->base (implicit); relative kinds less where each field
- * counts from.
- * Returns 1 when every run was taken, else 0 and *s. */
+ * (creloc_next, creloc_member_next), as walk() does for records: check,
+ * every ranged value against its field's range and nothing written; else
+ * each written into dst in byte order big, its range checked all the
+ * same.  Returns 1 when every run was taken, else 0 and *s. */
 HOT int cwalk(const apply_ctx *a, const reloc_tables *t, uint8_t *dst, int check, int big, cstop *s)
 {
-    const uint64_t image_base = a->image_base;
-    const uint8_t *const src = a->seg->base;
     uint32_t cur = RUN_NONE;
     creloc_cursor c;
     creloc_run r;
@@ -522,121 +668,32 @@ HOT int cwalk(const apply_ctx *a, const reloc_tables *t, uint8_t *dst, int check
 
     creloc_begin(t, &c);
     while ((e = creloc_next(a->seg, t, &c, &r)) == CRUN_OK) {
-        const uint8_t *sh = r.shape;
-        unsigned tk = sh[CS_TARGET_KIND], rule = sh[CS_ADDEND_RULE];
-        uint64_t v, n = r.count, j = 0, at = r.site_offset + r.offset, pcb;
-        uint8_t *d = check ? NULL : dst + at; /* no pointer arithmetic on NULL */
-        const uint8_t *f = src + at;
-
         s->index = r.index;
         s->at = r.at;
-        if (r.site != cur) {
+        if (__builtin_expect(r.site != cur, 0)) {
             site_run sr = run_start(a, cur, r.site);
             if ((s->why = sr.why) != STOP_NONE)
                 return 0;
             cur = r.site;
         }
-        if (tk == PCACHE_TARGET_SECTION) {
-            v = image_base + ld64(sh + CS_TARGET_BASE);
-        } else if (tk == PCACHE_TARGET_ANCHOR) {
-            uint16_t k = ld16(sh + CS_TARGET_INDEX);
-            if (k >= a->nanchors) {
-                s->why = STOP_ANCHOR;
+        if (__builtin_expect(r.m == 1, 1)) { /* one member: no member list to read */
+            creloc_member mb = {r.shape, r.shape_index, r.kind, r.width, 0};
+            if ((!check || mb.kind != PCACHE_RELOC_ABS64) && !cmember(a, &r, &mb, 0, dst, check, big, s))
                 return 0;
-            }
-            v = a->anchor[k];
         } else {
-            s->why = STOP_TARGET_KIND;
-            return 0;
-        }
-        /* relative: minus where each field counts from; (uint64_t)(int64_t)
-         * sign-extends pc_offset, the sums wrap mod 2^64 */
-        pcb = a->seg_address + at + (uint64_t)(int64_t)(int32_t)ld32(sh + CS_PC_OFFSET);
-        v += ld64(sh + CS_TARGET_OFFSET);
-        if (rule == CR_ADDEND_EXPLICIT) {
-            v += ld64(sh + CS_ADDEND);
-            switch (r.kind) {
-            case PCACHE_RELOC_ABS64:
-                if (!check)
-                    for (; j < n; j++)
-                        store64(d + 8 * j, v, big);
-                break;
-            case PCACHE_RELOC_ABS32:
-                if (v > 0xffffffffu)
-                    goto range;
-                if (!check)
-                    for (; j < n; j++)
-                        store32(d + 4 * j, (uint32_t)v, big);
-                break;
-            case PCACHE_RELOC_REL32:
-                for (; j < n; j++) {
-                    uint64_t x = v - (pcb + 4 * j);
-                    if (x + 0x80000000u > 0xffffffffu)
-                        goto range;
-                    if (!check)
-                        store32(d + 4 * j, (uint32_t)x, big);
+            creloc_member mb;
+            const uint8_t *mp;
+            creloc_member_first(&r, &mb, &mp);
+            for (uint64_t j = 0; j < r.m; j++) {
+                if (j > 0 && (e = creloc_member_next(t, &r, &mp, &mb, r.extent)) != CRUN_OK) {
+                    s->why = STOP_STREAM;
+                    s->err = e;
+                    return 0;
                 }
-                break;
-            case PCACHE_RELOC_REL8:
-                for (; j < n; j++) {
-                    uint64_t x = v - (pcb + j);
-                    if (x + 0x80u > 0xffu)
-                        goto range;
-                    if (!check)
-                        d[j] = (uint8_t)x;
-                }
-                break;
-            default:
-                s->why = STOP_KIND;
-                return 0;
+                if ((!check || mb.kind != PCACHE_RELOC_ABS64) && !cmember(a, &r, &mb, j, dst, check, big, s))
+                    return 0;
             }
-        } else if (rule == CR_ADDEND_IMPLICIT) {
-            switch (r.kind) {
-            case PCACHE_RELOC_ABS64:
-                if (!check)
-                    for (; j < n; j++)
-                        store64(d + 8 * j, load64(f + 8 * j, big) + v, big);
-                break;
-            case PCACHE_RELOC_ABS32:
-                for (; j < n; j++) {
-                    uint64_t x = load32(f + 4 * j, big) + v;
-                    if (x > 0xffffffffu)
-                        goto range;
-                    if (!check)
-                        store32(d + 4 * j, (uint32_t)x, big);
-                }
-                break;
-            case PCACHE_RELOC_REL32:
-                for (; j < n; j++) {
-                    uint64_t x = (uint64_t)(int64_t)(int32_t)load32(f + 4 * j, big) + v - (pcb + 4 * j);
-                    if (x + 0x80000000u > 0xffffffffu)
-                        goto range;
-                    if (!check)
-                        store32(d + 4 * j, (uint32_t)x, big);
-                }
-                break;
-            case PCACHE_RELOC_REL8:
-                for (; j < n; j++) {
-                    uint64_t x = (uint64_t)(int64_t)(int8_t)f[j] + v - (pcb + j);
-                    if (x + 0x80u > 0xffu)
-                        goto range;
-                    if (!check)
-                        d[j] = (uint8_t)x;
-                }
-                break;
-            default:
-                s->why = STOP_KIND;
-                return 0;
-            }
-        } else {
-            s->why = STOP_RULE;
-            return 0;
         }
-        continue;
-    range:
-        s->why = check ? STOP_RANGE : STOP_VALUE;
-        s->index = r.index + j;
-        return 0;
     }
     if (e != CRUN_END) {
         s->why = STOP_STREAM;
@@ -652,10 +709,10 @@ HOT int cwalk(const apply_ctx *a, const reloc_tables *t, uint8_t *dst, int check
 static pcache_status creport_changed(const apply_ctx *a, const cstop *s, int wrote, pcache_report *rep)
 {
     return report_fail(rep, PCACHE_E_SEGMENT_CHANGED, a->seg->cls, CRELOCS_SECTION_NAME, s->at, 0, 0, 0,
-                       "run of record %" PRIu64 ": %s%s%s; .crelocs changed since resurrect checked it%s", s->index,
-                       stop_text[s->why], s->why == STOP_STREAM ? ": " : "",
-                       s->why == STOP_STREAM ? creloc_err_text(s->err) : "",
-                       wrote ? " (fields of the records before it written)" : "");
+                       "%srun of record %" PRIu64 ": %s%s%s; .crelocs changed since resurrect checked it",
+                       wrote ? "fields of the runs before it (and maybe of its own) already written into dst: " : "",
+                       s->index, stop_text[s->why], s->why == STOP_STREAM ? ": " : "",
+                       s->why == STOP_STREAM ? creloc_err_text(s->err) : "");
 }
 
 /* LAZY: every shape's site section verified before any is written. */
@@ -676,12 +733,22 @@ static pcache_status verify_shape_sections(pcache_segment *seg, const apply_ctx 
     return PCACHE_OK;
 }
 
-/* Applying in place (dst overlaps the segment's bytes) reads implicit
- * addends from the fields it overwrites: right once, wrong the second
- * time.  So each site section of an implicit shape must still hold the
- * bytes its stored checksum states (the header and trailer are sealed),
- * whatever the validation level; else the apply is refused before any
- * write, naming the section (docs/FORMAT.md 9.10). */
+/* 1 if some shape of the table has an implicit addend. */
+static int has_implicit(const reloc_tables *t)
+{
+    for (uint32_t k = 0; k < t->nshapes; k++)
+        if (t->shapes[(uint64_t)CR_SHAPE_SIZE * k + CS_ADDEND_RULE] == CR_ADDEND_IMPLICIT)
+            return 1;
+    return 0;
+}
+
+/* The first apply in place of fields as written reads each implicit
+ * addend in the field it overwrites.  So each site section of an implicit
+ * shape must hold the bytes its stored checksum states (the header and
+ * trailer are sealed), whatever the validation level and the verified
+ * bits: else these bytes were relocated in place through another struct
+ * (whose state this one does not know), or changed, and the apply is
+ * refused before any write, naming the section (docs/FORMAT.md 9.10). */
 static pcache_status check_in_place(const pcache_segment *seg, const apply_ctx *a, const reloc_tables *t,
                                     pcache_report *rep)
 {
@@ -707,31 +774,53 @@ static pcache_status check_in_place(const pcache_segment *seg, const apply_ctx *
         if (got != want)
             return report_fail(rep, PCACHE_E_SECTION_CHECKSUM, seg->cls, (const char *)reloc_entry(seg, run.index) + SE_NAME,
                                run.offset, 1, want, got,
-                               "applying in place, and the section holding implicit addends no longer matches its "
-                               "checksum: applied in place before, or changed; apply to a fresh copy");
+                               "first apply in place, and a section holding implicit addends no longer matches its "
+                               "checksum: relocated in place through another pcache_segment, or changed; "
+                               "resurrect fresh bytes");
     }
     return PCACHE_OK;
 }
 
-static pcache_status apply_compact(pcache_segment *seg, const apply_ctx *a, const reloc_tables *t, uint8_t *dst,
+static pcache_status apply_compact(pcache_segment *seg, apply_ctx *a, const reloc_tables *t, uint8_t *dst,
                                    pcache_report *rep)
 {
     pcache_status st;
     cstop s;
     int big = seg->identity.byte_order == PCACHE_BIG_ENDIAN;
+    int in_place = (uintptr_t)dst < (uintptr_t)seg->base + seg->size && (uintptr_t)seg->base < (uintptr_t)dst + seg->size;
 
+    a->state = seg->relocs_state;
+    a->applied_base = seg->relocs_applied_base;
+    a->applied_anchor = seg->relocs_applied_anchor;
+    if (a->state == PCACHE_RELOCS_BROKEN)
+        return report_fail(rep, PCACHE_E_SEGMENT_CHANGED, seg->cls, CRELOCS_SECTION_NAME, t->relocs_offset, 0, 0, 0,
+                           "an apply in place stopped partway: the fields holding implicit addends are partly "
+                           "relocated; resurrect fresh bytes again");
     if (seg->validation == PCACHE_VALIDATE_LAZY && (st = verify_shape_sections(seg, a, t, rep)) != PCACHE_OK)
         return st;
-    if ((uintptr_t)dst < (uintptr_t)seg->base + seg->size && (uintptr_t)seg->base < (uintptr_t)dst + seg->size &&
-        (st = check_in_place(seg, a, t, rep)) != PCACHE_OK)
+    if (in_place && a->state == PCACHE_RELOCS_PRISTINE && (st = check_in_place(seg, a, t, rep)) != PCACHE_OK)
         return st;
-    /* pass 1, when some field has a range: check every record */
-    /* (byte order matters to the check too: implicit addends are read) */
+    /* pass 1, when some field has a range: check every ranged record
+     * (byte order matters to the check too: implicit addends are read) */
     if (seg->relocs_ranged != 0 && !(big ? cwalk(a, t, NULL, 1, 1, &s) : cwalk(a, t, NULL, 1, 0, &s)))
         return s.why == STOP_RANGE ? report_out_of_range(a, t, s.index, rep) : creport_changed(a, &s, 0, rep);
     /* pass 2: write */
-    if (!(big ? cwalk(a, t, dst, 0, 1, &s) : cwalk(a, t, dst, 0, 0, &s)))
+    if (!(big ? cwalk(a, t, dst, 0, 1, &s) : cwalk(a, t, dst, 0, 0, &s))) {
+        if (in_place && has_implicit(t)) {
+            /* fields partly relocated: no state describes them */
+            seg->relocs_state = PCACHE_RELOCS_BROKEN;
+            reloc_seal(seg);
+        }
         return creport_changed(a, &s, 1, rep);
+    }
+    if (in_place) {
+        /* what the fields hold now, for the next read or apply */
+        seg->relocs_state = PCACHE_RELOCS_APPLIED;
+        seg->relocs_applied_base = a->image_base;
+        memset(seg->relocs_applied_anchor, 0, sizeof seg->relocs_applied_anchor);
+        memcpy(seg->relocs_applied_anchor, a->anchor, sizeof a->anchor[0] * a->nanchors);
+        reloc_seal(seg);
+    }
     return PCACHE_OK;
 }
 
@@ -782,6 +871,9 @@ pcache_status pcache_reloc_apply(pcache_segment *seg, void *dst, uint64_t image_
 
     if (t.compact)
         return apply_compact(seg, &a, &t, dst, rep);
+    a.state = PCACHE_RELOCS_PRISTINE; /* (the 48-byte form: no implicit addend) */
+    a.applied_base = 0;
+    a.applied_anchor = NULL;
     if (seg->validation == PCACHE_VALIDATE_LAZY && (st = verify_site_sections(seg, &a, rep)) != PCACHE_OK)
         return st;
     /* Pass 1, only when some field has a range (not abs64) and the spans

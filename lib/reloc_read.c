@@ -321,6 +321,9 @@ static pcache_status check_compact(pcache_segment *seg, const reloc_tables *t, u
         if (sh[CS_ADDEND_RULE] == CR_ADDEND_IMPLICIT && ld64(sh + CS_ADDEND) != 0)
             return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, cs, soff + CS_ADDEND, 0, 0, 0,
                                "shape %" PRIu32 ": implicit addend rule with a nonzero addend field", k);
+        if (sh[CS_ADDEND_RULE] == CR_ADDEND_IMPLICIT && ld64(sh + CS_TARGET_OFFSET) != 0)
+            return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, cs, soff + CS_TARGET_OFFSET, 0, 0, 0,
+                               "shape %" PRIu32 ": implicit addend rule with a nonzero target offset field", k);
         rec[RR_KIND] = sh[CS_KIND];
         rec[RR_TARGET_KIND] = sh[CS_TARGET_KIND];
         memcpy(rec + RR_SITE_SECTION, sh + CS_SITE_SECTION, 2);
@@ -334,9 +337,20 @@ static pcache_status check_compact(pcache_segment *seg, const reloc_tables *t, u
             return st;
     }
     creloc_begin(t, &c);
-    while ((e = creloc_next(seg, t, &c, &run)) == CRUN_OK)
-        if (run.kind != PCACHE_RELOC_ABS64)
-            *ranged += run.count;
+    while ((e = creloc_next(seg, t, &c, &run)) == CRUN_OK) {
+        /* members (creloc_next read them all): those with a range */
+        creloc_member mb;
+        const uint8_t *mp;
+        creloc_member_first(&run, &mb, &mp);
+        for (uint64_t j = 0; j < run.m; j++) {
+            if (j > 0 && (e = creloc_member_next(t, &run, &mp, &mb, run.extent)) != CRUN_OK)
+                break;
+            if (mb.kind != PCACHE_RELOC_ABS64)
+                *ranged += run.count;
+        }
+        if (e != CRUN_OK)
+            break;
+    }
     if (e != CRUN_END)
         return report_fail(rep, e == CRUN_BOUNDS ? PCACHE_E_RELOC_TARGET : PCACHE_E_RELOC_TABLE, seg->cls, cs,
                            run.at, 0, 0, 0, "run at record %" PRIu64 ": %s", run.index, creloc_err_text(e));
@@ -404,22 +418,26 @@ pcache_status reloc_tables_check(pcache_segment *seg, reloc_tables *t, pcache_re
     seg->relocs_checked = 0;
     seg->relocs_ranged = 0;
     seg->relocs_span_count = 0;
+    seg->relocs_count = 0;
+    seg->relocs_state = PCACHE_RELOCS_PRISTINE;
+    seg->relocs_applied_base = 0;
+    memset(seg->relocs_applied_anchor, 0, sizeof seg->relocs_applied_anchor);
     /* the spans past the count are never read; resurrect cleared them */
     if ((st = reloc_tables_find(seg, t, rep)) != PCACHE_OK)
         return st;
     if (t->relocs_index != RELOC_NO_SECTION && (st = check_table_bytes(seg, t, &ranged, rep)) != PCACHE_OK)
         return st;
     seg->relocs_ranged = ranged;
+    seg->relocs_count = t->relocs_index != RELOC_NO_SECTION ? t->nrelocs : 0;
     reloc_seal(seg);
     return PCACHE_OK;
 }
 
 uint64_t pcache_segment_reloc_count(const pcache_segment *seg)
 {
-    reloc_tables t;
-    if (!seg || !seg->base || reloc_tables_find(seg, &t, NULL) != PCACHE_OK)
+    if (!seg || !seg->base || reloc_seal_check(seg, NULL) != PCACHE_OK)
         return 0;
-    return t.nrelocs;
+    return seg->relocs_count;
 }
 
 pcache_status pcache_segment_reloc(const pcache_segment *seg, uint64_t index, pcache_reloc *out)
@@ -430,7 +448,7 @@ pcache_status pcache_segment_reloc(const pcache_segment *seg, uint64_t index, pc
         return PCACHE_E_INVALID_ARGUMENT;
     if ((st = reloc_seal_check(seg, NULL)) != PCACHE_OK || (st = reloc_tables_find(seg, &t, NULL)) != PCACHE_OK)
         return st;
-    if (index >= t.nrelocs)
+    if (index >= seg->relocs_count || index >= t.nrelocs)
         return PCACHE_E_NOT_FOUND;
     return reloc_record_read(seg, &t, index, out);
 }

@@ -237,7 +237,7 @@ pcache_status pcache_builder_set_reloc_form(pcache_builder *b, pcache_reloc_form
     if (!b)
         return PCACHE_E_INVALID_ARGUMENT;
     report_clear(&b->report);
-    if (form != PCACHE_RELOC_FORM_COMPACT && form != PCACHE_RELOC_FORM_RECORDS)
+    if (form != PCACHE_RELOC_FORM_SMALLER && form != PCACHE_RELOC_FORM_COMPACT && form != PCACHE_RELOC_FORM_RECORDS)
         return report_fail(&b->report, PCACHE_E_INVALID_ARGUMENT, PCACHE_REPORT_NO_CLASS, NULL, 0, 0, 0, 0,
                            "unknown relocation form %d", (int)form);
     b->reloc_form = form;
@@ -348,36 +348,97 @@ static uint8_t *uleb_put(uint8_t *p, uint64_t v)
     return p;
 }
 
+/* The writer's longest pattern: a run of up to this many members.  Not
+ * a limit of the format (9.10), which takes any m. */
+#define WRITER_MAX_MEMBERS 8u
+
+#define REC_SITE(cs, r) (&(cs)->sites[(cs)->rec_site[r]])
+
+/* The run the writer takes at record i (9.10): for m = 1 .. 8, the
+ * longest repetition (count >= 2) of the pattern of records i .. i+m-1
+ * (the same shapes at the same offsets from the first, repeating at a
+ * constant period, in one section); the choice covering most records,
+ * the smaller m on a tie; a single record when nothing repeats. */
+static void writer_run(const class_state *cs, uint64_t i, uint64_t *m_out, uint64_t *count_out)
+{
+    const uint64_t n = cs->nrelocs;
+    const uint32_t sec = REC_SITE(cs, i)->section;
+    uint64_t best = 1;
+
+    *m_out = *count_out = 1;
+    for (uint64_t m = 1; m <= WRITER_MAX_MEMBERS && i + 2 * m <= n; m++) {
+        uint64_t period, count = 1;
+        if (REC_SITE(cs, i + 2 * m - 1)->section != sec)
+            break; /* sorted: a longer pattern reaches past the section too */
+        period = REC_SITE(cs, i + m)->offset - REC_SITE(cs, i)->offset;
+        for (;;) {
+            uint64_t b = i + count * m, k;
+            if (b + m > n || REC_SITE(cs, b + m - 1)->section != sec ||
+                REC_SITE(cs, b)->offset - REC_SITE(cs, b - m)->offset != period)
+                break;
+            for (k = 0; k < m; k++)
+                if (cs->rec_shape[b + k] != cs->rec_shape[i + k] ||
+                    REC_SITE(cs, b + k)->offset - REC_SITE(cs, b)->offset !=
+                        REC_SITE(cs, i + k)->offset - REC_SITE(cs, i)->offset)
+                    break;
+            if (k < m)
+                break;
+            count++;
+        }
+        if (count >= 2 && count * m > best) {
+            best = count * m;
+            *m_out = m;
+            *count_out = count;
+        }
+    }
+}
+
 /* The run stream (9.10) of the plan: its size, and its bytes when out is
- * not NULL.  A run: adjacent fields (each starts where the previous ends)
- * of one shape in one section. */
+ * not NULL.  Records are sorted by (site section, offset) and do not
+ * overlap (pcache_builder_size checked it), so gaps, pads and member
+ * distances are never negative. */
 static uint64_t compact_stream(const class_state *cs, uint8_t *out)
 {
     uint64_t size = 0, prev_end = 0;
     uint32_t prev_section = UINT32_MAX;
+    uint8_t *o = out;
+#define PUT(v)                                                                                                         \
+    do {                                                                                                               \
+        uint64_t v_ = (v);                                                                                             \
+        size += uleb_size(v_);                                                                                         \
+        if (o)                                                                                                         \
+            o = uleb_put(o, v_);                                                                                       \
+    } while (0)
 
     for (uint64_t r = 0; r < cs->nrelocs;) {
-        const reloc_site *s = &cs->sites[cs->rec_site[r]];
-        uint64_t n = 1, gap, h;
-        while (r + n < cs->nrelocs && cs->rec_shape[r + n] == cs->rec_shape[r] &&
-               cs->sites[cs->rec_site[r + n]].section == s->section &&
-               cs->sites[cs->rec_site[r + n]].offset == s->offset + n * s->width)
-            n++;
+        const reloc_site *s = REC_SITE(cs, r);
+        const reloc_site *last;
+        uint64_t m, count, extent, period;
+        writer_run(cs, r, &m, &count);
+        last = REC_SITE(cs, r + m - 1);
+        extent = last->offset + last->width - s->offset;
+        period = count > 1 ? REC_SITE(cs, r + m)->offset - s->offset : extent;
         if (s->section != prev_section)
             prev_end = 0;
-        gap = s->offset - prev_end;
-        h = (uint64_t)cs->rec_shape[r] * 2 + (n > 1);
-        size += uleb_size(h) + uleb_size(gap) + (n > 1 ? uleb_size(n - 2) : 0);
-        if (out) {
-            out = uleb_put(out, h);
-            out = uleb_put(out, gap);
-            if (n > 1)
-                out = uleb_put(out, n - 2);
+        PUT((uint64_t)cs->rec_shape[r] * 4 + (m > 1) * 2 + (count > 1));
+        PUT(s->offset - prev_end);
+        if (count > 1) {
+            PUT(count - 2);
+            PUT(period - extent);
+        }
+        if (m > 1) {
+            PUT(m - 2);
+            for (uint64_t j = 1; j < m; j++) {
+                const reloc_site *p = REC_SITE(cs, r + j - 1), *q = REC_SITE(cs, r + j);
+                PUT(cs->rec_shape[r + j]);
+                PUT(q->offset - (p->offset + p->width));
+            }
         }
         prev_section = s->section;
-        prev_end = s->offset + n * s->width;
-        r += n;
+        prev_end = s->offset + (count - 1) * period + extent;
+        r += count * m;
     }
+#undef PUT
     return size;
 }
 
@@ -545,9 +606,15 @@ pcache_status reloc_size_class(pcache_builder *b, pcache_class cls)
         return PCACHE_OK;
     /* Sizes are known now; the contents need every target class's layout,
      * which DynamoRIO computes later: they are filled at persist. */
-    if (b->reloc_form == PCACHE_RELOC_FORM_COMPACT) {
+    if (b->reloc_form != PCACHE_RELOC_FORM_RECORDS) {
         if ((st = compact_plan(b, cs)) != PCACHE_OK)
             return st;
+        /* the default takes the smaller form (9.4): .relocs when the
+         * compact table is no smaller */
+        if (b->reloc_form == PCACHE_RELOC_FORM_SMALLER && cs->crelocs_size / PCACHE_RELOC_RECORD_SIZE >= cs->nrelocs)
+            compact_free(cs);
+    }
+    if (cs->compact) {
         if (cs->crelocs_size > SIZE_MAX || !(cs->relocs = calloc(1, (size_t)cs->crelocs_size)))
             return PCACHE_E_NO_MEMORY;
         if ((st = append_library_section(b, cs, cls, CRELOCS_SECTION_NAME, PCACHE_TYPE_CRELOCS, cs->relocs,

@@ -46,19 +46,19 @@ static int target_section(const inspect_file *f, pcache_class cls, uint32_t inde
     return 0;
 }
 
-static void describe_record(emitter *e, const inspect_file *f, const found_segment *fs, uint64_t i,
-                            const uint8_t *patched, uint64_t map_address, int compact)
+static void describe_record(emitter *e, const inspect_file *f, const found_segment *fs, pcache_segment *segp,
+                            uint64_t i, const pcache_reloc *rp, const uint8_t *patched, uint64_t map_address,
+                            int compact)
 {
-    pcache_segment seg = fs->seg;
-    pcache_byte_order order = (pcache_byte_order)seg.identity.byte_order;
-    pcache_reloc r;
+    pcache_byte_order order = (pcache_byte_order)segp->identity.byte_order;
+    pcache_reloc r = *rp;
     pcache_view site;
     uint64_t field_off, stored_target = 0, width;
     char site_q[80], target_q[80], text[128];
     const char *tname = NULL;
     int have_stored;
 
-    if (pcache_segment_reloc(&seg, i, &r) != PCACHE_OK || pcache_segment_section(&seg, r.site_index, &site, NULL) != PCACHE_OK)
+    if (pcache_segment_section(segp, r.site_index, &site, NULL) != PCACHE_OK)
         return; /* resurrect checked every record: not expected */
     width = pcache_reloc_width(r.kind);
     field_off = site.offset + r.site_offset;
@@ -70,7 +70,7 @@ static void describe_record(emitter *e, const inspect_file *f, const found_segme
                         r.target_offset + (uint64_t)r.addend;
         have_stored = 1;
     } else {
-        have_stored = pcache_decode_reference(r.kind, order, seg.base + field_off, fs->file_offset + field_off,
+        have_stored = pcache_decode_reference(r.kind, order, segp->base + field_off, fs->file_offset + field_off,
                                               r.pc_offset, &stored_target) == PCACHE_OK;
     }
     if (r.target_kind == PCACHE_TARGET_SECTION &&
@@ -237,8 +237,15 @@ static int describe_segment_relocs(emitter *e, const inspect_file *f, const foun
     }
     emit_end_list(e);
     emit_begin_list(e, "records");
-    for (uint64_t i = 0; i < n; i++)
-        describe_record(e, f, fs, i, patched, a->map_address, compact);
+    {
+        /* in one pass (an index read of a compact record walks the runs
+         * before it) */
+        pcache_reloc_iter it;
+        pcache_reloc r;
+        if (pcache_reloc_iter_init(&it, &seg) == PCACHE_OK)
+            for (uint64_t i = 0; i < n && pcache_reloc_iter_next(&it, &r) == PCACHE_OK; i++)
+                describe_record(e, f, fs, &seg, i, &r, patched, a->map_address, compact);
+    }
     emit_end_list(e);
     emit_end(e);
     free(patched);
