@@ -506,28 +506,28 @@ typedef struct cstop {
     uint64_t at;     /* its run, in the segment */
 } cstop;
 
-/* The fields of one member of a run (its count repetitions, period bytes
- * apart), written or (check) only checked against the kind's range.  At
- * segment offset at, a field gets
+/* What a shape's fields get (docs/FORMAT.md 9.10).  At segment offset
+ * at, a field gets
  *     x = (implicit ? its stored value v at seg->base : 0) + c - (pos ? at : 0)
- * where c gathers what is constant over the member (docs/FORMAT.md 9.10):
- * the target's origin T (image base + target base, or the anchor) and
+ * where c gathers what is constant over the shape: the target's origin T
+ * (image base + target base, or the anchor) and
  *   explicit: + target offset + addend;
  *   implicit, fields as written: (v is the addend a);
  *   implicit, fields applied in place with B1 and T1 (v = a + S): - T1,
  *     and for relative kinds + B1 - B, the rest of S cancelling;
  * and, where pos, for relative kinds - (B + F + pc_offset), the field's
- * own segment offset subtracted in the loop.  The loops are per member,
- * tight, one per kind and rule: members never overlap, so their order is
- * free.  abs64 never fails its range: no check.  Returns 1, or 0 and *s
- * (s->index: the record). */
-HOT int cmember(const apply_ctx *a, const creloc_run *r, const creloc_member *mb, uint64_t j, uint8_t *dst,
-                int check, int big, cstop *s)
+ * own segment offset subtracted per field. */
+typedef struct cplan {
+    uint64_t c;
+    uint32_t shape;         /* the shape index planned; UINT32_MAX: none */
+    uint8_t kind, implicit, pos;
+} cplan;
+
+/* The plan of shape sh (index k), or 0 and s->why. */
+HOT int cplan_of(const apply_ctx *a, const uint8_t *sh, uint32_t k, unsigned kind, cplan *p, cstop *s)
 {
-    const uint8_t *sh = mb->shape, *const src = a->seg->base;
     const unsigned tk = sh[CS_TARGET_KIND], rule = sh[CS_ADDEND_RULE];
-    const uint64_t n = r->count, period = r->period;
-    uint64_t t, c, at = r->site_offset + r->first + mb->off, k = 0;
+    uint64_t t, c;
     int pos;
 
     if (tk == PCACHE_TARGET_SECTION) {
@@ -543,7 +543,7 @@ HOT int cmember(const apply_ctx *a, const creloc_run *r, const creloc_member *mb
         s->why = STOP_TARGET_KIND;
         return 0;
     }
-    pos = reloc_kind_relative(mb->kind);
+    pos = reloc_kind_relative(kind);
     if (rule == CR_ADDEND_EXPLICIT) {
         c = t + ld64(sh + CS_TARGET_OFFSET) + ld64(sh + CS_ADDEND);
     } else if (rule == CR_ADDEND_IMPLICIT) {
@@ -561,30 +561,52 @@ HOT int cmember(const apply_ctx *a, const creloc_run *r, const creloc_member *mb
     }
     if (pos)
         c -= a->seg_address + (uint64_t)(int64_t)(int32_t)ld32(sh + CS_PC_OFFSET);
+    if (!reloc_kind_known(kind)) {
+        s->why = STOP_KIND;
+        return 0;
+    }
+    p->c = c;
+    p->shape = k;
+    p->kind = (uint8_t)kind;
+    p->implicit = rule == CR_ADDEND_IMPLICIT;
+    p->pos = (uint8_t)pos;
+    return 1;
+}
+
+/* The n fields of plan p at segment offsets at, at + period, ..., written
+ * or (check) only checked against the kind's range.  One tight loop per
+ * kind and rule (the member loops of a run are independent: members never
+ * overlap, so their order is free); abs64 never fails its range: no
+ * check.  Returns n, or the number of fields before the one out of range. */
+HOT uint64_t cfields(const cplan *p, const uint8_t *src, uint8_t *dst, uint64_t at, uint64_t period, uint64_t n,
+                     int check, int big)
+{
+    const uint64_t c = p->c;
+    uint64_t k = 0;
 
     /* (uint64_t)(int64_t) sign-extends; sums wrap mod 2^64 */
-    if (rule == CR_ADDEND_IMPLICIT) {
-        switch (mb->kind) {
+    if (p->implicit) {
+        switch (p->kind) {
         case PCACHE_RELOC_ABS64:
             if (!check)
                 for (; k < n; k++, at += period)
                     store64(dst + at, load64(src + at, big) + c, big);
-            return 1;
+            return n;
         case PCACHE_RELOC_ABS32:
             for (; k < n; k++, at += period) {
                 uint64_t x = load32(src + at, big) + c;
                 if (x > 0xffffffffu)
-                    goto range;
+                    return k;
                 if (!check)
                     store32(dst + at, (uint32_t)x, big);
             }
-            return 1;
+            return n;
         case PCACHE_RELOC_REL32:
-            if (pos) {
+            if (p->pos) {
                 for (; k < n; k++, at += period) {
                     uint64_t x = (uint64_t)(int64_t)(int32_t)load32(src + at, big) + c - at;
                     if (x + 0x80000000u > 0xffffffffu)
-                        goto range;
+                        return k;
                     if (!check)
                         store32(dst + at, (uint32_t)x, big);
                 }
@@ -592,82 +614,145 @@ HOT int cmember(const apply_ctx *a, const creloc_run *r, const creloc_member *mb
                 for (; k < n; k++, at += period) {
                     uint64_t x = (uint64_t)(int64_t)(int32_t)load32(src + at, big) + c;
                     if (x + 0x80000000u > 0xffffffffu)
-                        goto range;
+                        return k;
                     if (!check)
                         store32(dst + at, (uint32_t)x, big);
                 }
             }
-            return 1;
-        case PCACHE_RELOC_REL8:
+            return n;
+        default: /* rel8 */
             for (; k < n; k++, at += period) {
-                uint64_t x = (uint64_t)(int64_t)(int8_t)src[at] + c - (pos ? at : 0);
+                uint64_t x = (uint64_t)(int64_t)(int8_t)src[at] + c - (p->pos ? at : 0);
                 if (x + 0x80u > 0xffu)
-                    goto range;
+                    return k;
                 if (!check)
                     dst[at] = (uint8_t)x;
             }
-            return 1;
-        default:
-            break;
-        }
-    } else {
-        switch (mb->kind) {
-        case PCACHE_RELOC_ABS64:
-            if (!check)
-                for (; k < n; k++, at += period)
-                    store64(dst + at, c, big);
-            return 1;
-        case PCACHE_RELOC_ABS32:
-            if (c > 0xffffffffu)
-                goto range;
-            if (!check)
-                for (; k < n; k++, at += period)
-                    store32(dst + at, (uint32_t)c, big);
-            return 1;
-        case PCACHE_RELOC_REL32:
-            for (; k < n; k++, at += period) {
-                uint64_t x = c - at;
-                if (x + 0x80000000u > 0xffffffffu)
-                    goto range;
-                if (!check)
-                    store32(dst + at, (uint32_t)x, big);
-            }
-            return 1;
-        case PCACHE_RELOC_REL8:
-            for (; k < n; k++, at += period) {
-                uint64_t x = c - at;
-                if (x + 0x80u > 0xffu)
-                    goto range;
-                if (!check)
-                    dst[at] = (uint8_t)x;
-            }
-            return 1;
-        default:
-            break;
+            return n;
         }
     }
-    s->why = STOP_KIND;
-    return 0;
-range:
+    switch (p->kind) {
+    case PCACHE_RELOC_ABS64:
+        if (!check)
+            for (; k < n; k++, at += period)
+                store64(dst + at, c, big);
+        return n;
+    case PCACHE_RELOC_ABS32:
+        if (c > 0xffffffffu)
+            return 0;
+        if (!check)
+            for (; k < n; k++, at += period)
+                store32(dst + at, (uint32_t)c, big);
+        return n;
+    case PCACHE_RELOC_REL32:
+        for (; k < n; k++, at += period) {
+            uint64_t x = c - at;
+            if (x + 0x80000000u > 0xffffffffu)
+                return k;
+            if (!check)
+                store32(dst + at, (uint32_t)x, big);
+        }
+        return n;
+    default: /* rel8 */
+        for (; k < n; k++, at += period) {
+            uint64_t x = c - at;
+            if (x + 0x80u > 0xffu)
+                return k;
+            if (!check)
+                dst[at] = (uint8_t)x;
+        }
+        return n;
+    }
+}
+
+/* The fields of member j of run r.  Returns 1, or 0 and *s (s->index: the
+ * record). */
+HOT int cmember(const apply_ctx *a, const creloc_run *r, const creloc_member *mb, uint64_t j, uint8_t *dst,
+                int check, int big, cstop *s)
+{
+    cplan p;
+    uint64_t done;
+
+    if (!cplan_of(a, mb->shape, mb->shape_index, mb->kind, &p, s))
+        return 0;
+    done = cfields(&p, a->seg->base, dst, r->site_offset + r->first + mb->off, r->period, r->count, check, big);
+    if (__builtin_expect(done == r->count, 1))
+        return 1;
     s->why = check ? STOP_RANGE : STOP_VALUE;
-    s->index = r->index + k * r->m + j;
+    s->index = r->index + done * r->m + j;
     return 0;
 }
+
+/* Plans of recently seen shapes, by shape index mod CPLANS: the runs of
+ * an irregular table are single records of a few shapes. */
+#define CPLANS 16u
 
 /* One pass over the runs of a compact table, decoded bounds-safe
  * (creloc_next, creloc_member_next), as walk() does for records: check,
  * every ranged value against its field's range and nothing written; else
  * each written into dst in byte order big, its range checked all the
- * same.  Returns 1 when every run was taken, else 0 and *s. */
+ * same.  A run of one record (h with neither multi nor group, numbers of
+ * one byte, in the previous run's section) takes a fast path: the
+ * checks of creloc_next that such a run needs, inline, and the plan of
+ * its shape from a small cache.  Returns 1 when every run was taken, else
+ * 0 and *s. */
 HOT int cwalk(const apply_ctx *a, const reloc_tables *t, uint8_t *dst, int check, int big, cstop *s)
 {
+    const uint8_t *const src = a->seg->base, *const end = t->stream_end;
     uint32_t cur = RUN_NONE;
+    cplan plans[CPLANS];
     creloc_cursor c;
     creloc_run r;
     creloc_err e;
 
+    for (unsigned i = 0; i < CPLANS; i++)
+        plans[i].shape = UINT32_MAX;
     creloc_begin(t, &c);
-    while ((e = creloc_next(a->seg, t, &c, &r)) == CRUN_OK) {
+    for (;;) {
+        const uint8_t *p = c.p;
+        /* the fast path: one member (h = shape * 4 + multi), its numbers
+         * each one byte: h, gap and, when multi, count - 2 and pad */
+        if (p + 3 < end && (p[0] & 0x82u) == 0 && ((p[1] | p[2] | p[3]) & 0x80u) == 0) {
+            uint32_t k = p[0] >> 2;
+            const uint8_t *sh = t->shapes + (uint64_t)CR_SHAPE_SIZE * k;
+            unsigned kind, multi = p[0] & 1u;
+            uint64_t first, w, n = multi ? p[2] + 2u : 1, period;
+            if (k < t->nshapes && ld16(sh + CS_SITE_SECTION) == c.section && c.section != RELOC_NO_SECTION &&
+                reloc_kind_known(kind = sh[CS_KIND]) && n <= t->nrelocs - c.index) {
+                cplan *pl = &plans[k % CPLANS];
+                w = 1u << CRELOC_WIDTH_SHIFT(kind);
+                period = w + (multi ? p[3] : 0u);
+                /* prev_end <= the section's size, and the rest are below
+                 * 2^16: no wrap */
+                first = c.prev_end + p[1];
+                s->index = c.index;
+                s->at = t->relocs_offset + (uint64_t)(p - t->relocs);
+                if (first > c.site_size || c.site_size - first < (n - 1) * period + w) {
+                    s->why = STOP_STREAM;
+                    s->err = CRUN_BOUNDS;
+                    return 0;
+                }
+                if (!check || kind != PCACHE_RELOC_ABS64) {
+                    uint64_t done;
+                    /* (the plan's kind is the one bounds were checked
+                     * for, even if the shape changed since it was made) */
+                    if ((pl->shape != k || pl->kind != kind) && !cplan_of(a, sh, k, kind, pl, s))
+                        return 0;
+                    done = cfields(pl, src, dst, c.site_offset + first, period, n, check, big);
+                    if (__builtin_expect(done != n, 0)) {
+                        s->index = c.index + done;
+                        s->why = check ? STOP_RANGE : STOP_VALUE;
+                        return 0;
+                    }
+                }
+                c.p = p + (multi ? 4 : 2);
+                c.prev_end = first + (n - 1) * period + w;
+                c.index += n;
+                continue;
+            }
+        }
+        if ((e = creloc_next(a->seg, t, &c, &r)) != CRUN_OK)
+            break;
         s->index = r.index;
         s->at = r.at;
         if (__builtin_expect(r.site != cur, 0)) {
@@ -676,7 +761,7 @@ HOT int cwalk(const apply_ctx *a, const reloc_tables *t, uint8_t *dst, int check
                 return 0;
             cur = r.site;
         }
-        if (__builtin_expect(r.m == 1, 1)) { /* one member: no member list to read */
+        if (r.m == 1) { /* one member: no member list to read */
             creloc_member mb = {r.shape, r.shape_index, r.kind, r.width, 0};
             if ((!check || mb.kind != PCACHE_RELOC_ABS64) && !cmember(a, &r, &mb, 0, dst, check, big, s))
                 return 0;

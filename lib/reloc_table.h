@@ -279,7 +279,7 @@ static inline creloc_err creloc_next(const pcache_segment *seg, const reloc_tabl
     }
     /* records so far <= record_count, before any member is read */
     left = t->nrelocs - c->index;
-    if (m > left || count > left / m)
+    if (m > left || (m == 1 ? count > left : count > left / m)) /* (no division for the common m = 1) */
         return CRUN_COUNT;
     if ((h >> 2) >= t->nshapes)
         return CRUN_SHAPE_INDEX;
