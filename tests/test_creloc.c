@@ -706,6 +706,14 @@ static void test_format_example(void **state)
         ex_assert_values(dst, EX_B, EX_CLIENT);
         free(dst);
     }
+    /* in place, then in place again at B + 0x10000: the document's figures */
+    assert_int_equal(pcache_reloc_apply(&seg, rx, EX_B, resolve, now, &rep), PCACHE_OK);
+    assert_int_equal(ld64(rx + 0x1c0 + 0x30), 0x7F3A00001148ull);
+    assert_int_equal(ld32(rx + 0x1c0 + 0x2c), 0x3FFFDF10u);
+    assert_int_equal(pcache_reloc_apply(&seg, rx, EX_B + 0x10000, resolve, now, &rep), PCACHE_OK);
+    assert_int_equal(ld64(rx + 0x1c0 + 0x30), 0x7F3A00011148ull);
+    assert_int_equal(ld32(rx + 0x1c0 + 0x2c), 0x3FFEDF10u);
+    ex_assert_values(rx, EX_B + 0x10000, EX_CLIENT);
     free(blk);
     pcache_builder_free(b);
 }
