@@ -870,7 +870,7 @@ static pcache_status apply_compact(pcache_segment *seg, apply_ctx *a, const relo
                                    pcache_report *rep)
 {
     pcache_status st;
-    cstop s;
+    cstop s = {STOP_NONE, CRUN_OK, 0, 0};
     int big = seg->identity.byte_order == PCACHE_BIG_ENDIAN;
     int in_place = (uintptr_t)dst < (uintptr_t)seg->base + seg->size && (uintptr_t)seg->base < (uintptr_t)dst + seg->size;
 
