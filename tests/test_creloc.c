@@ -1599,6 +1599,54 @@ static void test_review4_iterator_linear(void **state)
     pcache_builder_free(bld);
 }
 
+
+/* Review 5, finding 1 (medium): the state of implicit addends lives in a
+ * plain struct that callers may copy (pcache_segment is a value type; the
+ * seal does not bind it to its address).  A copy taken while the fields
+ * were "applied at B1" stays sealed and keeps saying so after the
+ * original relocates the same bytes in place elsewhere (B2).  An apply in
+ * place through the stale copy then trusts its state (check_in_place runs
+ * only for pristine fields, lib/reloc_apply.c apply_compact) and computes
+ * every addend as v - S(B1) from fields that hold S(B2) + a: it returns
+ * PCACHE_OK and writes wrong pointers.  9.10 says "in place, the check
+ * above does" refuse bytes relocated through another struct.  Expected:
+ * refused with nothing written, or the right values. */
+static void test_review5_stale_struct_copy_in_place(void **state)
+{
+    static const pcache_validation levels[] = {PCACHE_VALIDATE_FULL, PCACHE_VALIDATE_LAZY, PCACHE_VALIDATE_HEADER};
+    (void)state;
+    for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+        pcache_identity id;
+        pcache_builder *b;
+        uint64_t rx_size;
+        void *blk;
+        uint8_t *rx, *before;
+        pcache_segment seg, stale;
+        pcache_report rep;
+        pcache_status st;
+        uint64_t now[3] = {EX_CLIENT, 0, 0};
+        const uint64_t b2 = EX_B + 0x10000000ull;
+
+        rx = example_rx(&b, &id, &rx_size, &blk);
+        assert_int_equal(resurrect(&seg, rx, rx_size, PCACHE_RX, &id, levels[l], &rep), PCACHE_OK);
+        assert_int_equal(pcache_reloc_apply(&seg, rx, EX_B, resolve, now, &rep), PCACHE_OK);
+        ex_assert_values(rx, EX_B, EX_CLIENT);
+        stale = seg; /* applied at EX_B */
+        assert_int_equal(pcache_reloc_apply(&seg, rx, b2, resolve, now, &rep), PCACHE_OK);
+        ex_assert_values(rx, b2, EX_CLIENT);
+        before = malloc(rx_size);
+        memcpy(before, rx, rx_size);
+        st = pcache_reloc_apply(&stale, rx, EX_B, resolve, now, &rep);
+        if (st == PCACHE_OK)
+            ex_assert_values(rx, EX_B, EX_CLIENT); /* fails: the fields keep b2's values */
+        else
+            assert_memory_equal(rx, before, rx_size);
+        free(before);
+        free(blk);
+        pcache_builder_free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1623,6 +1671,7 @@ int main(void)
         cmocka_unit_test(test_review4_count_after_change),
         cmocka_unit_test(test_review4_read_after_in_place),
         cmocka_unit_test(test_review4_iterator_linear),
+        cmocka_unit_test(test_review5_stale_struct_copy_in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
