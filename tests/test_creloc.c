@@ -1647,6 +1647,67 @@ static void test_review5_stale_struct_copy_in_place(void **state)
     }
 }
 
+/* Review 5, finding 2 (low): pcache_reloc_iter_next promises
+ * PCACHE_E_SEGMENT_CHANGED when *it "is not one init made for seg", and
+ * checks the pointers it keeps, but not that the cached member's kind and
+ * width are its shape's (lib/creloc.c pcache_reloc_iter_next checks
+ * mb.shape and mb.shape_index only; creloc_record bounds the read by
+ * mb->width and loads by mb->kind).  An iterator whose internal words were
+ * changed (kind abs64, width 1, the run placed at the segment's last
+ * byte) makes an implicit record's patch_load read 8 bytes where 1 was
+ * checked: 7 bytes past the segment (ASan: heap-buffer-overflow).  The
+ * copy of the library's private state below mirrors lib/creloc.c. */
+typedef struct r5_iter_state {
+    const uint8_t *base, *stream, *stream_end;
+    creloc_cursor c;
+    creloc_run run;
+    creloc_member mb;
+    const uint8_t *mp;
+    uint64_t rep, j;
+    int need_run;
+} r5_iter_state;
+
+static void test_review5_forged_iterator_reads_past_segment(void **state)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    uint64_t rx_size;
+    void *blk;
+    uint8_t *rx, *exact;
+    pcache_segment seg;
+    pcache_report rep;
+    pcache_reloc r;
+    pcache_reloc_iter it;
+    r5_iter_state st;
+    pcache_status s;
+    (void)state;
+
+    rx = example_rx(&b, &id, &rx_size, &blk);
+    exact = malloc(rx_size); /* exactly the segment: a read past it is caught */
+    memcpy(exact, rx, rx_size);
+    assert_int_equal(resurrect(&seg, exact, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    assert_int_equal(pcache_reloc_iter_init(&it, &seg), PCACHE_OK);
+    for (int k = 0; k < 3; k++) /* records 0, 1, 2: now inside the group run, at member 1 (rel32, implicit) */
+        assert_int_equal(pcache_reloc_iter_next(&it, &r), PCACHE_OK);
+    memcpy(&st, it.internal, sizeof st);
+    assert_int_equal(st.need_run, 0);
+    assert_int_equal(st.j, 1);
+    assert_int_equal(st.mb.shape_index, 1);
+    st.run.site_offset = seg.size - 1;
+    st.run.site_size = 1;
+    st.run.first = 0;
+    st.rep = 0;
+    st.mb.off = 0;
+    st.mb.width = 1;
+    st.mb.kind = PCACHE_RELOC_ABS64;
+    memcpy(it.internal, &st, sizeof st);
+    s = pcache_reloc_iter_next(&it, &r); /* reads exact[size - 1 .. size + 7) */
+    assert_int_equal(s, PCACHE_E_SEGMENT_CHANGED);
+    free(exact);
+    free(blk);
+    pcache_builder_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1672,6 +1733,7 @@ int main(void)
         cmocka_unit_test(test_review4_read_after_in_place),
         cmocka_unit_test(test_review4_iterator_linear),
         cmocka_unit_test(test_review5_stale_struct_copy_in_place),
+        cmocka_unit_test(test_review5_forged_iterator_reads_past_segment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
