@@ -1708,6 +1708,60 @@ static void test_review5_forged_iterator_reads_past_segment(void **state)
     pcache_builder_free(b);
 }
 
+/* Review 5, finding 3 (low): apply treats any dst that overlaps seg->base
+ * as "in place" (lib/reloc_apply.c apply_compact, in_place), reads each
+ * implicit addend at seg->base + at and writes dst + at.  With dst a few
+ * bytes before seg->base (an overlapping buffer, which reloc.h's
+ * "dst overlapping seg->base" calls in place), a write to dst + at lands on
+ * seg->base + at - 16, over an implicit field read later, and seg is then
+ * marked applied at B although its fields hold neither the written values
+ * nor the addends.  In this image the write for the abs64 at code + 0x09
+ * lands on the last bytes of seg's own section table (base + 0x1b9):
+ * apply returns PCACHE_OK, then re-seals (reloc_seal with "verified",
+ * taking the stored table checksum for bytes it just changed), and every
+ * later call on seg fails PCACHE_E_SEGMENT_CHANGED (count 0).  Expected:
+ * an overlapping dst other than seg->base
+ * refused (PCACHE_E_INVALID_ARGUMENT), or dst receiving the right values
+ * and later applies to a copy still right. */
+static void test_review5_overlapping_dst(void **state)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    uint64_t rx_size;
+    void *blk;
+    uint8_t *rx, *buf, *base, *dst, *copy;
+    pcache_segment seg;
+    pcache_report rep;
+    pcache_status s;
+    uint64_t now[3] = {EX_CLIENT, 0, 0};
+    (void)state;
+
+    rx = example_rx(&b, &id, &rx_size, &blk);
+    buf = aligned_alloc(4096, (rx_size + 16 + 4095) / 4096 * 4096);
+    base = buf + 16;
+    dst = buf;
+    memcpy(base, rx, rx_size);
+    assert_int_equal(resurrect(&seg, base, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    s = pcache_reloc_apply(&seg, dst, EX_B, resolve, now, &rep);
+    if (s == PCACHE_OK) {
+        /* the copy at dst got the right values ... */
+        ex_assert_values(dst, EX_B, EX_CLIENT);
+        /* ... and seg still gives the right values to a fresh copy */
+        copy = malloc(rx_size);
+        memcpy(copy, rx, rx_size);
+        s = pcache_reloc_apply(&seg, copy, EX_B, resolve, now, &rep);
+        if (s != PCACHE_OK)
+            fail_msg("apply to a copy after the overlapping apply: %d (%s)", (int)s, rep.message);
+        ex_assert_values(copy, EX_B, EX_CLIENT);
+        free(copy);
+    } else {
+        assert_int_equal(s, PCACHE_E_INVALID_ARGUMENT);
+    }
+    free(buf);
+    free(blk);
+    pcache_builder_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1733,6 +1787,7 @@ int main(void)
         cmocka_unit_test(test_review4_read_after_in_place),
         cmocka_unit_test(test_review4_iterator_linear),
         cmocka_unit_test(test_review5_stale_struct_copy_in_place),
+        cmocka_unit_test(test_review5_overlapping_dst),
         cmocka_unit_test(test_review5_forged_iterator_reads_past_segment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
