@@ -86,16 +86,16 @@ void creloc_shape_read(const pcache_segment *seg, const reloc_tables *t, uint32_
 pcache_status creloc_record(const pcache_segment *seg, const reloc_tables *t, const creloc_run *r,
                             const creloc_member *mb, uint64_t pos, pcache_reloc *out)
 {
+    /* (the run and member were checked against the section; a field
+     * outside it is neither read nor reported, whoever made the run) */
+    if (r->site_offset > seg->size || r->site_size > seg->size - r->site_offset || pos > r->site_size ||
+        r->site_size - pos < mb->width)
+        return PCACHE_E_SEGMENT_CHANGED;
     creloc_shape_read(seg, t, mb->shape_index, out);
     out->site_offset = pos;
     if (mb->shape[CS_ADDEND_RULE] == CR_ADDEND_IMPLICIT) {
         uint64_t v;
         if (seg->relocs_state == PCACHE_RELOCS_BROKEN)
-            return PCACHE_E_SEGMENT_CHANGED;
-        /* (the run and member were checked against the section; a field
-         * outside it is not read, whoever made the run) */
-        if (r->site_offset > seg->size || r->site_size > seg->size - r->site_offset || pos > r->site_size ||
-            r->site_size - pos < mb->width)
             return PCACHE_E_SEGMENT_CHANGED;
         v = patch_load((pcache_reloc_kind)mb->kind, (pcache_byte_order)seg->identity.byte_order,
                        seg->base + r->site_offset + pos);
@@ -248,7 +248,8 @@ pcache_status pcache_reloc_iter_next(pcache_reloc_iter *it, pcache_reloc *out)
         st.need_run = 0;
     } else if (st.mp < t.stream || st.mp > t.stream_end || st.run.m == 0 ||
                st.run.index + st.rep * st.run.m + st.j != it->index || st.mb.shape_index >= t.nshapes ||
-               st.mb.shape != t.shapes + (uint64_t)CR_SHAPE_SIZE * st.mb.shape_index) {
+               st.mb.shape != t.shapes + (uint64_t)CR_SHAPE_SIZE * st.mb.shape_index ||
+               !reloc_kind_known(st.mb.kind) || st.mb.width != 1u << CRELOC_WIDTH_SHIFT(st.mb.kind)) {
         return PCACHE_E_SEGMENT_CHANGED;
     }
     if ((s = creloc_record(seg, &t, &st.run, &st.mb, st.run.first + st.rep * st.run.period + st.mb.off, out)) !=

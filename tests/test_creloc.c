@@ -1516,6 +1516,42 @@ static void test_review4_count_after_change(void **state)
     pcache_builder_free(b);
 }
 
+/* A caller's iterator whose library-internal words were overwritten: next
+ * reads nothing outside the segment (ASan, valgrind) and gives a record
+ * of the segment or an error, never a crash. */
+static void test_iterator_overwritten(void **state)
+{
+    static const uint64_t values[] = {0, 1, 8, 0x40, 0xffffffffffffffffull, 0x8000000000000000ull, 0x100000};
+    pcache_identity id;
+    pcache_builder *b;
+    uint64_t rx_size;
+    void *blk;
+    uint8_t *rx;
+    pcache_segment seg;
+    pcache_report rep;
+    pcache_reloc r;
+    (void)state;
+
+    rx = example_rx(&b, &id, &rx_size, &blk);
+    assert_int_equal(resurrect(&seg, rx, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    for (size_t w = 0; w < sizeof ((pcache_reloc_iter *)0)->internal / sizeof(uint64_t); w++)
+        for (size_t v = 0; v < sizeof values / sizeof values[0]; v++)
+            for (unsigned skip = 0; skip < 4; skip++) {
+                pcache_reloc_iter it;
+                unsigned got = 0;
+                assert_int_equal(pcache_reloc_iter_init(&it, &seg), PCACHE_OK);
+                for (unsigned k = 0; k < skip; k++)
+                    assert_int_equal(pcache_reloc_iter_next(&it, &r), PCACHE_OK);
+                it.internal[w] = values[v];
+                while (got < 2 * EX_N && pcache_reloc_iter_next(&it, &r) == PCACHE_OK) {
+                    assert_true(r.site_offset < 64);
+                    got++;
+                }
+            }
+    free(blk);
+    pcache_builder_free(b);
+}
+
 /* Finding 1, read side: after an apply in place, records read as
  * resurrect read them (the addend recovered from the relocated field). */
 static void test_review4_read_after_in_place(void **state)
@@ -1928,6 +1964,7 @@ int main(void)
         cmocka_unit_test(test_review5_differential_groups),
         cmocka_unit_test(test_review5_overlapping_dst),
         cmocka_unit_test(test_review5_forged_iterator_reads_past_segment),
+        cmocka_unit_test(test_iterator_overwritten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
