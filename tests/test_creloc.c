@@ -1635,6 +1635,307 @@ static void test_review4_iterator_linear(void **state)
     pcache_builder_free(bld);
 }
 
+
+/* Review 5, finding 1 (medium): the state of implicit addends lives in a
+ * plain struct that callers may copy (pcache_segment is a value type; the
+ * seal does not bind it to its address).  A copy taken while the fields
+ * were "applied at B1" stays sealed and keeps saying so after the
+ * original relocates the same bytes in place elsewhere (B2).  An apply in
+ * place through the stale copy then trusts its state (check_in_place runs
+ * only for pristine fields, lib/reloc_apply.c apply_compact) and computes
+ * every addend as v - S(B1) from fields that hold S(B2) + a: it returns
+ * PCACHE_OK and writes wrong pointers.  9.10 says "in place, the check
+ * above does" refuse bytes relocated through another struct.  Expected:
+ * refused with nothing written, or the right values. */
+static void test_review5_stale_struct_copy_in_place(void **state)
+{
+    static const pcache_validation levels[] = {PCACHE_VALIDATE_FULL, PCACHE_VALIDATE_LAZY, PCACHE_VALIDATE_HEADER};
+    (void)state;
+    for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+        pcache_identity id;
+        pcache_builder *b;
+        uint64_t rx_size;
+        void *blk;
+        uint8_t *rx, *before;
+        pcache_segment seg, stale;
+        pcache_report rep;
+        pcache_status st;
+        uint64_t now[3] = {EX_CLIENT, 0, 0};
+        const uint64_t b2 = EX_B + 0x10000000ull;
+
+        rx = example_rx(&b, &id, &rx_size, &blk);
+        assert_int_equal(resurrect(&seg, rx, rx_size, PCACHE_RX, &id, levels[l], &rep), PCACHE_OK);
+        assert_int_equal(pcache_reloc_apply(&seg, rx, EX_B, resolve, now, &rep), PCACHE_OK);
+        ex_assert_values(rx, EX_B, EX_CLIENT);
+        stale = seg; /* applied at EX_B */
+        assert_int_equal(pcache_reloc_apply(&seg, rx, b2, resolve, now, &rep), PCACHE_OK);
+        ex_assert_values(rx, b2, EX_CLIENT);
+        before = malloc(rx_size);
+        memcpy(before, rx, rx_size);
+        st = pcache_reloc_apply(&stale, rx, EX_B, resolve, now, &rep);
+        if (st == PCACHE_OK)
+            ex_assert_values(rx, EX_B, EX_CLIENT); /* fails: the fields keep b2's values */
+        else
+            assert_memory_equal(rx, before, rx_size);
+        free(before);
+        free(blk);
+        pcache_builder_free(b);
+    }
+}
+
+/* Review 5, finding 2 (low): pcache_reloc_iter_next promises
+ * PCACHE_E_SEGMENT_CHANGED when *it "is not one init made for seg", and
+ * checks the pointers it keeps, but not that the cached member's kind and
+ * width are its shape's (lib/creloc.c pcache_reloc_iter_next checks
+ * mb.shape and mb.shape_index only; creloc_record bounds the read by
+ * mb->width and loads by mb->kind).  An iterator whose internal words were
+ * changed (kind abs64, width 1, the run placed at the segment's last
+ * byte) makes an implicit record's patch_load read 8 bytes where 1 was
+ * checked: 7 bytes past the segment (ASan: heap-buffer-overflow).  The
+ * copy of the library's private state below mirrors lib/creloc.c. */
+typedef struct r5_iter_state {
+    const uint8_t *base, *stream, *stream_end;
+    creloc_cursor c;
+    creloc_run run;
+    creloc_member mb;
+    const uint8_t *mp;
+    uint64_t rep, j;
+    int need_run;
+} r5_iter_state;
+
+static void test_review5_forged_iterator_reads_past_segment(void **state)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    uint64_t rx_size;
+    void *blk;
+    uint8_t *rx, *exact;
+    pcache_segment seg;
+    pcache_report rep;
+    pcache_reloc r;
+    pcache_reloc_iter it;
+    r5_iter_state st;
+    pcache_status s;
+    (void)state;
+
+    rx = example_rx(&b, &id, &rx_size, &blk);
+    exact = malloc(rx_size); /* exactly the segment: a read past it is caught */
+    memcpy(exact, rx, rx_size);
+    assert_int_equal(resurrect(&seg, exact, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    assert_int_equal(pcache_reloc_iter_init(&it, &seg), PCACHE_OK);
+    for (int k = 0; k < 3; k++) /* records 0, 1, 2: now inside the group run, at member 1 (rel32, implicit) */
+        assert_int_equal(pcache_reloc_iter_next(&it, &r), PCACHE_OK);
+    memcpy(&st, it.internal, sizeof st);
+    assert_int_equal(st.need_run, 0);
+    assert_int_equal(st.j, 1);
+    assert_int_equal(st.mb.shape_index, 1);
+    st.run.site_offset = seg.size - 1;
+    st.run.site_size = 1;
+    st.run.first = 0;
+    st.rep = 0;
+    st.mb.off = 0;
+    st.mb.width = 1;
+    st.mb.kind = PCACHE_RELOC_ABS64;
+    memcpy(it.internal, &st, sizeof st);
+    s = pcache_reloc_iter_next(&it, &r); /* reads exact[size - 1 .. size + 7) */
+    assert_int_equal(s, PCACHE_E_SEGMENT_CHANGED);
+    free(exact);
+    free(blk);
+    pcache_builder_free(b);
+}
+
+/* Review 5, finding 3 (low): apply treats any dst that overlaps seg->base
+ * as "in place" (lib/reloc_apply.c apply_compact, in_place), reads each
+ * implicit addend at seg->base + at and writes dst + at.  With dst a few
+ * bytes before seg->base (an overlapping buffer, which reloc.h's
+ * "dst overlapping seg->base" calls in place), a write to dst + at lands on
+ * seg->base + at - 16, over an implicit field read later, and seg is then
+ * marked applied at B although its fields hold neither the written values
+ * nor the addends.  In this image the write for the abs64 at code + 0x09
+ * lands on the last bytes of seg's own section table (base + 0x1b9):
+ * apply returns PCACHE_OK, then re-seals (reloc_seal with "verified",
+ * taking the stored table checksum for bytes it just changed), and every
+ * later call on seg fails PCACHE_E_SEGMENT_CHANGED (count 0).  Expected:
+ * an overlapping dst other than seg->base
+ * refused (PCACHE_E_INVALID_ARGUMENT), or dst receiving the right values
+ * and later applies to a copy still right. */
+static void test_review5_overlapping_dst(void **state)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    uint64_t rx_size;
+    void *blk;
+    uint8_t *rx, *buf, *base, *dst, *copy;
+    pcache_segment seg;
+    pcache_report rep;
+    pcache_status s;
+    uint64_t now[3] = {EX_CLIENT, 0, 0};
+    (void)state;
+
+    rx = example_rx(&b, &id, &rx_size, &blk);
+    buf = aligned_alloc(4096, (rx_size + 16 + 4095) / 4096 * 4096);
+    base = buf + 16;
+    dst = buf;
+    memcpy(base, rx, rx_size);
+    assert_int_equal(resurrect(&seg, base, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    s = pcache_reloc_apply(&seg, dst, EX_B, resolve, now, &rep);
+    if (s == PCACHE_OK) {
+        /* the copy at dst got the right values ... */
+        ex_assert_values(dst, EX_B, EX_CLIENT);
+        /* ... and seg still gives the right values to a fresh copy */
+        copy = malloc(rx_size);
+        memcpy(copy, rx, rx_size);
+        s = pcache_reloc_apply(&seg, copy, EX_B, resolve, now, &rep);
+        if (s != PCACHE_OK)
+            fail_msg("apply to a copy after the overlapping apply: %d (%s)", (int)s, rep.message);
+        ex_assert_values(copy, EX_B, EX_CLIENT);
+        free(copy);
+    } else {
+        assert_int_equal(s, PCACHE_E_INVALID_ARGUMENT);
+    }
+    free(buf);
+    free(blk);
+    pcache_builder_free(b);
+}
+
+/* Review 5: differential test of the writer's periodic groups (m up to 8,
+ * pads, holes, kinds mixed, addends that do and do not fit their field):
+ * the same patches written in both forms decode to the same records (the
+ * sum target_offset + addend, 9.10) and apply to the same bytes, to a
+ * copy and in place. */
+static void test_review5_differential_groups(void **state)
+{
+    enum { CODE = 4096 };
+    static uint8_t code_buf[CODE], tgt_buf[256];
+    static const pcache_reloc_kind kinds[] = {PCACHE_RELOC_ABS64, PCACHE_RELOC_REL32, PCACHE_RELOC_ABS32,
+                                              PCACHE_RELOC_REL8};
+    (void)state;
+    rnd_state = 0x5eed5eed12345ull;
+    unsigned applied = 0;
+    for (int iter = 0; iter < 300; iter++) {
+        pcache_builder *bf[2];
+        uint8_t *rx[2], *cp[2];
+        void *blk[2];
+        uint64_t size[2], n = 0;
+        pcache_segment seg[2];
+        pcache_report rep;
+        pcache_identity id;
+        uint64_t seed = rnd(), base = BASE + (rnd() % 0x100) * 0x1000;
+        uint64_t now[4] = {CLIENT_NOW + (rnd() % 0x1000), 0, 0, 0x10000};
+
+        for (int f = 0; f < 2; f++) {
+            uint64_t ro_size, at = rnd_state = seed, pos;
+            (void)at;
+            memset(code_buf, 0, sizeof code_buf);
+            test_fill(tgt_buf, sizeof tgt_buf, 7);
+            test_identity(&id, PCACHE_CHECKSUM_XXH3_64);
+            assert_int_equal(pcache_builder_new(&bf[f], &id), PCACHE_OK);
+            assert_int_equal(pcache_builder_set_reloc_form(bf[f], f ? PCACHE_RELOC_FORM_RECORDS : PCACHE_RELOC_FORM_COMPACT), PCACHE_OK);
+            assert_int_equal(pcache_builder_add(bf[f], PCACHE_RO, "table", tgt_buf, sizeof tgt_buf, 8, 0), PCACHE_OK);
+            assert_int_equal(pcache_builder_add(bf[f], PCACHE_RX, "code", code_buf, sizeof code_buf, 16, 0), PCACHE_OK);
+            assert_int_equal(pcache_builder_set_anchor(bf[f], "client", CLIENT_AT_PERSIST), PCACHE_OK);
+            n = 0;
+            pos = rnd() % 16;
+            while (pos < CODE - 256) {
+                /* a pattern of m members, repeated reps times with pad */
+                unsigned m = 1 + (unsigned)(rnd() % 8), reps = 1 + (unsigned)(rnd() % 12);
+                uint64_t off[8], pad = rnd() % 3 == 0 ? rnd() % 9 : 0, ext = 0;
+                pcache_reloc_kind k[8];
+                for (unsigned j = 0; j < m; j++) {
+                    k[j] = kinds[rnd() % 3]; /* rel8: test_property_both_forms */
+                    off[j] = ext + (rnd() % 3 == 0 ? rnd() % 5 : 0);
+                    ext = off[j] + (k[j] == PCACHE_RELOC_ABS64 ? 8 : k[j] == PCACHE_RELOC_REL8 ? 1 : 4);
+                }
+                for (unsigned r = 0; r < reps && pos + ext < CODE; r++, pos += ext + pad) {
+                    for (unsigned j = 0; j < m; j++) {
+                        pcache_patch p;
+                        uint64_t toff = rnd() % 4 == 0 ? rnd() % 256 : 0x20;
+                        int64_t add_ = rnd() % 5 == 0 ? -(int64_t)(rnd() % 0x200) : (int64_t)(rnd() % 16);
+                        if (rnd() % 20 == 0) /* a hole: this repetition lacks a member */
+                            continue;
+                        if (k[j] == PCACHE_RELOC_ABS64 || k[j] == PCACHE_RELOC_ABS32) {
+                            if (k[j] == PCACHE_RELOC_ABS64)
+                                p = to_table(pos + off[j], k[j], toff, add_);
+                            else
+                                p = to_anchor(pos + off[j], k[j], 0, "low", toff, add_ < 0 ? 0 : add_);
+                        } else {
+                            p = to_anchor(pos + off[j], k[j], k[j] == PCACHE_RELOC_REL8 ? 1 : 4, "near",
+                                          k[j] == PCACHE_RELOC_REL8 ? (uint64_t)(pos + off[j]) % 64 : toff,
+                                          k[j] == PCACHE_RELOC_REL8 ? 0 : add_);
+                        }
+                        add(bf[f], p);
+                        n++;
+                    }
+                }
+                pos += rnd() % 40;
+            }
+            assert_int_equal(pcache_builder_set_anchor(bf[f], "near", NEAR_AT_PERSIST), PCACHE_OK);
+            assert_int_equal(pcache_builder_set_anchor(bf[f], "low", LOW_AT_PERSIST), PCACHE_OK);
+            assert_int_equal(pcache_builder_size(bf[f], PCACHE_RO, F_RO, &ro_size), PCACHE_OK);
+            rx[f] = test_persist(bf[f], PCACHE_RX, F_RX, &size[f], &blk[f]);
+            assert_int_equal(resurrect(&seg[f], rx[f], size[f], PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+        }
+        assert_int_equal(pcache_segment_reloc_count(&seg[0]), n);
+        assert_int_equal(pcache_segment_reloc_count(&seg[1]), n);
+        {
+            pcache_reloc_iter it[2];
+            pcache_reloc r[2];
+            assert_int_equal(pcache_reloc_iter_init(&it[0], &seg[0]), PCACHE_OK);
+            assert_int_equal(pcache_reloc_iter_init(&it[1], &seg[1]), PCACHE_OK);
+            for (uint64_t i = 0; i < n; i++) {
+                assert_int_equal(pcache_reloc_iter_next(&it[0], &r[0]), PCACHE_OK);
+                assert_int_equal(pcache_reloc_iter_next(&it[1], &r[1]), PCACHE_OK);
+                if (r[0].kind != r[1].kind || r[0].site_offset != r[1].site_offset ||
+                    r[0].target_kind != r[1].target_kind || r[0].pc_offset != r[1].pc_offset ||
+                    r[0].target_offset + (uint64_t)r[0].addend != r[1].target_offset + (uint64_t)r[1].addend)
+                    fail_msg("iter %d record %" PRIu64 ": compact kind %d site 0x%" PRIx64 " sum 0x%" PRIx64
+                             ", records kind %d site 0x%" PRIx64 " sum 0x%" PRIx64, iter, i, r[0].kind,
+                             r[0].site_offset, r[0].target_offset + (uint64_t)r[0].addend, r[1].kind, r[1].site_offset,
+                             r[1].target_offset + (uint64_t)r[1].addend);
+            }
+            assert_int_equal(pcache_reloc_iter_next(&it[0], &r[0]), PCACHE_E_NOT_FOUND);
+        }
+        now[2] = near_now(rx[1]) - 5 + (rnd() % 3);
+        now[2] = BASE + F_RX + 0x800; /* rel8 fields reach near: within 127 of every site? not always */
+        for (int f = 0; f < 2; f++) {
+            int ci = section_index(rx[f], "code");
+            cp[f] = malloc(size[f]);
+            memcpy(cp[f], rx[f], size[f]);
+            rep.status = pcache_reloc_apply(&seg[f], cp[f], base, resolve, now, &rep);
+            if (f == 1 && rep.status != PCACHE_OK)
+                break;
+            (void)ci;
+        }
+        {
+            pcache_status s0 = pcache_reloc_apply(&seg[0], cp[0], base, resolve, now, &rep);
+            pcache_status s1 = pcache_reloc_apply(&seg[1], cp[1], base, resolve, now, &rep);
+            assert_int_equal(s0, s1);
+            if (s0 != PCACHE_OK && iter < 3)
+                print_message("iter %d: %s\n", iter, rep.message);
+            if (s0 == PCACHE_OK) {
+                const uint8_t *c0 = cp[0] + ld64(entry(rx[0], section_index(rx[0], "code")) + SE_OFFSET);
+                const uint8_t *c1 = cp[1] + ld64(entry(rx[1], section_index(rx[1], "code")) + SE_OFFSET);
+                assert_int_equal(ld64(entry(rx[0], section_index(rx[0], "code")) + SE_OFFSET),
+                                 ld64(entry(rx[1], section_index(rx[1], "code")) + SE_OFFSET));
+                assert_memory_equal(c0, c1, CODE);
+                applied++;
+                /* in place: the same bytes */
+                assert_int_equal(pcache_reloc_apply(&seg[0], rx[0], base, resolve, now, &rep), PCACHE_OK);
+                assert_memory_equal(rx[0] + (c0 - cp[0]), c1, CODE);
+                assert_int_equal(pcache_reloc_apply(&seg[0], rx[0], base, resolve, now, &rep), PCACHE_OK);
+                assert_memory_equal(rx[0] + (c0 - cp[0]), c1, CODE);
+            }
+        }
+        for (int f = 0; f < 2; f++) {
+            free(cp[f]);
+            free(blk[f]);
+            pcache_builder_free(bf[f]);
+        }
+    }
+    print_message("differential: %u of 300 images applied and compared\n", applied);
+    assert_true(applied > 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1659,6 +1960,10 @@ int main(void)
         cmocka_unit_test(test_review4_count_after_change),
         cmocka_unit_test(test_review4_read_after_in_place),
         cmocka_unit_test(test_review4_iterator_linear),
+        cmocka_unit_test(test_review5_stale_struct_copy_in_place),
+        cmocka_unit_test(test_review5_differential_groups),
+        cmocka_unit_test(test_review5_overlapping_dst),
+        cmocka_unit_test(test_review5_forged_iterator_reads_past_segment),
         cmocka_unit_test(test_iterator_overwritten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
