@@ -827,19 +827,23 @@ static int has_implicit(const reloc_tables *t)
     return 0;
 }
 
-/* The first apply in place of fields as written reads each implicit
- * addend in the field it overwrites.  So each site section of an implicit
- * shape must hold the bytes its stored checksum states (the header and
- * trailer are sealed), whatever the validation level and the verified
- * bits: else these bytes were relocated in place through another struct
- * (whose state this one does not know), or changed, and the apply is
- * refused before any write, naming the section (docs/FORMAT.md 9.10). */
-static pcache_status check_in_place(const pcache_segment *seg, const apply_ctx *a, const reloc_tables *t,
-                                    pcache_report *rep)
+/* The fields of implicit shapes are read as holding what seg's state says
+ * they hold, so their sections must hold the bytes that state describes.
+ * Each site section of an implicit shape, once: pristine (as written), it
+ * must hash to its stored checksum (the trailer is sealed), whatever the
+ * validation level and the verified bits; applied, the sections together
+ * must hash to what seg's last apply in place left (*sum, compared by the
+ * caller; with want_sum the sums are only computed).  Else these bytes
+ * were relocated in place through another struct (or a copy of seg made
+ * before its last apply in place), or changed: refused before any write,
+ * naming the section (docs/FORMAT.md 9.10). */
+static pcache_status implicit_sections(const pcache_segment *seg, const apply_ctx *a, const reloc_tables *t,
+                                       int pristine, uint64_t *sum, pcache_report *rep)
 {
     uint64_t done[PCACHE_MAX_SECTIONS / 64] = {0};
     uint64_t trailer = ld64(seg->base + SH_TRAILER_OFFSET);
 
+    *sum = 0;
     for (uint32_t k = 0; k < t->nshapes; k++) {
         const uint8_t *sh = t->shapes + (uint64_t)CR_SHAPE_SIZE * k;
         site_run run;
@@ -854,8 +858,11 @@ static pcache_status check_in_place(const pcache_segment *seg, const apply_ctx *
         if (done[run.index / 64] & (1ull << (run.index % 64)))
             continue;
         done[run.index / 64] |= 1ull << (run.index % 64);
-        want = ld64be(seg->base + trailer + (uint64_t)SEG_TRAILER_ENTRY_SIZE * run.index + ST_STORED_CHECKSUM);
         got = pcache_checksum(seg->identity.checksum, seg->base + run.offset, (size_t)run.size);
+        *sum = (*sum ^ got) * 0x9E3779B97F4A7C15ull + run.index;
+        if (!pristine)
+            continue;
+        want = ld64be(seg->base + trailer + (uint64_t)SEG_TRAILER_ENTRY_SIZE * run.index + ST_STORED_CHECKSUM);
         if (got != want)
             return report_fail(rep, PCACHE_E_SECTION_CHECKSUM, seg->cls, (const char *)reloc_entry(seg, run.index) + SE_NAME,
                                run.offset, 1, want, got,
@@ -872,7 +879,8 @@ static pcache_status apply_compact(pcache_segment *seg, apply_ctx *a, const relo
     pcache_status st;
     cstop s = {STOP_NONE, CRUN_OK, 0, 0};
     int big = seg->identity.byte_order == PCACHE_BIG_ENDIAN;
-    int in_place = (uintptr_t)dst < (uintptr_t)seg->base + seg->size && (uintptr_t)seg->base < (uintptr_t)dst + seg->size;
+    int in_place = dst == seg->base, implicit = has_implicit(t);
+    uint64_t sum;
 
     a->state = seg->relocs_state;
     a->applied_base = seg->relocs_applied_base;
@@ -883,15 +891,29 @@ static pcache_status apply_compact(pcache_segment *seg, apply_ctx *a, const relo
                            "relocated; resurrect fresh bytes again");
     if (seg->validation == PCACHE_VALIDATE_LAZY && (st = verify_shape_sections(seg, a, t, rep)) != PCACHE_OK)
         return st;
-    if (in_place && a->state == PCACHE_RELOCS_PRISTINE && (st = check_in_place(seg, a, t, rep)) != PCACHE_OK)
+    /* the implicit fields hold what the state says: checked for a first
+     * apply in place, and for every apply after one (a stale copy of seg
+     * would read them for the wrong addresses) */
+    if (implicit && a->state == PCACHE_RELOCS_PRISTINE && in_place &&
+        (st = implicit_sections(seg, a, t, 1, &sum, rep)) != PCACHE_OK)
         return st;
+    if (implicit && a->state == PCACHE_RELOCS_APPLIED) {
+        if ((st = implicit_sections(seg, a, t, 0, &sum, rep)) != PCACHE_OK)
+            return st;
+        if (sum != seg->relocs_applied_sum)
+            return report_fail(rep, PCACHE_E_SECTION_CHECKSUM, seg->cls, CRELOCS_SECTION_NAME, t->relocs_offset, 1,
+                               seg->relocs_applied_sum, sum,
+                               "the sections holding implicit addends are not what this pcache_segment's last apply "
+                               "in place left: relocated again through another pcache_segment (or a copy of this one "
+                               "made before), or changed; resurrect fresh bytes");
+    }
     /* pass 1, when some field has a range: check every ranged record
      * (byte order matters to the check too: implicit addends are read) */
     if (seg->relocs_ranged != 0 && !(big ? cwalk(a, t, NULL, 1, 1, &s) : cwalk(a, t, NULL, 1, 0, &s)))
         return s.why == STOP_RANGE ? report_out_of_range(a, t, s.index, rep) : creport_changed(a, &s, 0, rep);
     /* pass 2: write */
     if (!(big ? cwalk(a, t, dst, 0, 1, &s) : cwalk(a, t, dst, 0, 0, &s))) {
-        if (in_place && has_implicit(t)) {
+        if (in_place && implicit) {
             /* fields partly relocated: no state describes them */
             seg->relocs_state = PCACHE_RELOCS_BROKEN;
             reloc_seal(seg);
@@ -904,6 +926,12 @@ static pcache_status apply_compact(pcache_segment *seg, apply_ctx *a, const relo
         seg->relocs_applied_base = a->image_base;
         memset(seg->relocs_applied_anchor, 0, sizeof seg->relocs_applied_anchor);
         memcpy(seg->relocs_applied_anchor, a->anchor, sizeof a->anchor[0] * a->nanchors);
+        seg->relocs_applied_sum = 0;
+        if (implicit && (st = implicit_sections(seg, a, t, 0, &seg->relocs_applied_sum, rep)) != PCACHE_OK) {
+            seg->relocs_state = PCACHE_RELOCS_BROKEN; /* (not reached: the sections were found before) */
+            reloc_seal(seg);
+            return st;
+        }
         reloc_seal(seg);
     }
     return PCACHE_OK;
@@ -923,6 +951,13 @@ pcache_status pcache_reloc_apply(pcache_segment *seg, void *dst, uint64_t image_
     if (!seg || !seg->base || !dst)
         return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, PCACHE_REPORT_NO_CLASS, NULL, 0, 0, 0, 0,
                            "invalid argument to pcache_reloc_apply");
+    /* dst is the segment's own bytes (in place) or apart from them: an
+     * overlapping buffer would write over what is still to be read */
+    if ((uint8_t *)dst != seg->base && (uintptr_t)dst < (uintptr_t)seg->base + seg->size &&
+        (uintptr_t)seg->base < (uintptr_t)dst + seg->size)
+        return report_fail(rep, PCACHE_E_INVALID_ARGUMENT, seg->cls, NULL, 0, 0, 0, 0,
+                           "pcache_reloc_apply: dst overlaps the segment's bytes without being them (apply in "
+                           "place with dst = the segment's base, or to a separate copy)");
     /* Only a struct resurrect sealed, on the bytes it checked. */
     if ((st = reloc_seal_check(seg, rep)) != PCACHE_OK || (st = reloc_tables_find(seg, &t, rep)) != PCACHE_OK)
         return st;

@@ -421,6 +421,7 @@ pcache_status reloc_tables_check(pcache_segment *seg, reloc_tables *t, pcache_re
     seg->relocs_count = 0;
     seg->relocs_state = PCACHE_RELOCS_PRISTINE;
     seg->relocs_applied_base = 0;
+    seg->relocs_applied_sum = 0;
     memset(seg->relocs_applied_anchor, 0, sizeof seg->relocs_applied_anchor);
     /* the spans past the count are never read; resurrect cleared them */
     if ((st = reloc_tables_find(seg, t, rep)) != PCACHE_OK)

@@ -66,9 +66,12 @@ static int seal_of(const pcache_segment *seg, int verified, uint64_t *seal, cons
     w[k++] = seg->relocs_state;
     /* the addresses of the last apply in place count only after one */
     w[k++] = seg->relocs_state != PCACHE_RELOCS_PRISTINE ? seg->relocs_applied_base : 0;
+    /* (and the hash of the sections they wrote, in the same word: the
+     * words must stay few for the trailer to fit beside them) */
     w[k++] = seg->relocs_state != PCACHE_RELOCS_PRISTINE
                  ? pcache_checksum(PCACHE_CHECKSUM_XXH3_64, seg->relocs_applied_anchor,
-                                   sizeof seg->relocs_applied_anchor)
+                                   sizeof seg->relocs_applied_anchor) +
+                       seg->relocs_applied_sum * 0x9E3779B97F4A7C15ull
                  : 0;
     if (verified && seg->identity.checksum == PCACHE_CHECKSUM_XXH3_64) {
         w[k++] = ld64be(seg->base + SH_HEADER_CHECKSUM);

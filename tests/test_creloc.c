@@ -1673,10 +1673,20 @@ static void test_review5_stale_struct_copy_in_place(void **state)
         before = malloc(rx_size);
         memcpy(before, rx, rx_size);
         st = pcache_reloc_apply(&stale, rx, EX_B, resolve, now, &rep);
-        if (st == PCACHE_OK)
-            ex_assert_values(rx, EX_B, EX_CLIENT); /* fails: the fields keep b2's values */
-        else
-            assert_memory_equal(rx, before, rx_size);
+        /* the fix: refused, the bytes as they were */
+        assert_int_equal(st, PCACHE_E_SECTION_CHECKSUM);
+        assert_memory_equal(rx, before, rx_size);
+        /* a copy too: the stale struct would read b2's values as EX_B's */
+        {
+            uint8_t *copy = malloc(rx_size);
+            memcpy(copy, rx, rx_size);
+            assert_int_equal(pcache_reloc_apply(&stale, copy, EX_B, resolve, now, &rep), PCACHE_E_SECTION_CHECKSUM);
+            assert_memory_equal(copy, before, rx_size);
+            /* the struct that did the last apply still applies to a copy, right */
+            assert_int_equal(pcache_reloc_apply(&seg, copy, EX_B, resolve, now, &rep), PCACHE_OK);
+            ex_assert_values(copy, EX_B, EX_CLIENT);
+            free(copy);
+        }
         free(before);
         free(blk);
         pcache_builder_free(b);
@@ -1779,6 +1789,7 @@ static void test_review5_overlapping_dst(void **state)
     memcpy(base, rx, rx_size);
     assert_int_equal(resurrect(&seg, base, rx_size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
     s = pcache_reloc_apply(&seg, dst, EX_B, resolve, now, &rep);
+    assert_int_equal(s, PCACHE_E_INVALID_ARGUMENT); /* the fix */
     if (s == PCACHE_OK) {
         /* the copy at dst got the right values ... */
         ex_assert_values(dst, EX_B, EX_CLIENT);

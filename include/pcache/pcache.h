@@ -550,11 +550,13 @@ typedef struct pcache_segment {
     /* library-internal, sealed with the above: the record count resurrect
      * checked; what the fields of a compact table's implicit addends hold
      * (docs/FORMAT.md 9.10): PCACHE_RELOCS_PRISTINE, _APPLIED (by an apply
-     * in place, with this image base and these anchor addresses) or
+     * in place, with this image base and these anchor addresses, after
+     * which the sections holding them hashed to relocs_applied_sum) or
      * _BROKEN (an apply in place stopped partway) */
     uint64_t relocs_count;
     uint32_t relocs_state;
     uint64_t relocs_applied_base;
+    uint64_t relocs_applied_sum;
     uint64_t relocs_applied_anchor[64];
     /* library-internal: the section indices sorted by name, which
      * pcache_segment_find() searches in O(log n) (the first section_count

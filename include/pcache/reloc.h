@@ -230,6 +230,11 @@ typedef int (*pcache_anchor_resolver)(void *ctx, const char *name, uint64_t pers
  *    section holding one still matches its stored checksum: else (these
  *    bytes were relocated in place through another struct, or changed)
  *    PCACHE_E_SECTION_CHECKSUM naming the section, nothing written;
+ *  - after an apply in place, every apply (in place or to a copy) first
+ *    checks that the sections holding implicit addends hash to what that
+ *    apply left: else (relocated again through another struct, such as a
+ *    copy of seg made before, or changed) PCACHE_E_SECTION_CHECKSUM,
+ *    nothing written;
  *  - applying in place again, with the same addresses, writes the same
  *    values (idempotent), with others relocates again, correctly;
  *  - an apply in place that stops while writing (a table changed against
@@ -238,11 +243,12 @@ typedef int (*pcache_anchor_resolver)(void *ctx, const char *name, uint64_t pers
  *    fresh bytes again.
  * Another struct over bytes relocated in place (or any change to segment
  * bytes after resurrect) is caught by LAZY apply's verification and by the
- * check above; a FULL or HEADER apply of it to a copy reads the fields as
- * they are: wrong values, never a read or write outside the segment.
- * An apply in place updates that state in seg (and seals it again): a
- * copy of seg made before it still describes the fields as written, and
- * is one of those other structs.
+ * checks above; a FULL or HEADER apply to a copy by a struct whose state
+ * is pristine reads the fields as they are: wrong values, never a read or
+ * write outside the segment.  An apply in place updates that state in seg
+ * (and seals it again).
+ * dst is seg->base (in place) or does not overlap the segment's bytes:
+ * else PCACHE_E_INVALID_ARGUMENT.
  *
  * Order: patched sections no longer match their stored checksums, so they
  * are verified first.  Under PCACHE_VALIDATE_FULL resurrect did it; under
