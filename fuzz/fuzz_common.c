@@ -198,7 +198,8 @@ static int rebuildable(const pcache_segment *seg)
             return 0;
         /* The library writes its relocation sections itself, from patch
          * sites, and reserves names starting with '.' for them. */
-        if (ld16(e + SE_TYPE) == PCACHE_TYPE_RELOCS || ld16(e + SE_TYPE) == PCACHE_TYPE_ANCHORS || e[SE_NAME] == '.')
+        if (ld16(e + SE_TYPE) == PCACHE_TYPE_RELOCS || ld16(e + SE_TYPE) == PCACHE_TYPE_ANCHORS ||
+            ld16(e + SE_TYPE) == PCACHE_TYPE_CRELOCS || e[SE_NAME] == '.')
             return 0;
     }
     return 1;

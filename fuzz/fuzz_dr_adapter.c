@@ -111,6 +111,7 @@ static void compare_copy(const pcache_segment *seg, uint64_t pos)
     pcache_status st = from_file(seg, pos, PCACHE_VALIDATE_HEADER, &file, &rep);
     uint8_t *want;
     uint64_t n;
+    pcache_reloc_iter it;
 
     if (st != PCACHE_OK)
         fuzz_fail("the adapter took a %s segment at file offset %llu that does not resurrect from the file: %s",
@@ -123,10 +124,12 @@ static void compare_copy(const pcache_segment *seg, uint64_t pos)
         fuzz_fail("out of memory");
     memcpy(want, file.base, (size_t)seg->size);
     n = pcache_segment_reloc_count(&file);
+    if (pcache_reloc_iter_init(&it, &file) != PCACHE_OK)
+        fuzz_fail("records of a resurrected segment unreadable");
     for (uint64_t i = 0; i < n; i++) {
         pcache_reloc r;
         uint64_t at, w;
-        if (pcache_segment_reloc(&file, i, &r) != PCACHE_OK)
+        if (pcache_reloc_iter_next(&it, &r) != PCACHE_OK)
             fuzz_fail("record %llu of %llu unreadable", (unsigned long long)i, (unsigned long long)n);
         if (r.site_index >= file.section_count)
             fuzz_fail("record %llu: site section %u of %u", (unsigned long long)i, r.site_index,

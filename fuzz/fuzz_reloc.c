@@ -14,7 +14,10 @@
  * successful one changes no byte outside the records' fields, each field
  * decodes (pcache_decode_reference) to the target the record describes,
  * computed here independently, and applying again changes nothing; every
- * record and anchor read back lies inside the segment.
+ * record and anchor read back lies inside the segment; the iterator and
+ * the index read give the same records.  Without the change below, apply
+ * also runs in place (dst = the segment), twice and elsewhere: the bytes
+ * an apply to a copy writes, records that read as before.
  *
  * Then, when 5 more control bytes follow (a u32 position, a byte to xor
  * there), that byte of the segment changes after resurrect sealed it, as
@@ -73,13 +76,16 @@ static void check_applied(pcache_segment *seg, const uint8_t *orig, const uint8_
 {
     uint64_t n = pcache_segment_reloc_count(seg);
     uint8_t *site = calloc(1, seg->size + 1);
+    pcache_reloc_iter it;
 
+    if (pcache_reloc_iter_init(&it, seg) != PCACHE_OK)
+        fuzz_fail("iterator refused after a successful apply");
     for (uint64_t i = 0; i < n; i++) {
         pcache_reloc r;
         pcache_view v;
         uint64_t target, field;
         unsigned width;
-        if (pcache_segment_reloc(seg, i, &r) != PCACHE_OK || pcache_segment_section(seg, r.site_index, &v, NULL))
+        if (pcache_reloc_iter_next(&it, &r) != PCACHE_OK || pcache_segment_section(seg, r.site_index, &v, NULL))
             fuzz_fail("record %llu unreadable after a successful apply", (unsigned long long)i);
         width = pcache_reloc_width(r.kind);
         if (width == 0 || r.site_offset > v.size || width > v.size - r.site_offset)
@@ -174,17 +180,32 @@ static void apply_changed(pcache_segment *seg, uint64_t at, uint8_t x, const con
     free(dst);
 }
 
+static int same_reloc(const pcache_reloc *a, const pcache_reloc *b)
+{
+    return a->kind == b->kind && a->target_kind == b->target_kind && a->pc_offset == b->pc_offset &&
+           a->site_index == b->site_index && a->site_offset == b->site_offset && a->target_class == b->target_class &&
+           a->target_index == b->target_index && a->target_base == b->target_base &&
+           a->anchor_index == b->anchor_index && a->target_offset == b->target_offset && a->addend == b->addend;
+}
+
+/* Every record by the iterator; the first 64 and the last also by index
+ * (O(runs) each for .crelocs): the same. */
 static void read_records(const pcache_segment *seg)
 {
     uint64_t n = pcache_segment_reloc_count(seg);
     const uint8_t *end = seg->base + seg->size;
-    pcache_reloc r;
+    pcache_reloc r, q;
+    pcache_reloc_iter it;
     const char *name;
     uint64_t persisted;
 
+    if (pcache_reloc_iter_init(&it, seg) != PCACHE_OK)
+        fuzz_fail("iterator refused on a resurrected segment");
     for (uint64_t i = 0; i < n; i++) {
-        if (pcache_segment_reloc(seg, i, &r) != PCACHE_OK)
+        if (pcache_reloc_iter_next(&it, &r) != PCACHE_OK)
             fuzz_fail("record %llu of %llu unreadable", (unsigned long long)i, (unsigned long long)n);
+        if ((i < 64 || i == n - 1) && (pcache_segment_reloc(seg, i, &q) != PCACHE_OK || !same_reloc(&r, &q)))
+            fuzz_fail("record %llu: the iterator and the index read differ", (unsigned long long)i);
         if ((const uint8_t *)r.site_section < seg->base || (const uint8_t *)r.site_section >= end ||
             r.site_index >= seg->section_count ||
             (r.target_section && ((const uint8_t *)r.target_section < seg->base ||
@@ -192,12 +213,63 @@ static void read_records(const pcache_segment *seg)
             (r.anchor && ((const uint8_t *)r.anchor < seg->base || (const uint8_t *)r.anchor >= end)))
             fuzz_fail("record %llu points outside the segment", (unsigned long long)i);
     }
+    if (pcache_reloc_iter_next(&it, &r) != PCACHE_E_NOT_FOUND)
+        fuzz_fail("the iterator gives a record past the count");
     if (pcache_segment_reloc(seg, n, &r) != PCACHE_E_NOT_FOUND)
         fuzz_fail("a record past the count");
     for (uint32_t j = 0; j < pcache_segment_anchor_count(seg); j++)
         if (pcache_segment_anchor(seg, j, &name, &persisted) != PCACHE_OK || (const uint8_t *)name < seg->base ||
             (const uint8_t *)name >= end)
             fuzz_fail("anchor %u unreadable or outside the segment", j);
+}
+
+/* Apply in place (dst = seg->base), as pcache_image_bind does, twice and
+ * elsewhere (docs/FORMAT.md 9.10): the bytes a copy gets, each time; the
+ * records read as before; a failure writes nothing.  The bytes are
+ * restored after (seg is not used again). */
+static void apply_in_place(pcache_segment *seg, const control *c)
+{
+    uint8_t *bytes = (uint8_t *)(uintptr_t)seg->base;
+    uint8_t *save = malloc(seg->size + 1), *want = malloc(seg->size + 1), *want2 = malloc(seg->size + 1);
+    control c2 = *c;
+    uint64_t n = pcache_segment_reloc_count(seg), k = n < 16 ? n : 16;
+    pcache_reloc before[16], r;
+    pcache_report rep;
+    pcache_status st, st2;
+
+    memcpy(save, bytes, seg->size);
+    for (uint64_t i = 0; i < k; i++)
+        if (pcache_segment_reloc(seg, i, &before[i]) != PCACHE_OK)
+            fuzz_fail("record %llu unreadable", (unsigned long long)i);
+    c2.image_base += 0x10000;
+    c2.shift += 0x3000;
+    memcpy(want, bytes, seg->size);
+    st = pcache_reloc_apply(seg, want, c->image_base, resolve, (void *)c, NULL);
+    memcpy(want2, bytes, seg->size);
+    st2 = pcache_reloc_apply(seg, want2, c2.image_base, resolve, (void *)&c2, NULL);
+    if (pcache_reloc_apply(seg, bytes, c->image_base, resolve, (void *)c, &rep) != PCACHE_OK) {
+        if (memcmp(bytes, save, seg->size) != 0)
+            fuzz_fail("a failed apply in place (%s) wrote", rep.message);
+    } else {
+        if (st != PCACHE_OK || memcmp(bytes, want, seg->size) != 0)
+            fuzz_fail("apply in place: not the bytes an apply to a copy writes");
+        if (pcache_reloc_apply(seg, bytes, c->image_base, resolve, (void *)c, NULL) != PCACHE_OK ||
+            memcmp(bytes, want, seg->size) != 0)
+            fuzz_fail("a second apply in place with the same addresses changed the bytes");
+        for (uint64_t i = 0; i < k; i++)
+            if (pcache_segment_reloc(seg, i, &r) != PCACHE_OK || !same_reloc(&r, &before[i]))
+                fuzz_fail("record %llu reads otherwise after an apply in place", (unsigned long long)i);
+        if (pcache_reloc_apply(seg, bytes, c2.image_base, resolve, (void *)&c2, NULL) == PCACHE_OK) {
+            if (st2 != PCACHE_OK || memcmp(bytes, want2, seg->size) != 0)
+                fuzz_fail("apply in place elsewhere: not the bytes an apply to a copy writes");
+        } else if (memcmp(bytes, want, seg->size) != 0) {
+            fuzz_fail("a failed second apply in place wrote");
+        }
+    }
+    memcpy(bytes, save, seg->size);
+    free(save);
+    free(want);
+    free(want2);
 }
 
 static void run(const uint8_t *buf, size_t n)
@@ -226,6 +298,8 @@ static void run(const uint8_t *buf, size_t n)
             apply_one(&seg, &c);
             if (tail[21] != 0)
                 apply_changed(&seg, ld32(tail + 17) % seg.size, tail[21], &c);
+            else
+                apply_in_place(&seg, &c);
         }
 }
 

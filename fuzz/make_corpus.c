@@ -282,9 +282,13 @@ static void file(const char *dir, const char *name, const pcache_identity *id, c
  * every kind, to sections of their own and other classes and to the
  * "module" and "client" anchors; written to file_memory, and each of those
  * segments, followed by the reloc target's control bytes (image base,
- * anchor shift, refusal byte), to reloc. */
-static void relocated(const char *dir, const pcache_identity *id)
+ * anchor shift, refusal byte), to reloc.  In the 48-byte form (.relocs)
+ * and in the compact one (.crelocs, "_compact"; rw's four abs64 fields
+ * make a run of two). */
+static void relocated(const char *dir, const pcache_identity *id, pcache_reloc_form form)
 {
+    const char *tail = form == PCACHE_RELOC_FORM_COMPACT ? "_compact" : "";
+    char name[64];
     static const sec ro[] = {{"table", 0, 64, 8, 0}, END};
     static const sec rx[] = {{"code", 0, 64, 16, 0}, {"code2", 0, 32, 16, 0}, END};
     static const sec rw[] = {{"data", 0, 32, 8, 0}, END};
@@ -297,6 +301,8 @@ static void relocated(const char *dir, const pcache_identity *id)
         {PCACHE_RX, "code2", 4, PCACHE_RELOC_REL32, 4, PCACHE_TARGET_SECTION, PCACHE_RX, "code", NULL, 0, 16},
         {PCACHE_RW, "data", 0, PCACHE_RELOC_ABS64, 0, PCACHE_TARGET_SECTION, PCACHE_RO, "table", NULL, 32, 0},
         {PCACHE_RW, "data", 8, PCACHE_RELOC_ABS64, 0, PCACHE_TARGET_ANCHOR, 0, NULL, "client", 0, 8},
+        {PCACHE_RW, "data", 16, PCACHE_RELOC_ABS64, 0, PCACHE_TARGET_SECTION, PCACHE_RO, "table", NULL, 0, 0},
+        {PCACHE_RW, "data", 24, PCACHE_RELOC_ABS64, 0, PCACHE_TARGET_SECTION, PCACHE_RO, "table", NULL, 8, 0},
     };
     uint8_t control[17] = {0};
     uint8_t *keep[3][1100] = {{0}};
@@ -307,7 +313,7 @@ static void relocated(const char *dir, const pcache_identity *id)
     uint8_t *out, *seed;
     pcache_image img;
 
-    if (pcache_builder_new(&b, id) != PCACHE_OK)
+    if (pcache_builder_new(&b, id) != PCACHE_OK || pcache_builder_set_reloc_form(b, form) != PCACHE_OK)
         die("relocated", "identity");
     add(b, PCACHE_RO, ro, keep[0]);
     add(b, PCACHE_RX, rx, keep[1]);
@@ -325,8 +331,9 @@ static void relocated(const char *dir, const pcache_identity *id)
     sink = pcache_sink_buffer(&bs, out, size);
     if (pcache_file_write_sink(b, &sink, NULL) != PCACHE_OK || bs.used != size)
         die("relocated", "file write");
-    write_file(dir, "file_memory", "relocations", out, size);
-    write_file(dir, "inspect", "relocations", out, size);
+    snprintf(name, sizeof name, "relocations%s", tail);
+    write_file(dir, "file_memory", name, out, size);
+    write_file(dir, "inspect", name, out, size);
     if (pcache_image_open_memory(&img, out, size, NULL, NULL) != PCACHE_OK)
         die("relocated", "reopen");
     st64(control, 0x7f1200000000ull);
@@ -336,7 +343,8 @@ static void relocated(const char *dir, const pcache_identity *id)
         seed = malloc(n + sizeof control);
         memcpy(seed, out + img.offset[c], n);
         memcpy(seed + n, control, sizeof control);
-        write_file(dir, "reloc", c == PCACHE_RX ? "rx_every_kind" : "rw_abs64", seed, n + sizeof control);
+        snprintf(name, sizeof name, "%s%s", c == PCACHE_RX ? "rx_every_kind" : "rw_abs64", tail);
+        write_file(dir, "reloc", name, seed, n + sizeof control);
         free(seed);
     }
     free(out);
@@ -538,7 +546,8 @@ int main(int argc, char **argv)
     file(dir, "unknown_skippable", &id, (const sec *[]){unknown, code, NULL}, 0);
     file(dir, "module_key_rx_only", &module, (const sec *[]){NULL, data, NULL}, 0);
 
-    relocated(dir, &module_le);
+    relocated(dir, &module_le, PCACHE_RELOC_FORM_RECORDS);
+    relocated(dir, &module_le, PCACHE_RELOC_FORM_COMPACT);
     compressed(dir, &id);
 
     dpc(dir, "ro_rx_rw_segments.dpc", &id, 1, 1, 1, 0);

@@ -821,6 +821,8 @@ static void reader_keeps_relocations_off_compressed(void **state)
     assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RO, "tbl", tbl, sizeof tbl, 8, 0), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RO, "ptrs", ptrs, sizeof ptrs, 8, 0), PCACHE_OK);
+    /* the 48-byte form: the cases below edit a record */
+    assert_int_equal(pcache_builder_set_reloc_form(b, PCACHE_RELOC_FORM_RECORDS), PCACHE_OK);
     assert_int_equal(pcache_builder_add_patch(b, &pt), PCACHE_OK);
     orig = test_persist(b, PCACHE_RO, SEG_OFFS, &size, &orig_block);
     assert_int_equal(ld16(entry(orig, 2) + SE_TYPE), PCACHE_TYPE_RELOCS);

@@ -21,6 +21,9 @@
 /* helpers                                                             */
 /* ------------------------------------------------------------------ */
 
+
+/* The form the builders of this file write (pcache_builder_set_reloc_form). */
+static pcache_reloc_form form_under_test = PCACHE_RELOC_FORM_RECORDS;
 static uint64_t rng;
 static uint64_t rnd(void)
 {
@@ -151,6 +154,9 @@ static pcache_builder *small_builder(void)
     test_fill(vars, sizeof vars, 13);
     test_identity_with_module(&id, PCACHE_CHECKSUM_XXH3_64);
     assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    /* the 48-byte form, whose bytes most tests here read; the property
+     * and corruption tests run again on the compact form */
+    assert_int_equal(pcache_builder_set_reloc_form(b, form_under_test), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RO, "consts", consts, sizeof consts, 8, 0), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RW, "vars", vars, sizeof vars, 8, 0), PCACHE_OK);
@@ -396,6 +402,9 @@ static void test_undefined_anchors(void **state)
     /* "module" needs a module key in the identity */
     test_identity(&id, PCACHE_CHECKSUM_XXH3_64);
     assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    /* the 48-byte form, whose bytes most tests here read; the property
+     * and corruption tests run again on the compact form */
+    assert_int_equal(pcache_builder_set_reloc_form(b, form_under_test), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
     add(b, to_anchor(PCACHE_RX, "code", 0, PCACHE_RELOC_ABS64, 0, "module", 0, 0));
     assert_int_equal(pcache_builder_size(b, PCACHE_RX, 0x3000, &sz), PCACHE_E_ANCHOR);
@@ -714,6 +723,9 @@ static void one_site_build(one_site *o, pcache_reloc_kind kind, int32_t pc)
     test_fill(code, sizeof code, 12);
     test_identity(&id, PCACHE_CHECKSUM_CRC32);
     assert_int_equal(pcache_builder_new(&o->b, &id), PCACHE_OK);
+    /* the 48-byte form, whose bytes most tests here read; the property
+     * and corruption tests run again on the compact form */
+    assert_int_equal(pcache_builder_set_reloc_form(o->b, form_under_test), PCACHE_OK);
     assert_int_equal(pcache_builder_add(o->b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
     add(o->b, to_anchor(PCACHE_RX, "code", 0x21, kind, pc, "x", 0, 0));
     assert_int_equal(pcache_builder_set_anchor(o->b, "x", 0x1000), PCACHE_OK);
@@ -872,6 +884,9 @@ static void span_image_build(span_image *im, const pcache_patch *refs, int n, co
     test_fill(code, sizeof code, 12);
     test_identity(&im->id, PCACHE_CHECKSUM_XXH3_64);
     assert_int_equal(pcache_builder_new(&im->b, &im->id), PCACHE_OK);
+    /* the 48-byte form, whose bytes most tests here read; the property
+     * and corruption tests run again on the compact form */
+    assert_int_equal(pcache_builder_set_reloc_form(im->b, form_under_test), PCACHE_OK);
     assert_int_equal(pcache_builder_add(im->b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
     for (int i = 0; i < n; i++)
         add(im->b, refs[i]);
@@ -1118,6 +1133,9 @@ static void test_straddling_fields(void **state)
     test_fill(big, sizeof big, 14);
     test_identity(&id, PCACHE_CHECKSUM_XXH3_64);
     assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    /* the 48-byte form, whose bytes most tests here read; the property
+     * and corruption tests run again on the compact form */
+    assert_int_equal(pcache_builder_set_reloc_form(b, form_under_test), PCACHE_OK);
     assert_int_equal(pcache_builder_add_produced(b, PCACHE_RX, "prod", sizeof code, 8, 0, produce_in_threes, code),
                      PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RX, "big", big, sizeof big, 8, 0), PCACHE_OK);
@@ -1184,6 +1202,9 @@ static void test_big_endian_image(void **state)
     test_identity(&id, PCACHE_CHECKSUM_XXH3_64);
     id.byte_order = PCACHE_BIG_ENDIAN;
     assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    /* the 48-byte form, whose bytes most tests here read; the property
+     * and corruption tests run again on the compact form */
+    assert_int_equal(pcache_builder_set_reloc_form(b, form_under_test), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
     add(b, to_anchor(PCACHE_RX, "code", 0, PCACHE_RELOC_ABS64, 0, "x", 0, 0));
     add(b, to_section(PCACHE_RX, "code", 8, PCACHE_RELOC_REL32, 4, PCACHE_RX, "code", 0, 0));
@@ -1550,7 +1571,8 @@ static void test_random_table_corruption(void **state)
     for (int n = 0; n < cases; n++) {
         void *blk;
         uint8_t *copy = test_copy_at(im.seg[PCACHE_RX], im.size[PCACHE_RX], F_RX, &blk);
-        int ri = section_index(copy, ".relocs"), ai = section_index(copy, ".anchors");
+        int ri = section_index(copy, form_under_test == PCACHE_RELOC_FORM_COMPACT ? ".crelocs" : ".relocs");
+        int ai = section_index(copy, ".anchors");
         uint64_t roff = ld64(entry(copy, ri) + SE_OFFSET), aoff = ld64(entry(copy, ai) + SE_OFFSET);
         uint64_t rsz = ld64(entry(copy, ri) + SE_STORED_SIZE), asz = ld64(entry(copy, ai) + SE_STORED_SIZE);
         pcache_segment seg;
@@ -1870,6 +1892,9 @@ static void p_run(p_case *pc, int n, int *applied, int *refused_persist, int *re
     if (pc->big)
         id.byte_order = PCACHE_BIG_ENDIAN;
     assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    /* the 48-byte form, whose bytes most tests here read; the property
+     * and corruption tests run again on the compact form */
+    assert_int_equal(pcache_builder_set_reloc_form(b, form_under_test), PCACHE_OK);
     for (int i = 0; i < pc->nsec; i++)
         assert_int_equal(pcache_builder_add(b, pc->sec[i].cls, pc->sec[i].name, pc->sec[i].data, pc->sec[i].size,
                                             pc->sec[i].align, 0),
@@ -1965,6 +1990,11 @@ static void p_run(p_case *pc, int n, int *applied, int *refused_persist, int *re
             if (pp->p.cls != (pcache_class)c)
                 continue;
             v = expected_value(pc, pp, placeholder_base, pc->anchor_persist);
+            /* the compact form keeps an addend that fits in the field: target
+             * offset + addend (docs/FORMAT.md 9.10) */
+            if (form_under_test == PCACHE_RELOC_FORM_COMPACT && needs_record(pp) &&
+                fits(pp->p.kind, pp->p.target_offset + (uint64_t)pp->p.addend))
+                v = pp->p.target_offset + (uint64_t)pp->p.addend;
             put_field(want + (pc->sec[pp->sec].fo - F[c]) + pp->p.offset, fits(pp->p.kind, v) ? v : 0, w, pc->big);
         }
         if (memcmp(want, segb[c], size[c]) != 0)
@@ -2025,6 +2055,23 @@ static void test_property_random_images(void **state)
     free(pc);
 }
 
+/* The same two on the compact form (docs/FORMAT.md 9.10): every value
+ * the same as the 48-byte form's, every hostile table refused or applied
+ * inside the segment. */
+static void test_property_random_images_compact(void **state)
+{
+    form_under_test = PCACHE_RELOC_FORM_COMPACT;
+    test_property_random_images(state);
+    form_under_test = PCACHE_RELOC_FORM_RECORDS;
+}
+
+static void test_random_table_corruption_compact(void **state)
+{
+    form_under_test = PCACHE_RELOC_FORM_COMPACT;
+    test_random_table_corruption(state);
+    form_under_test = PCACHE_RELOC_FORM_RECORDS;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2055,6 +2102,8 @@ int main(void)
         cmocka_unit_test(test_check_targets),
         cmocka_unit_test(test_standalone_file),
         cmocka_unit_test(test_property_random_images),
+        cmocka_unit_test(test_property_random_images_compact),
+        cmocka_unit_test(test_random_table_corruption_compact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

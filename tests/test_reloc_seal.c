@@ -113,6 +113,8 @@ static void image_build(image *im, int abs64_only)
     test_fill(tail, sizeof tail, 23);
     test_identity_with_module(&id, PCACHE_CHECKSUM_XXH3_64);
     assert_int_equal(pcache_builder_new(&im->b, &id), PCACHE_OK);
+    /* the 48-byte form, whose bytes these tests read (test_creloc.c: the compact one) */
+    assert_int_equal(pcache_builder_set_reloc_form(im->b, PCACHE_RELOC_FORM_RECORDS), PCACHE_OK);
     assert_int_equal(pcache_builder_add(im->b, PCACHE_RO, "consts", consts, sizeof consts, 8, 0), PCACHE_OK);
     assert_int_equal(pcache_builder_add(im->b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
     assert_int_equal(pcache_builder_add(im->b, PCACHE_RX, "tail", tail, sizeof tail, 8, 0), PCACHE_OK);

@@ -141,6 +141,8 @@ static void partial_write_is_reported(void **state)
     assert_int_equal(pcache_builder_add(b, PCACHE_RO, "consts", consts, sizeof consts, 8, 0), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RW, "vars", vars, sizeof vars, 8, 0), PCACHE_OK);
+    /* the test changes a byte of a 48-byte record: force that form */
+    assert_int_equal(pcache_builder_set_reloc_form(b, PCACHE_RELOC_FORM_RECORDS), PCACHE_OK);
     {
         pcache_patch a = {.cls = PCACHE_RX, .section = "code", .offset = 0x00, .kind = PCACHE_RELOC_ABS64,
                           .target_kind = PCACHE_TARGET_SECTION, .target_class = PCACHE_RO,

@@ -289,7 +289,8 @@ static void constants_are_the_documented_values(void **state)
     };
     static const named_value flags[] = {
         {"PCACHE_TYPE_DATA", PCACHE_TYPE_DATA}, {"PCACHE_TYPE_RELOCS", PCACHE_TYPE_RELOCS},
-        {"PCACHE_TYPE_ANCHORS", PCACHE_TYPE_ANCHORS}, {"PCACHE_SECTION_SKIPPABLE", PCACHE_SECTION_SKIPPABLE},
+        {"PCACHE_TYPE_ANCHORS", PCACHE_TYPE_ANCHORS}, {"PCACHE_TYPE_CRELOCS", PCACHE_TYPE_CRELOCS},
+        {"PCACHE_SECTION_SKIPPABLE", PCACHE_SECTION_SKIPPABLE},
         {"PCACHE_SECTION_COMPRESSED", PCACHE_SECTION_COMPRESSED},
         {"PCACHE_SEGMENT_PAGE_ROUNDED", PCACHE_SEGMENT_PAGE_ROUNDED},
     };
@@ -871,6 +872,8 @@ static void step_9_targets_in_other_segments(void **state)
 
             test_identity(&id, PCACHE_CHECKSUM_XXH3_64);
             assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+            /* this test edits a 48-byte record */
+            assert_int_equal(pcache_builder_set_reloc_form(b, PCACHE_RELOC_FORM_RECORDS), PCACHE_OK);
             assert_int_equal(pcache_builder_add(b, PCACHE_RO, "table", table, sizeof table, 8, 0), PCACHE_OK);
             assert_int_equal(pcache_builder_add(b, PCACHE_RX, "code", code, sizeof code, 16, 0), PCACHE_OK);
             memset(&p, 0, sizeof p);

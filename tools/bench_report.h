@@ -46,7 +46,7 @@ row *add_pair_row(results *r, const char *group, const char *what, uint64_t byte
 typedef struct target {
     const char *name;
     verdict v;
-    char detail[200];
+    char detail[600];
 } target;
 
 void judge(target *t, verdict v);

@@ -46,25 +46,33 @@ static int target_section(const inspect_file *f, pcache_class cls, uint32_t inde
     return 0;
 }
 
-static void describe_record(emitter *e, const inspect_file *f, const found_segment *fs, uint64_t i,
-                            const uint8_t *patched, uint64_t map_address)
+static void describe_record(emitter *e, const inspect_file *f, const found_segment *fs, pcache_segment *segp,
+                            uint64_t i, const pcache_reloc *rp, const uint8_t *patched, uint64_t map_address,
+                            int compact)
 {
-    pcache_segment seg = fs->seg;
-    pcache_byte_order order = (pcache_byte_order)seg.identity.byte_order;
-    pcache_reloc r;
+    pcache_byte_order order = (pcache_byte_order)segp->identity.byte_order;
+    pcache_reloc r = *rp;
     pcache_view site;
     uint64_t field_off, stored_target = 0, width;
     char site_q[80], target_q[80], text[128];
     const char *tname = NULL;
     int have_stored;
 
-    if (pcache_segment_reloc(&seg, i, &r) != PCACHE_OK || pcache_segment_section(&seg, r.site_index, &site, NULL) != PCACHE_OK)
+    if (pcache_segment_section(segp, r.site_index, &site, NULL) != PCACHE_OK)
         return; /* resurrect checked every record: not expected */
     width = pcache_reloc_width(r.kind);
     field_off = site.offset + r.site_offset;
     section_qualified_name(fs, site.name, site_q, sizeof site_q);
-    have_stored = pcache_decode_reference(r.kind, order, seg.base + field_off, fs->file_offset + field_off,
-                                          r.pc_offset, &stored_target) == PCACHE_OK;
+    if (compact) {
+        /* the compact form's field holds an implicit addend, or anything
+         * (explicit): the record says what it refers to */
+        stored_target = (r.target_kind == PCACHE_TARGET_SECTION ? r.target_base : r.anchor_persisted) +
+                        r.target_offset + (uint64_t)r.addend;
+        have_stored = 1;
+    } else {
+        have_stored = pcache_decode_reference(r.kind, order, segp->base + field_off, fs->file_offset + field_off,
+                                              r.pc_offset, &stored_target) == PCACHE_OK;
+    }
     if (r.target_kind == PCACHE_TARGET_SECTION &&
         !target_section(f, r.target_class, r.target_index, r.target_base, &tname, target_q, sizeof target_q))
         tname = NULL;
@@ -152,7 +160,9 @@ static int describe_segment_relocs(emitter *e, const inspect_file *f, const foun
     uint64_t n = pcache_segment_reloc_count(&seg);
     uint32_t na = pcache_segment_anchor_count(&seg);
     uint8_t *patched = NULL;
-    int ok = 1;
+    int ok = 1, compact = 0;
+    const char *table = NULL;
+    uint64_t table_bytes = 0;
 
     if (a->has_map_address && n) {
         pcache_report rep;
@@ -172,6 +182,18 @@ static int describe_segment_relocs(emitter *e, const inspect_file *f, const foun
         }
     }
 
+    /* the table's form and size (docs/FORMAT.md 9.5, 9.10), against the
+     * 48-byte records the same relocations take */
+    for (uint32_t k = 0; k < seg.section_count; k++) {
+        pcache_view v;
+        if (pcache_segment_section(&seg, k, &v, NULL) != PCACHE_OK)
+            continue;
+        if (v.type == PCACHE_TYPE_RELOCS || v.type == PCACHE_TYPE_CRELOCS) {
+            table = v.name;
+            table_bytes = v.size;
+            compact = v.type == PCACHE_TYPE_CRELOCS;
+        }
+    }
     emit_begin(e, NULL, EMIT_BLOCK, "segment %s: %llu relocation record%s, %u anchor%s", fs->qualifier,
                (unsigned long long)n, n == 1 ? "" : "s", na, na == 1 ? "" : "s");
     if (e->json) {
@@ -181,6 +203,19 @@ static int describe_segment_relocs(emitter *e, const inspect_file *f, const foun
         emit_uint(e, "relocation_count", NULL, n);
         emit_uint(e, "anchor_count", NULL, na);
         emit_bool(e, "resolved", NULL, patched != NULL);
+    }
+    if (table) {
+        char per[32];
+        uint64_t as_records = n * PCACHE_RELOC_RECORD_SIZE;
+        snprintf(per, sizeof per, "%.3f", n ? (double)table_bytes / (double)n : 0.0);
+        emit_begin(e, "table", EMIT_LINE, "table:");
+        emit_str(e, "section", "section", table);
+        emit_str(e, "form", "form", compact ? "compact" : "records");
+        emit_uint(e, "bytes", "bytes", table_bytes);
+        emit_str(e, "bytes_per_record", "per record", per);
+        emit_uint(e, "as_48_byte_records", "as 48-byte records", as_records);
+        emit_int(e, "saved", "saved", (int64_t)as_records - (int64_t)table_bytes);
+        emit_end(e);
     }
     emit_begin_list(e, "anchors");
     for (uint32_t j = 0; j < na; j++) {
@@ -202,8 +237,15 @@ static int describe_segment_relocs(emitter *e, const inspect_file *f, const foun
     }
     emit_end_list(e);
     emit_begin_list(e, "records");
-    for (uint64_t i = 0; i < n; i++)
-        describe_record(e, f, fs, i, patched, a->map_address);
+    {
+        /* in one pass (an index read of a compact record walks the runs
+         * before it) */
+        pcache_reloc_iter it;
+        pcache_reloc r;
+        if (pcache_reloc_iter_init(&it, &seg) == PCACHE_OK)
+            for (uint64_t i = 0; i < n && pcache_reloc_iter_next(&it, &r) == PCACHE_OK; i++)
+                describe_record(e, f, fs, &seg, i, &r, patched, a->map_address, compact);
+    }
     emit_end_list(e);
     emit_end(e);
     free(patched);

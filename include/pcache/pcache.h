@@ -93,11 +93,11 @@ extern "C" {
 
 /* The on-disk format version this library writes.  A reader refuses any
  * other major version and accepts any minor version of its major.  Minor 1
- * added compressed sections; a segment without one is written as 1.0
- * (docs/FORMAT.md 2.3), so that it stays byte-identical to what a 1.0
- * writer produces. */
+ * added compressed sections, minor 2 compact relocation tables; a segment
+ * states the lowest minor it needs (docs/FORMAT.md 2.3), so that one using
+ * neither stays byte-identical to what a 1.0 writer produces. */
 #define PCACHE_FORMAT_MAJOR 1
-#define PCACHE_FORMAT_MINOR 1
+#define PCACHE_FORMAT_MINOR 2
 
 #define PCACHE_SECTION_NAME_MAX   31u   /* bytes, excluding the NUL */
 #define PCACHE_CLIENT_NAME_MAX    63u   /* bytes, excluding the NUL */
@@ -514,6 +514,11 @@ typedef struct pcache_reloc_span {
 
 #define PCACHE_RELOC_SPANS 8u   /* per segment; more: checked record by record */
 
+/* pcache_segment.relocs_state (library-internal) */
+#define PCACHE_RELOCS_PRISTINE 0u
+#define PCACHE_RELOCS_APPLIED 1u
+#define PCACHE_RELOCS_BROKEN 2u
+
 /* A resurrected segment: a caller-owned object (no allocation) whose views
  * point into the mapped bytes.  Its fields are read-only for the caller. */
 typedef struct pcache_segment {
@@ -542,6 +547,17 @@ typedef struct pcache_segment {
      * more origins and kinds than spans */
     uint32_t relocs_span_count;
     pcache_reloc_span relocs_spans[PCACHE_RELOC_SPANS];
+    /* library-internal, sealed with the above: the record count resurrect
+     * checked; what the fields of a compact table's implicit addends hold
+     * (docs/FORMAT.md 9.10): PCACHE_RELOCS_PRISTINE, _APPLIED (by an apply
+     * in place, with this image base and these anchor addresses, after
+     * which the sections holding them hashed to relocs_applied_sum) or
+     * _BROKEN (an apply in place stopped partway) */
+    uint64_t relocs_count;
+    uint32_t relocs_state;
+    uint64_t relocs_applied_base;
+    uint64_t relocs_applied_sum;
+    uint64_t relocs_applied_anchor[64];
     /* library-internal: the section indices sorted by name, which
      * pcache_segment_find() searches in O(log n) (the first section_count
      * entries; resurrect fills them as it checks names are unique) */

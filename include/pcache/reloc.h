@@ -27,6 +27,7 @@ extern "C" {
 /* Library-owned section types (the section table's `type` field). */
 #define PCACHE_TYPE_RELOCS  2u  /* ".relocs": relocation records */
 #define PCACHE_TYPE_ANCHORS 3u  /* ".anchors": anchors the records use */
+#define PCACHE_TYPE_CRELOCS 4u  /* ".crelocs": relocation records, compact (format 1.2) */
 
 #define PCACHE_RELOC_RECORD_SIZE 48u /* bytes per record in ".relocs" */
 #define PCACHE_ANCHOR_ENTRY_SIZE 40u /* bytes per entry in ".anchors" */
@@ -131,6 +132,28 @@ PCACHE_API pcache_status pcache_builder_add_patch(pcache_builder *b,
 PCACHE_API pcache_status pcache_builder_set_anchor(pcache_builder *b, const char *name,
                                                    uint64_t address);
 
+/* How the builder stores relocation records (docs/FORMAT.md 9.4, 9.10). */
+typedef enum pcache_reloc_form {
+    /* The default: ".crelocs" unless it would take at least as many bytes
+     * as ".relocs" (48 per record), then ".relocs".  Deterministic: the
+     * same records give the same choice. */
+    PCACHE_RELOC_FORM_SMALLER = 0,
+    /* ".relocs", 48 bytes per record (format 1.0): for 1.0 and 1.1 readers */
+    PCACHE_RELOC_FORM_RECORDS = 1,
+    /* ".crelocs" (format 1.2) whatever its size: records that share kind,
+     * target, addend rule and site section form a shape, and runs of
+     * sites repeating at a fixed period take a few bytes whatever their
+     * length.  A record whose target offset + addend fits its field keeps
+     * it in the field (an implicit addend, 9.10).  Such a segment needs a
+     * 1.2 reader: a 1.1 reader refuses it (PCACHE_E_UNKNOWN_CRITICAL). */
+    PCACHE_RELOC_FORM_COMPACT = 2
+} pcache_reloc_form;
+
+/* Chooses the form of the relocation tables the next pcache_builder_size()
+ * of each class writes (PCACHE_RELOC_FORM_SMALLER until called).
+ * PCACHE_E_INVALID_ARGUMENT for another value. */
+PCACHE_API pcache_status pcache_builder_set_reloc_form(pcache_builder *b, pcache_reloc_form form);
+
 /* *relocated = 1 when section `name` of class cls holds a patch site that
  * becomes a relocation record (an anchor target, or an absolute address
  * of a section), whose value is known only at load; 0 when every site in
@@ -177,7 +200,8 @@ typedef int (*pcache_anchor_resolver)(void *ctx, const char *name, uint64_t pers
  * base now holds another header, section table or checksum trailer than
  * resurrect checked (another file mapped there, however well signed), with
  * PCACHE_E_SEGMENT_CHANGED; both before a record is read.
- * Copies of the struct are as good as the struct.  What the seal proves:
+ * Copies of the struct are as good as the struct (but see implicit
+ * addends below).  What the seal proves:
  * the struct is resurrect's, unchanged, and its base holds the header,
  * table and trailer resurrect checked, so every section's place and size
  * and the checksum stated for every section's bytes.  It does not prove
@@ -193,14 +217,47 @@ typedef int (*pcache_anchor_resolver)(void *ctx, const char *name, uint64_t pers
  * the records before it: the message says so), one changed into another
  * well-formed record is applied as it reads.
  *
+ * Implicit addends (the compact form, docs/FORMAT.md 9.10): a field of an
+ * implicit shape holds the record's addend, and apply reads it at the
+ * segment's bytes (seg->base), whatever dst is.  seg remembers what those
+ * fields hold: as written (after resurrect), or relocated by an apply in
+ * place (dst overlapping seg->base) for an image base and anchor
+ * addresses it keeps; it reads each addend back accordingly.  So:
+ *  - applying to a copy, any number of times, before or after an apply in
+ *    place, writes the right values; seg is not changed;
+ *  - the first apply in place of a segment with implicit addends first
+ *    checks, at every validation level and before any write, that each
+ *    section holding one still matches its stored checksum: else (these
+ *    bytes were relocated in place through another struct, or changed)
+ *    PCACHE_E_SECTION_CHECKSUM naming the section, nothing written;
+ *  - after an apply in place, every apply (in place or to a copy) first
+ *    checks that the sections holding implicit addends hash to what that
+ *    apply left: else (relocated again through another struct, such as a
+ *    copy of seg made before, or changed) PCACHE_E_SECTION_CHECKSUM,
+ *    nothing written;
+ *  - applying in place again, with the same addresses, writes the same
+ *    values (idempotent), with others relocates again, correctly;
+ *  - an apply in place that stops while writing (a table changed against
+ *    the caller's promise) leaves seg marked broken: apply and reads of
+ *    implicit records then refuse with PCACHE_E_SEGMENT_CHANGED; resurrect
+ *    fresh bytes again.
+ * Another struct over bytes relocated in place (or any change to segment
+ * bytes after resurrect) is caught by LAZY apply's verification and by the
+ * checks above; a FULL or HEADER apply to a copy by a struct whose state
+ * is pristine reads the fields as they are: wrong values, never a read or
+ * write outside the segment.  An apply in place updates that state in seg
+ * (and seals it again).
+ * dst is seg->base (in place) or does not overlap the segment's bytes:
+ * else PCACHE_E_INVALID_ARGUMENT.
+ *
  * Order: patched sections no longer match their stored checksums, so they
  * are verified first.  Under PCACHE_VALIDATE_FULL resurrect did it; under
  * PCACHE_VALIDATE_LAZY this call verifies every section holding a site
  * (at seg->base) before writing, and marks it verified; under
- * PCACHE_VALIDATE_HEADER nothing is verified, as the caller chose.  Apply
- * once per fresh copy: applying again to the same bytes is harmless (the
- * same values are written), but a new resurrect of patched bytes fails
- * their checksums.  A segment without records: PCACHE_OK, nothing done. */
+ * PCACHE_VALIDATE_HEADER nothing is verified, as the caller chose.
+ * Applying again to the same bytes is harmless (the same values are
+ * written), but a new resurrect of patched bytes fails their checksums.
+ * A segment without records: PCACHE_OK, nothing done. */
 PCACHE_API pcache_status pcache_reloc_apply(pcache_segment *seg, void *dst,
                                             uint64_t image_base,
                                             pcache_anchor_resolver resolve, void *ctx,
@@ -243,18 +300,45 @@ typedef struct pcache_reloc {
     int64_t addend;
 } pcache_reloc;
 
-/* Number of relocation records in a resurrected segment, as its section
- * table states it: 0 when none, or when ".relocs" would not lie inside the
- * segment seg describes.  (Not a check of the seal: the functions that
- * read records make it.) */
+/* Number of relocation records in a resurrected segment: the count
+ * resurrect checked, kept in the sealed struct (never re-read from the
+ * table's bytes); 0 when none, or when seg is not a sealed, unchanged
+ * struct. */
 PCACHE_API uint64_t pcache_segment_reloc_count(const pcache_segment *seg);
 
 /* Record index (0 .. count-1), in stored order: by site section, then
- * site offset.  PCACHE_E_NOT_FOUND past the count.  This and
- * pcache_segment_anchor() read only a segment resurrect sealed, unchanged
- * since (PCACHE_E_STATE, PCACHE_E_SEGMENT_CHANGED, as apply). */
+ * site offset.  PCACHE_E_NOT_FOUND past the count.  This, the iterator
+ * below and pcache_segment_anchor() read only a segment resurrect sealed,
+ * unchanged since (PCACHE_E_STATE, PCACHE_E_SEGMENT_CHANGED, as apply);
+ * a table whose bytes changed since resurrect is decoded bounds-safe and
+ * refused with PCACHE_E_SEGMENT_CHANGED where it no longer decodes.
+ * A record of an implicit shape (9.10) is reported with its addend in
+ * target_offset and addend 0, read back as apply reads it (see
+ * pcache_reloc_apply); PCACHE_E_SEGMENT_CHANGED after an apply in place
+ * that stopped partway.
+ * Cost: O(1) for ".relocs"; for ".crelocs", O(runs before the record):
+ * reading every record through this is quadratic in the number of runs.
+ * Iterate with pcache_reloc_iter instead. */
 PCACHE_API pcache_status pcache_segment_reloc(const pcache_segment *seg, uint64_t index,
                                               pcache_reloc *out);
+
+/* A caller-owned iterator over a segment's records in stored order, for
+ * both forms: each next is O(1) amortized (the whole table: linear).  The
+ * fields are the library's; it holds no allocation and needs no cleanup.
+ * It reads seg as pcache_segment_reloc does, at each call. */
+typedef struct pcache_reloc_iter {
+    const pcache_segment *seg;
+    uint64_t index;             /* the record the next call returns */
+    uint64_t internal[36];      /* library-internal */
+} pcache_reloc_iter;
+
+/* Starts *it at record 0 of seg (PCACHE_E_INVALID_ARGUMENT for NULL
+ * arguments; PCACHE_E_STATE, PCACHE_E_SEGMENT_CHANGED as above). */
+PCACHE_API pcache_status pcache_reloc_iter_init(pcache_reloc_iter *it, const pcache_segment *seg);
+/* The record at it->index into *out, and advances: PCACHE_OK; or
+ * PCACHE_E_NOT_FOUND past the last record; PCACHE_E_SEGMENT_CHANGED when
+ * the table no longer decodes (or *it is not one init made for seg). */
+PCACHE_API pcache_status pcache_reloc_iter_next(pcache_reloc_iter *it, pcache_reloc *out);
 
 /* Number of anchors the segment's records use, and anchor index's name
  * (points into the segment) and persist-time address. */

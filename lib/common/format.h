@@ -123,6 +123,29 @@
 #define RR_TARGET_BASE 32   /* u64 file offset of the target section; 0 for anchors */
 #define RR_ADDEND 40        /* u64, two's complement i64 */
 
+/* ---- compact relocation table (format 1.2, ".crelocs", docs/FORMAT.md 9.10) ---- */
+#define FORMAT_MINOR_CRELOCS 2 /* first minor version with ".crelocs" */
+#define CRELOCS_SECTION_NAME ".crelocs"
+#define CR_HEADER_SIZE 16u  /* header, then shapes, then the run stream */
+#define CR_RECORD_COUNT 0   /* u64 records the table describes, >= 1 */
+#define CR_SHAPE_COUNT 8    /* u32 shapes, >= 1 */
+#define CR_RESERVED 12      /* u32 zero */
+#define CR_SHAPE_SIZE 40u   /* one shape */
+#define CS_KIND 0           /* u8 as RR_KIND */
+#define CS_TARGET_KIND 1    /* u8 as RR_TARGET_KIND */
+#define CS_SITE_SECTION 2   /* u16 as RR_SITE_SECTION */
+#define CS_PC_OFFSET 4      /* u32 as RR_PC_OFFSET */
+#define CS_TARGET_INDEX 8   /* u16 as RR_TARGET_INDEX */
+#define CS_TARGET_CLASS 10  /* u8 as RR_TARGET_CLASS */
+#define CS_ADDEND_RULE 11   /* u8 CR_ADDEND_EXPLICIT or CR_ADDEND_IMPLICIT */
+#define CS_RESERVED 12      /* u32 zero */
+#define CS_TARGET_OFFSET 16 /* u64 as RR_TARGET_OFFSET */
+#define CS_TARGET_BASE 24   /* u64 as RR_TARGET_BASE */
+#define CS_ADDEND 32        /* u64 explicit: the addend of every record; implicit: 0 */
+#define CR_ADDEND_EXPLICIT 1u
+#define CR_ADDEND_IMPLICIT 2u
+#define CR_VARINT_MAX 10u   /* bytes of a ULEB128 of 64 bits */
+
 /* ---- anchor entry (PCACHE_ANCHOR_ENTRY_SIZE = 40 bytes, in ".anchors") ---- */
 #define AE_NAME 0           /* 32 bytes, NUL-terminated, zero-padded */
 #define AE_NAME_SIZE 32

@@ -54,12 +54,18 @@ pcache_status pcache_builder_set_compression(pcache_builder *b, pcache_class cls
                        "compression: no section of this name in the class (add it first)");
 }
 
+/* The lowest minor the segment needs (docs/FORMAT.md 2.3): 2 with a
+ * compact relocation table, 1 with a compressed section, else 0. */
 uint16_t class_format_minor(const class_state *cs)
 {
-    for (uint32_t i = 0; i < cs->n; i++)
+    uint16_t minor = 0;
+    for (uint32_t i = 0; i < cs->n; i++) {
+        if (cs->sec[i].type == PCACHE_TYPE_CRELOCS)
+            return FORMAT_MINOR_CRELOCS;
         if (cs->sec[i].compress)
-            return FORMAT_MINOR_COMPRESSED;
-    return 0;
+            minor = FORMAT_MINOR_COMPRESSED;
+    }
+    return minor;
 }
 
 void deflate_builder_free(pcache_builder *b)

@@ -32,13 +32,15 @@ pcache_status reloc_tables_find(const pcache_segment *seg, reloc_tables *t, pcac
         uint64_t eoff = SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * i;
         uint64_t off = ld64(e + SE_OFFSET), size = ld64(e + SE_STORED_SIZE);
 
-        if (type != PCACHE_TYPE_RELOCS && type != PCACHE_TYPE_ANCHORS)
+        if (type != PCACHE_TYPE_RELOCS && type != PCACHE_TYPE_ANCHORS && type != PCACHE_TYPE_CRELOCS)
             continue;
         /* A flag bit this reader does not know makes the section unknown:
          * skipped (resurrect refused it unless skippable), not ours. */
         if (flags & ~SECTION_FLAGS_KNOWN)
             continue;
-        want = type == PCACHE_TYPE_RELOCS ? RELOCS_SECTION_NAME : ANCHORS_SECTION_NAME;
+        want = type == PCACHE_TYPE_RELOCS    ? RELOCS_SECTION_NAME
+               : type == PCACHE_TYPE_CRELOCS ? CRELOCS_SECTION_NAME
+                                             : ANCHORS_SECTION_NAME;
         if (strncmp((const char *)e + SE_NAME, want, SE_NAME_SIZE) != 0)
             return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, (const char *)e + SE_NAME, eoff + SE_NAME, 0, 0,
                                0, "a section of type %u must be named '%s'", type, want);
@@ -51,7 +53,30 @@ pcache_status reloc_tables_find(const pcache_segment *seg, reloc_tables *t, pcac
         if (off > seg->size || size > seg->size - off)
             return report_fail(rep, PCACHE_E_SECTION_TABLE, seg->cls, want, eoff + SE_OFFSET, 1, seg->size, off,
                                "section starts or ends past the segment (segment size, section offset)");
-        if (type == PCACHE_TYPE_RELOCS) {
+        if ((type == PCACHE_TYPE_RELOCS || type == PCACHE_TYPE_CRELOCS) && t->relocs_index != RELOC_NO_SECTION)
+            return table_fail(rep, PCACHE_E_RELOC_TABLE, seg, want, eoff + SE_TYPE,
+                              "a segment holds one relocation table: '.relocs' or '.crelocs', not both");
+        if (type == PCACHE_TYPE_CRELOCS) {
+            uint64_t shapes_end;
+            const uint8_t *h = seg->base + off;
+            /* the header, and the shapes it counts, inside the section */
+            if (size < CR_HEADER_SIZE)
+                return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, want, eoff + SE_STORED_SIZE, 1,
+                                   CR_HEADER_SIZE, size, "section shorter than its header (header size, size)");
+            t->nrelocs = ld64(h + CR_RECORD_COUNT);
+            t->nshapes = ld32(h + CR_SHAPE_COUNT);
+            shapes_end = CR_HEADER_SIZE + (uint64_t)CR_SHAPE_SIZE * t->nshapes;
+            if (shapes_end > size)
+                return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, want, off + CR_SHAPE_COUNT, 1, size,
+                                   shapes_end, "shape table ends past the section (size, shapes end)");
+            t->compact = 1;
+            t->relocs_index = i;
+            t->relocs_offset = off;
+            t->relocs = h;
+            t->shapes = h + CR_HEADER_SIZE;
+            t->stream = h + shapes_end;
+            t->stream_end = h + size;
+        } else if (type == PCACHE_TYPE_RELOCS) {
             if (size % PCACHE_RELOC_RECORD_SIZE != 0)
                 return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, want, eoff + SE_STORED_SIZE, 1,
                                    PCACHE_RELOC_RECORD_SIZE, size % PCACHE_RELOC_RECORD_SIZE,
@@ -93,133 +118,126 @@ int reloc_anchor_name_valid(const uint8_t *f)
     return len > 0 && len < AE_NAME_SIZE && all_zero(f + len, AE_NAME_SIZE - len);
 }
 
-void reloc_record_read(const pcache_segment *seg, const reloc_tables *t, uint64_t i, pcache_reloc *r)
+/* A shape's field (9.10) for a record's field: where a report points. */
+static unsigned shape_field(unsigned rr)
 {
-    const uint8_t *rec = t->relocs + i * PCACHE_RELOC_RECORD_SIZE;
-
-    memset(r, 0, sizeof *r);
-    r->kind = (pcache_reloc_kind)rec[RR_KIND];
-    r->target_kind = (pcache_target_kind)rec[RR_TARGET_KIND];
-    r->pc_offset = (int32_t)ld32(rec + RR_PC_OFFSET);
-    r->site_index = ld16(rec + RR_SITE_SECTION);
-    r->site_offset = ld64(rec + RR_SITE_OFFSET);
-    r->target_offset = ld64(rec + RR_TARGET_OFFSET);
-    r->addend = (int64_t)ld64(rec + RR_ADDEND);
-    if (r->site_index < seg->section_count)
-        r->site_section = (const char *)reloc_entry(seg, r->site_index) + SE_NAME;
-    if (r->target_kind == PCACHE_TARGET_SECTION) {
-        /* an invalid code becomes PCACHE_CLASS_COUNT, which no check accepts */
-        r->target_class = rec[RR_TARGET_CLASS] >= 1 && rec[RR_TARGET_CLASS] <= PCACHE_CLASS_COUNT
-                              ? (pcache_class)(rec[RR_TARGET_CLASS] - 1)
-                              : PCACHE_CLASS_COUNT;
-        r->target_index = ld16(rec + RR_TARGET_INDEX);
-        r->target_base = ld64(rec + RR_TARGET_BASE);
-        if (r->target_class == seg->cls && r->target_index < seg->section_count)
-            r->target_section = (const char *)reloc_entry(seg, r->target_index) + SE_NAME;
-    } else {
-        r->anchor_index = ld16(rec + RR_TARGET_INDEX);
-        if (r->anchor_index < t->nanchors) {
-            const uint8_t *a = t->anchors + (uint64_t)r->anchor_index * PCACHE_ANCHOR_ENTRY_SIZE;
-            r->anchor = (const char *)a + AE_NAME;
-            r->anchor_persisted = ld64(a + AE_ADDRESS);
-        }
+    switch (rr) {
+    case RR_KIND: return CS_KIND;
+    case RR_TARGET_KIND: return CS_TARGET_KIND;
+    case RR_SITE_SECTION: return CS_SITE_SECTION;
+    case RR_PC_OFFSET: return CS_PC_OFFSET;
+    case RR_TARGET_INDEX: return CS_TARGET_INDEX;
+    case RR_TARGET_CLASS: return CS_TARGET_CLASS;
+    case RR_TARGET_OFFSET: return CS_TARGET_OFFSET;
+    case RR_TARGET_BASE: return CS_TARGET_BASE;
+    case RR_ADDEND: return CS_ADDEND;
+    default: return CS_RESERVED;
     }
 }
 
-/* Checks record i; the previous record's field is [*prev_start,
- * *prev_end) in section *prev_section. */
+/* Checks record i (rec: its 48 bytes); the previous record's field is
+ * [*prev_start, *prev_end) in section *prev_section.  With prev_section
+ * NULL, rec is shape i of a compact table in the form of a record (site
+ * offset 0), at roff in the segment: every check but the site offset's,
+ * which its runs take, and the reports name the shape's fields. */
 static pcache_status check_record(const pcache_segment *seg, const reloc_tables *t, uint64_t i,
+                                  const uint8_t *rec, uint64_t roff0,
                                   uint32_t *prev_section, uint64_t *prev_start, uint64_t *prev_end,
                                   pcache_report *rep)
 {
-    const uint8_t *rec = t->relocs + i * PCACHE_RELOC_RECORD_SIZE;
-    uint64_t roff = t->relocs_offset + i * PCACHE_RELOC_RECORD_SIZE;
+    int shape = prev_section == NULL;
     pcache_reloc r;
     unsigned width;
     uint64_t size;
-    const char *rs = RELOCS_SECTION_NAME;
+    const char *rs = shape ? CRELOCS_SECTION_NAME : RELOCS_SECTION_NAME;
+    const char *what = shape ? "shape" : "record";
     pcache_report *R = rep;
+#define FOFF(field) (roff0 + (shape ? shape_field(field) : (field)))
 
-    reloc_record_read(seg, t, i, &r);
+    reloc_record_decode(seg, t, rec, &r);
     if (!reloc_kind_known(rec[RR_KIND]))
-        return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, roff + RR_KIND, 0, 0, 0,
-                           "record %" PRIu64 ": unknown kind %u", i, rec[RR_KIND]);
+        return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, FOFF(RR_KIND), 0, 0, 0,
+                           "%s %" PRIu64 ": unknown kind %u", what, i, rec[RR_KIND]);
     if (rec[RR_TARGET_KIND] != PCACHE_TARGET_SECTION && rec[RR_TARGET_KIND] != PCACHE_TARGET_ANCHOR)
-        return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, roff + RR_TARGET_KIND, 0, 0, 0,
-                           "record %" PRIu64 ": unknown target kind %u", i, rec[RR_TARGET_KIND]);
+        return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, FOFF(RR_TARGET_KIND), 0, 0, 0,
+                           "%s %" PRIu64 ": unknown target kind %u", what, i, rec[RR_TARGET_KIND]);
     if (!all_zero(rec + RR_RESERVED, RR_RESERVED_SIZE))
         return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs,
-                           roff + RR_RESERVED + first_nonzero(rec + RR_RESERVED, RR_RESERVED_SIZE), 0, 0, 0,
-                           "record %" PRIu64 ": reserved byte is not zero", i);
+                           FOFF(RR_RESERVED) + first_nonzero(rec + RR_RESERVED, RR_RESERVED_SIZE), 0, 0, 0,
+                           "%s %" PRIu64 ": reserved byte is not zero", what, i);
     if (!reloc_kind_relative(r.kind) && r.pc_offset != 0)
-        return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, roff + RR_PC_OFFSET, 0, 0, 0,
-                           "record %" PRIu64 ": %s with a nonzero pc_offset %" PRId32, i,
+        return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, FOFF(RR_PC_OFFSET), 0, 0, 0,
+                           "%s %" PRIu64 ": %s with a nonzero pc_offset %" PRId32, what, i,
                            pcache_reloc_kind_name(r.kind), r.pc_offset);
 
     /* the site: inside a client section of this segment, in order */
     if (r.site_index >= seg->section_count || !reloc_data_section(seg, r.site_index))
-        return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, roff + RR_SITE_SECTION, 1, seg->section_count,
-                           r.site_index, "record %" PRIu64 ": site section index is not a data section "
-                           "(section count, index)", i);
+        return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, FOFF(RR_SITE_SECTION), 1, seg->section_count,
+                           r.site_index, "%s %" PRIu64 ": site section index is not a data section "
+                           "(section count, index)", what, i);
     width = pcache_reloc_width(r.kind);
     size = reloc_section_size(seg, r.site_index);
-    if (r.site_offset > size || size - r.site_offset < width)
-        return report_fail(R, PCACHE_E_RELOC_TARGET, seg->cls, rs, roff + RR_SITE_OFFSET, 1, size, r.site_offset,
-                           "record %" PRIu64 ": %s field (%u bytes) ends past site section '%s' "
-                           "(section size, site offset)", i, pcache_reloc_kind_name(r.kind), width, r.site_section);
+    if (!shape && (r.site_offset > size || size - r.site_offset < width))
+        return report_fail(R, PCACHE_E_RELOC_TARGET, seg->cls, rs, FOFF(RR_SITE_OFFSET), 1, size, r.site_offset,
+                           "%s %" PRIu64 ": %s field (%u bytes) ends past site section '%s' "
+                           "(section size, site offset)", what, i, pcache_reloc_kind_name(r.kind), width, r.site_section);
+    if (shape)
+        goto target;
     if (i > 0 && (r.site_index < *prev_section ||
                   (r.site_index == *prev_section && r.site_offset < *prev_start)))
-        return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, roff + RR_SITE_SECTION, 0, 0, 0,
-                           "record %" PRIu64 ": not sorted by (site section, site offset)", i);
+        return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, FOFF(RR_SITE_SECTION), 0, 0, 0,
+                           "%s %" PRIu64 ": not sorted by (site section, site offset)", what, i);
     if (i > 0 && r.site_index == *prev_section && r.site_offset < *prev_end)
-        return report_fail(R, PCACHE_E_RELOC_OVERLAP, seg->cls, rs, roff + RR_SITE_OFFSET, 1, *prev_end,
-                           r.site_offset, "record %" PRIu64 ": field in '%s' overlaps the previous record's "
-                           "(previous field end, site offset)", i, r.site_section);
+        return report_fail(R, PCACHE_E_RELOC_OVERLAP, seg->cls, rs, FOFF(RR_SITE_OFFSET), 1, *prev_end,
+                           r.site_offset, "%s %" PRIu64 ": field in '%s' overlaps the previous record's "
+                           "(previous field end, site offset)", what, i, r.site_section);
     *prev_section = r.site_index;
     *prev_start = r.site_offset;
     *prev_end = r.site_offset + width;
 
+target:
     if (r.target_kind == PCACHE_TARGET_SECTION) {
         uint64_t sum;
         if (rec[RR_TARGET_CLASS] < 1 || rec[RR_TARGET_CLASS] > PCACHE_CLASS_COUNT)
-            return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, roff + RR_TARGET_CLASS, 0, 0, 0,
-                               "record %" PRIu64 ": target class code %u is not 1, 2 or 3", i,
+            return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, FOFF(RR_TARGET_CLASS), 0, 0, 0,
+                               "%s %" PRIu64 ": target class code %u is not 1, 2 or 3", what, i,
                                rec[RR_TARGET_CLASS]);
         /* Relative references inside the image are resolved at persist. */
         if (reloc_kind_relative(r.kind))
-            return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, roff + RR_KIND, 0, 0, 0,
-                               "record %" PRIu64 ": %s to a section of the image must not be recorded", i,
+            return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, FOFF(RR_KIND), 0, 0, 0,
+                               "%s %" PRIu64 ": %s to a section of the image must not be recorded", what, i,
                                pcache_reloc_kind_name(r.kind));
         if (add_u64(r.target_base, r.target_offset, &sum))
-            return report_fail(R, PCACHE_E_RELOC_TARGET, seg->cls, rs, roff + RR_TARGET_BASE, 0, 0, 0,
-                               "record %" PRIu64 ": target file offset overflows", i);
+            return report_fail(R, PCACHE_E_RELOC_TARGET, seg->cls, rs, FOFF(RR_TARGET_BASE), 0, 0, 0,
+                               "%s %" PRIu64 ": target file offset overflows", what, i);
         if (r.target_class == seg->cls) {
             uint64_t tsize, tbase;
             if (r.target_index >= seg->section_count || !reloc_data_section(seg, r.target_index))
-                return report_fail(R, PCACHE_E_RELOC_TARGET, seg->cls, rs, roff + RR_TARGET_INDEX, 1,
+                return report_fail(R, PCACHE_E_RELOC_TARGET, seg->cls, rs, FOFF(RR_TARGET_INDEX), 1,
                                    seg->section_count, r.target_index,
-                                   "record %" PRIu64 ": target section index is not a data section "
-                                   "(section count, index)", i);
+                                   "%s %" PRIu64 ": target section index is not a data section "
+                                   "(section count, index)", what, i);
             tsize = reloc_section_size(seg, r.target_index);
             tbase = seg->file_offset + reloc_section_offset(seg, r.target_index);
             if (r.target_offset > tsize)
-                return report_fail(R, PCACHE_E_RELOC_TARGET, seg->cls, rs, roff + RR_TARGET_OFFSET, 1, tsize,
-                                   r.target_offset, "record %" PRIu64 ": target offset past the end of "
-                                   "section '%s' (size, offset)", i, r.target_section);
+                return report_fail(R, PCACHE_E_RELOC_TARGET, seg->cls, rs, FOFF(RR_TARGET_OFFSET), 1, tsize,
+                                   r.target_offset, "%s %" PRIu64 ": target offset past the end of "
+                                   "section '%s' (size, offset)", what, i, r.target_section);
             if (r.target_base != tbase)
-                return report_fail(R, PCACHE_E_RELOC_TARGET, seg->cls, rs, roff + RR_TARGET_BASE, 1, tbase,
-                                   r.target_base, "record %" PRIu64 ": target section file offset", i);
+                return report_fail(R, PCACHE_E_RELOC_TARGET, seg->cls, rs, FOFF(RR_TARGET_BASE), 1, tbase,
+                                   r.target_base, "%s %" PRIu64 ": target section file offset", what, i);
         }
     } else {
         if (rec[RR_TARGET_CLASS] != 0 || ld64(rec + RR_TARGET_BASE) != 0)
-            return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, roff + RR_TARGET_CLASS, 0, 0, 0,
-                               "record %" PRIu64 ": anchor record with a target class or section offset", i);
+            return report_fail(R, PCACHE_E_RELOC_TABLE, seg->cls, rs, FOFF(RR_TARGET_CLASS), 0, 0, 0,
+                               "%s %" PRIu64 ": anchor record with a target class or section offset", what, i);
         if (r.anchor_index >= t->nanchors)
-            return report_fail(R, PCACHE_E_RELOC_TARGET, seg->cls, rs, roff + RR_TARGET_INDEX, 1, t->nanchors,
-                               r.anchor_index, "record %" PRIu64 ": anchor index past the anchor table "
-                               "(anchor count, index)", i);
+            return report_fail(R, PCACHE_E_RELOC_TARGET, seg->cls, rs, FOFF(RR_TARGET_INDEX), 1, t->nanchors,
+                               r.anchor_index, "%s %" PRIu64 ": anchor index past the anchor table "
+                               "(anchor count, index)", what, i);
     }
     return PCACHE_OK;
+#undef FOFF
 }
 
 /* Adds checked record rec, of a kind with a range, to the span of its
@@ -267,6 +285,86 @@ static void span_add(pcache_segment *seg, const uint8_t *rec)
     }
 }
 
+/* A compact table (9.10, after 12a): header, every shape as a record
+ * would be checked, then the run stream.  The runs cannot overlap (each
+ * starts at or after the previous one's end) or leave their section
+ * (creloc_next checks it), and their counts add up to the header's. */
+static pcache_status check_compact(pcache_segment *seg, const reloc_tables *t, uint64_t *ranged,
+                                   pcache_report *rep)
+{
+    const char *cs = CRELOCS_SECTION_NAME;
+    const uint8_t *h = t->relocs;
+    creloc_cursor c;
+    creloc_run run;
+    creloc_err e;
+    pcache_status st;
+
+    if (ld32(h + CR_RESERVED) != 0)
+        return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, cs, t->relocs_offset + CR_RESERVED, 0, 0, 0,
+                           "header: reserved bytes are not zero");
+    if (t->nrelocs == 0 || t->nshapes == 0)
+        return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, cs,
+                           t->relocs_offset + (t->nrelocs == 0 ? CR_RECORD_COUNT : CR_SHAPE_COUNT), 1, 1, 0,
+                           "header: %s count is zero (at least, count)", t->nrelocs == 0 ? "record" : "shape");
+    for (uint32_t k = 0; k < t->nshapes; k++) {
+        const uint8_t *sh = t->shapes + (uint64_t)CR_SHAPE_SIZE * k;
+        uint64_t soff = t->relocs_offset + CR_HEADER_SIZE + (uint64_t)CR_SHAPE_SIZE * k;
+        uint8_t rec[PCACHE_RELOC_RECORD_SIZE] = {0};
+
+        if (ld32(sh + CS_RESERVED) != 0)
+            return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, cs, soff + CS_RESERVED, 0, 0, 0,
+                               "shape %" PRIu32 ": reserved bytes are not zero", k);
+        if (sh[CS_ADDEND_RULE] != CR_ADDEND_EXPLICIT && sh[CS_ADDEND_RULE] != CR_ADDEND_IMPLICIT)
+            return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, cs, soff + CS_ADDEND_RULE, 0, 0, 0,
+                               "shape %" PRIu32 ": addend rule %u is not 1 (explicit) or 2 (implicit)", k,
+                               sh[CS_ADDEND_RULE]);
+        if (sh[CS_ADDEND_RULE] == CR_ADDEND_IMPLICIT && ld64(sh + CS_ADDEND) != 0)
+            return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, cs, soff + CS_ADDEND, 0, 0, 0,
+                               "shape %" PRIu32 ": implicit addend rule with a nonzero addend field", k);
+        if (sh[CS_ADDEND_RULE] == CR_ADDEND_IMPLICIT && ld64(sh + CS_TARGET_OFFSET) != 0)
+            return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, cs, soff + CS_TARGET_OFFSET, 0, 0, 0,
+                               "shape %" PRIu32 ": implicit addend rule with a nonzero target offset field", k);
+        rec[RR_KIND] = sh[CS_KIND];
+        rec[RR_TARGET_KIND] = sh[CS_TARGET_KIND];
+        memcpy(rec + RR_SITE_SECTION, sh + CS_SITE_SECTION, 2);
+        memcpy(rec + RR_PC_OFFSET, sh + CS_PC_OFFSET, 4);
+        memcpy(rec + RR_TARGET_INDEX, sh + CS_TARGET_INDEX, 2);
+        rec[RR_TARGET_CLASS] = sh[CS_TARGET_CLASS];
+        memcpy(rec + RR_TARGET_OFFSET, sh + CS_TARGET_OFFSET, 8);
+        memcpy(rec + RR_TARGET_BASE, sh + CS_TARGET_BASE, 8);
+        memcpy(rec + RR_ADDEND, sh + CS_ADDEND, 8);
+        if ((st = check_record(seg, t, k, rec, soff, NULL, NULL, NULL, rep)) != PCACHE_OK)
+            return st;
+    }
+    creloc_begin(t, &c);
+    while ((e = creloc_next(seg, t, &c, &run)) == CRUN_OK) {
+        /* members (creloc_next read them all): those with a range */
+        creloc_member mb;
+        const uint8_t *mp;
+        creloc_member_first(&run, &mb, &mp);
+        for (uint64_t j = 0; j < run.m; j++) {
+            if (j > 0 && (e = creloc_member_next(t, &run, &mp, &mb, run.extent)) != CRUN_OK)
+                break;
+            if (mb.kind != PCACHE_RELOC_ABS64)
+                *ranged += run.count;
+        }
+        if (e != CRUN_OK)
+            break;
+    }
+    if (e != CRUN_END)
+        return report_fail(rep, e == CRUN_BOUNDS ? PCACHE_E_RELOC_TARGET : PCACHE_E_RELOC_TABLE, seg->cls, cs,
+                           run.at, 0, 0, 0, "run at record %" PRIu64 ": %s", run.index, creloc_err_text(e));
+    if (c.index != t->nrelocs)
+        return report_fail(rep, PCACHE_E_RELOC_TABLE, seg->cls, cs, t->relocs_offset + CR_RECORD_COUNT, 1,
+                           t->nrelocs, c.index, "the runs hold another number of records than the header "
+                           "states (header, runs)");
+    /* spans (pcache.h) are summed up from 48-byte records only: apply
+     * checks each ranged compact record before writing */
+    if (*ranged)
+        seg->relocs_span_count = PCACHE_RELOC_SPANS + 1;
+    return PCACHE_OK;
+}
+
 /* The bytes of the tables t found: anchors, then records in order.
  * *ranged: how many records have a range that can fail; their spans go
  * to seg. */
@@ -297,8 +395,12 @@ static pcache_status check_table_bytes(pcache_segment *seg, const reloc_tables *
                                "anchor %" PRIu32 ": names are not in strictly increasing byte order", j);
     }
     *ranged = 0;
+    if (t->compact)
+        return check_compact(seg, t, ranged, rep);
     for (uint64_t i = 0; i < t->nrelocs; i++) {
-        if ((st = check_record(seg, t, i, &prev_section, &prev_start, &prev_end, rep)) != PCACHE_OK)
+        if ((st = check_record(seg, t, i, t->relocs + i * PCACHE_RELOC_RECORD_SIZE,
+                               t->relocs_offset + i * PCACHE_RELOC_RECORD_SIZE, &prev_section, &prev_start,
+                               &prev_end, rep)) != PCACHE_OK)
             return st;
         if (t->relocs[i * PCACHE_RELOC_RECORD_SIZE + RR_KIND] != PCACHE_RELOC_ABS64) {
             *ranged += 1;
@@ -316,22 +418,27 @@ pcache_status reloc_tables_check(pcache_segment *seg, reloc_tables *t, pcache_re
     seg->relocs_checked = 0;
     seg->relocs_ranged = 0;
     seg->relocs_span_count = 0;
+    seg->relocs_count = 0;
+    seg->relocs_state = PCACHE_RELOCS_PRISTINE;
+    seg->relocs_applied_base = 0;
+    seg->relocs_applied_sum = 0;
+    memset(seg->relocs_applied_anchor, 0, sizeof seg->relocs_applied_anchor);
     /* the spans past the count are never read; resurrect cleared them */
     if ((st = reloc_tables_find(seg, t, rep)) != PCACHE_OK)
         return st;
     if (t->relocs_index != RELOC_NO_SECTION && (st = check_table_bytes(seg, t, &ranged, rep)) != PCACHE_OK)
         return st;
     seg->relocs_ranged = ranged;
+    seg->relocs_count = t->relocs_index != RELOC_NO_SECTION ? t->nrelocs : 0;
     reloc_seal(seg);
     return PCACHE_OK;
 }
 
 uint64_t pcache_segment_reloc_count(const pcache_segment *seg)
 {
-    reloc_tables t;
-    if (!seg || !seg->base || reloc_tables_find(seg, &t, NULL) != PCACHE_OK)
+    if (!seg || !seg->base || reloc_seal_check(seg, NULL) != PCACHE_OK)
         return 0;
-    return t.nrelocs;
+    return seg->relocs_count;
 }
 
 pcache_status pcache_segment_reloc(const pcache_segment *seg, uint64_t index, pcache_reloc *out)
@@ -342,10 +449,9 @@ pcache_status pcache_segment_reloc(const pcache_segment *seg, uint64_t index, pc
         return PCACHE_E_INVALID_ARGUMENT;
     if ((st = reloc_seal_check(seg, NULL)) != PCACHE_OK || (st = reloc_tables_find(seg, &t, NULL)) != PCACHE_OK)
         return st;
-    if (index >= t.nrelocs)
+    if (index >= seg->relocs_count || index >= t.nrelocs)
         return PCACHE_E_NOT_FOUND;
-    reloc_record_read(seg, &t, index, out);
-    return PCACHE_OK;
+    return reloc_record_read(seg, &t, index, out);
 }
 
 uint32_t pcache_segment_anchor_count(const pcache_segment *seg)
@@ -389,19 +495,25 @@ pcache_status pcache_reloc_check_targets(const pcache_segment *seg,
                            "invalid argument to pcache_reloc_check_targets");
     if ((st = reloc_seal_check(seg, rep)) != PCACHE_OK || (st = reloc_tables_find(seg, &t, rep)) != PCACHE_OK)
         return st;
-    for (uint64_t i = 0; i < t.nrelocs; i++) {
-        uint64_t roff = t.relocs_offset + i * PCACHE_RELOC_RECORD_SIZE;
+    /* a compact table: its shapes hold the targets */
+    for (uint64_t i = 0; i < (t.compact ? t.nshapes : t.nrelocs); i++) {
+        uint64_t roff = t.compact ? t.relocs_offset + CR_HEADER_SIZE + CR_SHAPE_SIZE * i
+                                  : t.relocs_offset + i * PCACHE_RELOC_RECORD_SIZE;
         const pcache_segment *o;
         pcache_reloc r;
         uint64_t tsize, tbase;
+        const char *rs = t.compact ? CRELOCS_SECTION_NAME : RELOCS_SECTION_NAME;
 
-        reloc_record_read(seg, &t, i, &r);
+        if (t.compact)
+            creloc_shape_read(seg, &t, (uint32_t)i, &r);
+        else
+            reloc_record_decode(seg, &t, t.relocs + i * PCACHE_RELOC_RECORD_SIZE, &r);
         if (r.target_kind != PCACHE_TARGET_SECTION || r.target_class == seg->cls)
             continue;
         o = (unsigned)r.target_class < PCACHE_CLASS_COUNT ? segs[r.target_class] : NULL;
         if (!o || !o->base)
-            return report_fail(rep, PCACHE_E_RELOC_TARGET, seg->cls, RELOCS_SECTION_NAME, roff + RR_TARGET_CLASS, 0,
-                               0, 0, "record %" PRIu64 ": targets class %s, of which the image has no segment", i,
+            return report_fail(rep, PCACHE_E_RELOC_TARGET, seg->cls, rs, roff + (t.compact ? CS_TARGET_CLASS : RR_TARGET_CLASS), 0,
+                               0, 0, "%s %" PRIu64 ": targets class %s, of which the image has no segment", t.compact ? "shape" : "record", i,
                                (unsigned)r.target_class < PCACHE_CLASS_COUNT ? pcache_class_name(r.target_class)
                                                                                : "?");
         /* its section table is read next: only as resurrect checked it */
@@ -409,21 +521,21 @@ pcache_status pcache_reloc_check_targets(const pcache_segment *seg,
             return st;
         sealed[r.target_class] = 1;
         if (r.target_index >= o->section_count || !reloc_data_section(o, r.target_index))
-            return report_fail(rep, PCACHE_E_RELOC_TARGET, seg->cls, RELOCS_SECTION_NAME, roff + RR_TARGET_INDEX, 1,
+            return report_fail(rep, PCACHE_E_RELOC_TARGET, seg->cls, rs, roff + (t.compact ? CS_TARGET_INDEX : RR_TARGET_INDEX), 1,
                                o->section_count, r.target_index,
-                               "record %" PRIu64 ": target is not a data section of the %s segment "
-                               "(section count, index)", i, pcache_class_name(r.target_class));
+                               "%s %" PRIu64 ": target is not a data section of the %s segment "
+                               "(section count, index)", t.compact ? "shape" : "record", i, pcache_class_name(r.target_class));
         tsize = reloc_section_size(o, r.target_index);
         tbase = o->file_offset + reloc_section_offset(o, r.target_index);
         if (r.target_offset > tsize)
-            return report_fail(rep, PCACHE_E_RELOC_TARGET, seg->cls, RELOCS_SECTION_NAME, roff + RR_TARGET_OFFSET, 1,
+            return report_fail(rep, PCACHE_E_RELOC_TARGET, seg->cls, rs, roff + (t.compact ? CS_TARGET_OFFSET : RR_TARGET_OFFSET), 1,
                                tsize, r.target_offset,
-                               "record %" PRIu64 ": target offset past the end of %s section '%s' (size, offset)",
-                               i, pcache_class_name(r.target_class),
+                               "%s %" PRIu64 ": target offset past the end of %s section '%s' (size, offset)",
+                               t.compact ? "shape" : "record", i, pcache_class_name(r.target_class),
                                (const char *)reloc_entry(o, r.target_index) + SE_NAME);
         if (r.target_base != tbase)
-            return report_fail(rep, PCACHE_E_RELOC_TARGET, seg->cls, RELOCS_SECTION_NAME, roff + RR_TARGET_BASE, 1,
-                               tbase, r.target_base, "record %" PRIu64 ": target section file offset", i);
+            return report_fail(rep, PCACHE_E_RELOC_TARGET, seg->cls, rs, roff + (t.compact ? CS_TARGET_BASE : RR_TARGET_BASE), 1,
+                               tbase, r.target_base, "%s %" PRIu64 ": target section file offset", t.compact ? "shape" : "record", i);
     }
     return PCACHE_OK;
 }

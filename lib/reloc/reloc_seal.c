@@ -5,7 +5,9 @@
  * which struct and which bytes they may: a 64-bit hash of
  *  - the fields of the struct that apply uses (base, size, class, file
  *    offset, section count, validation level, byte order, checksum
- *    algorithm, and the ranged-record count and spans the check left), and
+ *    algorithm, the ranged-record count and spans the check left, the
+ *    record count, and the state of implicit addends: pristine, or
+ *    applied in place with which image base and anchors), and
  *  - the bytes that say where every section is and what checksum it has:
  *    the header [0, 256), the section table [256, 256 + 64n) and the
  *    checksum trailer [T, T + 16n).
@@ -33,7 +35,7 @@
  * none is read).  verified: the header and table are those resurrect
  * checked, so that an XXH3 segment's stored checksums are their hashes.
  * The fields and hashes are gathered into words and hashed once, with the
- * trailer bytes themselves while all fit in 240 bytes (up to 10 sections
+ * trailer bytes themselves while all fit in 240 bytes (up to 8 sections
  * without spans): a chain of multiply-xor steps, one per word, and a hash
  * of its own for the trailer took most of a sealing's time. */
 static int seal_of(const pcache_segment *seg, int verified, uint64_t *seal, const char **why)
@@ -41,7 +43,7 @@ static int seal_of(const pcache_segment *seg, int verified, uint64_t *seal, cons
     uint64_t n = seg->section_count, table_end = SEG_HEADER_SIZE + SEG_ENTRY_SIZE * n, toff;
     /* the words, then (when they fit in XXH3's short input of 240 bytes
      * with them) the trailer bytes themselves; else the trailer's hash */
-    uint64_t w[10 + 3 * PCACHE_RELOC_SPANS]; /* 272 bytes: the most words, or 240 bytes */
+    uint64_t w[14 + 3 * PCACHE_RELOC_SPANS]; /* 304 bytes: the most words, or 240 bytes */
     size_t k = 0, bytes;
 
     if (n > PCACHE_MAX_SECTIONS || seg->size < table_end) {
@@ -60,6 +62,17 @@ static int seal_of(const pcache_segment *seg, int verified, uint64_t *seal, cons
              (uint64_t)seg->identity.byte_order << 48 | (uint64_t)seg->identity.checksum << 56;
     w[k++] = seg->relocs_ranged;
     w[k++] = seg->relocs_span_count;
+    w[k++] = seg->relocs_count;
+    w[k++] = seg->relocs_state;
+    /* the addresses of the last apply in place count only after one */
+    w[k++] = seg->relocs_state != PCACHE_RELOCS_PRISTINE ? seg->relocs_applied_base : 0;
+    /* (and the hash of the sections they wrote, in the same word: the
+     * words must stay few for the trailer to fit beside them) */
+    w[k++] = seg->relocs_state != PCACHE_RELOCS_PRISTINE
+                 ? pcache_checksum(PCACHE_CHECKSUM_XXH3_64, seg->relocs_applied_anchor,
+                                   sizeof seg->relocs_applied_anchor) +
+                       seg->relocs_applied_sum * 0x9E3779B97F4A7C15ull
+                 : 0;
     if (verified && seg->identity.checksum == PCACHE_CHECKSUM_XXH3_64) {
         w[k++] = ld64be(seg->base + SH_HEADER_CHECKSUM);
         w[k++] = ld64be(seg->base + SH_TABLE_CHECKSUM);

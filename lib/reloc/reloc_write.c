@@ -233,6 +233,309 @@ static void site_text(const pcache_builder *b, const class_state *cs, pcache_cla
              s->offset, pcache_reloc_kind_name(p->kind), s->width);
 }
 
+pcache_status pcache_builder_set_reloc_form(pcache_builder *b, pcache_reloc_form form)
+{
+    if (!b)
+        return PCACHE_E_INVALID_ARGUMENT;
+    report_clear(&b->report);
+    if (form != PCACHE_RELOC_FORM_SMALLER && form != PCACHE_RELOC_FORM_COMPACT && form != PCACHE_RELOC_FORM_RECORDS)
+        return report_fail(&b->report, PCACHE_E_INVALID_ARGUMENT, PCACHE_REPORT_NO_CLASS, NULL, 0, 0, 0, 0,
+                           "unknown relocation form %d", (int)form);
+    b->reloc_form = form;
+    for (int c = 0; c < PCACHE_CLASS_COUNT; c++)
+        b->cls[c].sized = 0; /* its relocation table changes */
+    return PCACHE_OK;
+}
+
+/* ---- the compact form (docs/FORMAT.md 9.10) ---- */
+
+static void compact_free(class_state *cs)
+{
+    free(cs->rec_site);
+    free(cs->rec_shape);
+    free(cs->shape_first);
+    cs->rec_site = cs->rec_shape = cs->shape_first = NULL;
+    cs->nshapes = 0;
+    cs->crelocs_size = 0;
+    cs->compact = 0;
+}
+
+/* A record's addend is implicit (9.10) when the sum of its target offset
+ * and addend fits its field as a value of its kind fits (signed for
+ * relative kinds): the field holds that sum, as ELF's REL relocations
+ * hold theirs, and the shape states neither.  Else the shape states both,
+ * and records with another sum are another shape. */
+static uint64_t implicit_value(const patch_src *p)
+{
+    return p->target_offset + (uint64_t)p->addend;
+}
+
+static int implicit_addend(const patch_src *p)
+{
+    return patch_fits(p->kind, implicit_value(p));
+}
+
+/* What makes records one shape. */
+typedef struct shape_key {
+    uint32_t site_section, target_index;
+    uint8_t kind, target_kind, target_class, rule;
+    int32_t pc_offset;
+    uint64_t target_offset;
+    int64_t addend;
+    uint32_t rec; /* the record, for first appearance */
+} shape_key;
+
+static void key_of(const patch_src *p, const reloc_site *s, uint32_t rec, shape_key *k)
+{
+    memset(k, 0, sizeof *k);
+    k->site_section = s->section;
+    k->kind = (uint8_t)p->kind;
+    k->target_kind = (uint8_t)p->target_kind;
+    k->target_class = p->target_kind == PCACHE_TARGET_SECTION ? (uint8_t)(p->target_class + 1) : 0;
+    k->target_index = p->target_index;
+    k->pc_offset = p->pc_offset;
+    k->rule = implicit_addend(p) ? CR_ADDEND_IMPLICIT : CR_ADDEND_EXPLICIT;
+    if (k->rule == CR_ADDEND_EXPLICIT) {
+        k->target_offset = p->target_offset;
+        k->addend = p->addend;
+    }
+    k->rec = rec;
+}
+
+#define CMP(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
+static int key_cmp(const void *x, const void *y)
+{
+    const shape_key *a = x, *b = y;
+    int c;
+    if ((c = CMP(a->site_section, b->site_section)) || (c = CMP(a->kind, b->kind)) ||
+        (c = CMP(a->target_kind, b->target_kind)) || (c = CMP(a->target_class, b->target_class)) ||
+        (c = CMP(a->target_index, b->target_index)) || (c = CMP(a->pc_offset, b->pc_offset)) ||
+        (c = CMP(a->rule, b->rule)) || (c = CMP(a->target_offset, b->target_offset)) ||
+        (c = CMP(a->addend, b->addend)))
+        return c;
+    return CMP(a->rec, b->rec);
+}
+
+static int same_shape(const shape_key *a, const shape_key *b)
+{
+    shape_key x = *a, y = *b;
+    x.rec = y.rec = 0;
+    return key_cmp(&x, &y) == 0;
+}
+
+static int u32_cmp(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return CMP(a, b);
+}
+
+static unsigned uleb_size(uint64_t v)
+{
+    unsigned n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint8_t *uleb_put(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* The writer's longest pattern: a run of up to this many members.  Not
+ * a limit of the format (9.10), which takes any m. */
+#define WRITER_MAX_MEMBERS 8u
+
+#define REC_SITE(cs, r) (&(cs)->sites[(cs)->rec_site[r]])
+
+/* The run the writer takes at record i (9.10): for m = 1 .. 8, the
+ * longest repetition (count >= 2) of the pattern of records i .. i+m-1
+ * (the same shapes at the same offsets from the first, repeating at a
+ * constant period, in one section); the choice covering most records,
+ * the smaller m on a tie; a single record when nothing repeats. */
+static void writer_run(const class_state *cs, uint64_t i, uint64_t *m_out, uint64_t *count_out)
+{
+    const uint64_t n = cs->nrelocs;
+    const uint32_t sec = REC_SITE(cs, i)->section;
+    uint64_t best = 1;
+
+    *m_out = *count_out = 1;
+    for (uint64_t m = 1; m <= WRITER_MAX_MEMBERS && i + 2 * m <= n; m++) {
+        uint64_t period, count = 1;
+        if (REC_SITE(cs, i + 2 * m - 1)->section != sec)
+            break; /* sorted: a longer pattern reaches past the section too */
+        period = REC_SITE(cs, i + m)->offset - REC_SITE(cs, i)->offset;
+        for (;;) {
+            uint64_t b = i + count * m, k;
+            if (b + m > n || REC_SITE(cs, b + m - 1)->section != sec ||
+                REC_SITE(cs, b)->offset - REC_SITE(cs, b - m)->offset != period)
+                break;
+            for (k = 0; k < m; k++)
+                if (cs->rec_shape[b + k] != cs->rec_shape[i + k] ||
+                    REC_SITE(cs, b + k)->offset - REC_SITE(cs, b)->offset !=
+                        REC_SITE(cs, i + k)->offset - REC_SITE(cs, i)->offset)
+                    break;
+            if (k < m)
+                break;
+            count++;
+        }
+        if (count >= 2 && count * m > best) {
+            best = count * m;
+            *m_out = m;
+            *count_out = count;
+        }
+    }
+}
+
+/* The run stream (9.10) of the plan: its size, and its bytes when out is
+ * not NULL.  Records are sorted by (site section, offset) and do not
+ * overlap (pcache_builder_size checked it), so gaps, pads and member
+ * distances are never negative. */
+static uint64_t compact_stream(const class_state *cs, uint8_t *out)
+{
+    uint64_t size = 0, prev_end = 0;
+    uint32_t prev_section = UINT32_MAX;
+    uint8_t *o = out;
+#define PUT(v)                                                                                                         \
+    do {                                                                                                               \
+        uint64_t v_ = (v);                                                                                             \
+        size += uleb_size(v_);                                                                                         \
+        if (o)                                                                                                         \
+            o = uleb_put(o, v_);                                                                                       \
+    } while (0)
+
+    for (uint64_t r = 0; r < cs->nrelocs;) {
+        const reloc_site *s = REC_SITE(cs, r);
+        const reloc_site *last;
+        uint64_t m, count, extent, period;
+        writer_run(cs, r, &m, &count);
+        last = REC_SITE(cs, r + m - 1);
+        extent = last->offset + last->width - s->offset;
+        period = count > 1 ? REC_SITE(cs, r + m)->offset - s->offset : extent;
+        if (s->section != prev_section)
+            prev_end = 0;
+        PUT((uint64_t)cs->rec_shape[r] * 4 + (m > 1) * 2 + (count > 1));
+        PUT(s->offset - prev_end);
+        if (count > 1) {
+            PUT(count - 2);
+            PUT(period - extent);
+        }
+        if (m > 1) {
+            PUT(m - 2);
+            for (uint64_t j = 1; j < m; j++) {
+                const reloc_site *p = REC_SITE(cs, r + j - 1), *q = REC_SITE(cs, r + j);
+                PUT(cs->rec_shape[r + j]);
+                PUT(q->offset - (p->offset + p->width));
+            }
+        }
+        prev_section = s->section;
+        prev_end = s->offset + (count - 1) * period + extent;
+        r += count * m;
+    }
+#undef PUT
+    return size;
+}
+
+/* At size: the records (sites that need one, in site order), their
+ * shapes numbered by first appearance, and the table's size. */
+static pcache_status compact_plan(pcache_builder *b, class_state *cs)
+{
+    shape_key *keys;
+    uint32_t n = 0, k = 0;
+
+    if (cs->nrelocs > UINT32_MAX / 2)
+        return PCACHE_E_NO_MEMORY;
+    cs->compact = 1;
+    cs->rec_site = calloc((size_t)cs->nrelocs, sizeof *cs->rec_site);
+    cs->rec_shape = calloc((size_t)cs->nrelocs, sizeof *cs->rec_shape);
+    cs->shape_first = calloc((size_t)cs->nrelocs, sizeof *cs->shape_first);
+    keys = calloc((size_t)cs->nrelocs, sizeof *keys);
+    if (!cs->rec_site || !cs->rec_shape || !cs->shape_first || !keys) {
+        free(keys);
+        return PCACHE_E_NO_MEMORY;
+    }
+    for (size_t i = 0; i < cs->nsites; i++) {
+        const patch_src *p = &b->patches[cs->sites[i].patch];
+        if (!needs_record(p))
+            continue;
+        cs->rec_site[n] = (uint32_t)i;
+        key_of(p, &cs->sites[i], n, &keys[n]);
+        n++;
+    }
+    /* group equal keys (each group's first element is its first record),
+     * then number the groups in order of their first record */
+    qsort(keys, n, sizeof *keys, key_cmp);
+    for (uint32_t i = 0; i < n; i++)
+        if (i == 0 || !same_shape(&keys[i - 1], &keys[i]))
+            cs->shape_first[k++] = keys[i].rec;
+    qsort(cs->shape_first, k, sizeof *cs->shape_first, u32_cmp);
+    for (uint32_t i = 0, shape = 0; i < n; i++) {
+        if (i == 0 || !same_shape(&keys[i - 1], &keys[i])) {
+            /* a new group: its number is the rank of its first record */
+            uint32_t lo = 0, hi = k;
+            while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (cs->shape_first[mid] < keys[i].rec)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            shape = lo;
+        }
+        cs->rec_shape[keys[i].rec] = shape;
+    }
+    free(keys);
+    cs->nshapes = k;
+    cs->crelocs_size = CR_HEADER_SIZE + (uint64_t)CR_SHAPE_SIZE * k + compact_stream(cs, NULL);
+    return PCACHE_OK;
+}
+
+/* At persist: the header, the shapes (with the target layout and the
+ * segment's anchor indices, known now) and the run stream. */
+static pcache_status compact_fill(pcache_builder *b, pcache_class cls, const uint8_t index_of_slot[PCACHE_MAX_ANCHORS])
+{
+    class_state *cs = &b->cls[cls];
+    uint8_t *t = cs->relocs;
+
+    memset(t, 0, (size_t)cs->crelocs_size);
+    st64(t + CR_RECORD_COUNT, cs->nrelocs);
+    st32(t + CR_SHAPE_COUNT, cs->nshapes);
+    for (uint32_t k = 0; k < cs->nshapes; k++) {
+        const reloc_site *s = &cs->sites[cs->rec_site[cs->shape_first[k]]];
+        const patch_src *p = &b->patches[s->patch];
+        uint8_t *e = t + CR_HEADER_SIZE + (uint64_t)CR_SHAPE_SIZE * k;
+        e[CS_KIND] = (uint8_t)p->kind;
+        e[CS_TARGET_KIND] = (uint8_t)p->target_kind;
+        st16(e + CS_SITE_SECTION, (uint16_t)s->section);
+        st32(e + CS_PC_OFFSET, (uint32_t)p->pc_offset);
+        e[CS_ADDEND_RULE] = implicit_addend(p) ? CR_ADDEND_IMPLICIT : CR_ADDEND_EXPLICIT;
+        if (p->target_kind == PCACHE_TARGET_SECTION) {
+            const class_state *ts = &b->cls[p->target_class];
+            st16(e + CS_TARGET_INDEX, (uint16_t)p->target_index);
+            e[CS_TARGET_CLASS] = (uint8_t)(p->target_class + 1);
+            st64(e + CS_TARGET_BASE, ts->file_offs + ts->sec[p->target_index].offset);
+        } else {
+            st16(e + CS_TARGET_INDEX, index_of_slot[p->target_index]);
+        }
+        if (e[CS_ADDEND_RULE] == CR_ADDEND_EXPLICIT) {
+            st64(e + CS_TARGET_OFFSET, p->target_offset);
+            st64(e + CS_ADDEND, (uint64_t)p->addend);
+        }
+    }
+    if (compact_stream(cs, t + CR_HEADER_SIZE + (uint64_t)CR_SHAPE_SIZE * cs->nshapes) !=
+        cs->crelocs_size - CR_HEADER_SIZE - (uint64_t)CR_SHAPE_SIZE * cs->nshapes)
+        return report_fail(&b->report, PCACHE_E_STATE, cls, CRELOCS_SECTION_NAME, 0, 0, 0, 0,
+                           "compact relocation table changed size since size");
+    return PCACHE_OK;
+}
+
 pcache_status reloc_size_class(pcache_builder *b, pcache_class cls)
 {
     class_state *cs = &b->cls[cls];
@@ -246,6 +549,7 @@ pcache_status reloc_size_class(pcache_builder *b, pcache_class cls)
     free(cs->sites);
     free(cs->relocs);
     free(cs->anchor_table);
+    compact_free(cs);
     cs->sites = NULL;
     cs->relocs = cs->anchor_table = NULL;
     cs->nsites = 0;
@@ -303,12 +607,28 @@ pcache_status reloc_size_class(pcache_builder *b, pcache_class cls)
         return PCACHE_OK;
     /* Sizes are known now; the contents need every target class's layout,
      * which DynamoRIO computes later: they are filled at persist. */
-    if (cs->nrelocs > SIZE_MAX / PCACHE_RELOC_RECORD_SIZE ||
-        !(cs->relocs = calloc((size_t)cs->nrelocs, PCACHE_RELOC_RECORD_SIZE)))
-        return PCACHE_E_NO_MEMORY;
-    if ((st = append_library_section(b, cs, cls, RELOCS_SECTION_NAME, PCACHE_TYPE_RELOCS, cs->relocs,
-                                     cs->nrelocs * PCACHE_RELOC_RECORD_SIZE)) != PCACHE_OK)
-        return st;
+    if (b->reloc_form != PCACHE_RELOC_FORM_RECORDS) {
+        if ((st = compact_plan(b, cs)) != PCACHE_OK)
+            return st;
+        /* the default takes the smaller form (9.4): .relocs when the
+         * compact table is no smaller */
+        if (b->reloc_form == PCACHE_RELOC_FORM_SMALLER && cs->crelocs_size / PCACHE_RELOC_RECORD_SIZE >= cs->nrelocs)
+            compact_free(cs);
+    }
+    if (cs->compact) {
+        if (cs->crelocs_size > SIZE_MAX || !(cs->relocs = calloc(1, (size_t)cs->crelocs_size)))
+            return PCACHE_E_NO_MEMORY;
+        if ((st = append_library_section(b, cs, cls, CRELOCS_SECTION_NAME, PCACHE_TYPE_CRELOCS, cs->relocs,
+                                         cs->crelocs_size)) != PCACHE_OK)
+            return st;
+    } else {
+        if (cs->nrelocs > SIZE_MAX / PCACHE_RELOC_RECORD_SIZE ||
+            !(cs->relocs = calloc((size_t)cs->nrelocs, PCACHE_RELOC_RECORD_SIZE)))
+            return PCACHE_E_NO_MEMORY;
+        if ((st = append_library_section(b, cs, cls, RELOCS_SECTION_NAME, PCACHE_TYPE_RELOCS, cs->relocs,
+                                         cs->nrelocs * PCACHE_RELOC_RECORD_SIZE)) != PCACHE_OK)
+            return st;
+    }
     if (nanch) {
         if (!(cs->anchor_table = calloc(nanch, PCACHE_ANCHOR_ENTRY_SIZE)))
             return PCACHE_E_NO_MEMORY;
@@ -347,6 +667,7 @@ pcache_status reloc_persist_class(pcache_builder *b, pcache_class cls, const rel
     uint64_t used = anchors_used(b, cs), r = 0;
     uint32_t nanch;
     pcache_byte_order order = (pcache_byte_order)b->id.byte_order;
+    pcache_status st;
 
     *sites = cs->sites;
     *nsites = cs->nsites;
@@ -400,10 +721,14 @@ pcache_status reloc_persist_class(pcache_builder *b, pcache_class cls, const rel
          * addresses; zero when that placeholder itself does not fit (the
          * loader rewrites every recorded field). */
         memset(s->bytes, 0, sizeof s->bytes);
-        if (patch_fits(p->kind, v))
+        if (cs->compact && implicit_addend(p)) /* the compact form's implicit addend (9.10) */
+            patch_store(p->kind, order, s->bytes, implicit_value(p));
+        else if (patch_fits(p->kind, v))
             patch_store(p->kind, order, s->bytes, v);
 
-        {
+        if (cs->compact) {
+            r++; /* the compact table is filled below, from the plan */
+        } else {
             uint8_t *rec = cs->relocs + r * PCACHE_RELOC_RECORD_SIZE;
             memset(rec, 0, PCACHE_RELOC_RECORD_SIZE);
             rec[RR_KIND] = (uint8_t)p->kind;
@@ -424,6 +749,8 @@ pcache_status reloc_persist_class(pcache_builder *b, pcache_class cls, const rel
         }
     }
 
+    if (cs->compact && (st = compact_fill(b, cls, index_of_slot)) != PCACHE_OK)
+        return st;
     for (uint32_t j = 0; j < nanch; j++) {
         const anchor_src *a = &b->anchors[slot_of_index[j]];
         uint8_t *e = cs->anchor_table + (size_t)j * PCACHE_ANCHOR_ENTRY_SIZE;
@@ -442,6 +769,7 @@ void reloc_builder_free(pcache_builder *b)
         free(b->cls[c].sites);
         free(b->cls[c].relocs);
         free(b->cls[c].anchor_table);
+        compact_free(&b->cls[c]);
     }
     free(b->patches);
 }

@@ -75,6 +75,13 @@ typedef struct class_state {
     uint64_t nrelocs;
     uint8_t *anchor_table; /* ".anchors" bytes, filled at persist */
     uint32_t nanchor_entries;
+    /* the compact form (".crelocs", docs/FORMAT.md 9.10), planned at size:
+     * record r is site rec_site[r], of shape rec_shape[r]; shape k's first
+     * record is shape_first[k] */
+    int compact;
+    uint32_t *rec_site, *rec_shape, *shape_first;
+    uint32_t nshapes;
+    uint64_t crelocs_size;
 } class_state;
 
 struct pcache_builder {
@@ -85,6 +92,7 @@ struct pcache_builder {
     size_t npatches, patch_cap;
     anchor_src anchors[PCACHE_MAX_ANCHORS];
     uint32_t nanchors;
+    pcache_reloc_form reloc_form; /* pcache_builder_set_reloc_form() */
     /* pcache_builder_set_build(): the ".build" section's bytes */
     uint8_t build[PCACHE_BUILD_SECTION_MAX];
     uint32_t build_size;

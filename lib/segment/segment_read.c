@@ -11,8 +11,8 @@
 #include "format.h"
 #include "layout.h"
 #include "report.h"
-#include "section_names.h"
 #include "segment_read.h"
+#include "section_names.h"
 
 /* Readers compare in this order; each step trusts only what earlier steps
  * verified.  The numbered comments below are the steps of docs/FORMAT.md
@@ -42,10 +42,16 @@ static inline int section_name_known(const pcache_segment *seg, const char *name
     return 0;
 }
 
+/* The newest minor this reader knows the types of: PCACHE_FORMAT_MINOR.
+ * Tests lower it to read as a 1.1 reader does, to which ".crelocs" (type
+ * 4) is an unknown critical section (docs/FORMAT.md 6). */
+uint16_t segment_reader_minor = PCACHE_FORMAT_MINOR;
+
 /* The library's own types are known whatever names the client lists. */
 static int library_type(uint16_t type)
 {
-    return type == PCACHE_TYPE_RELOCS || type == PCACHE_TYPE_ANCHORS;
+    return type == PCACHE_TYPE_RELOCS || type == PCACHE_TYPE_ANCHORS ||
+           (type == PCACHE_TYPE_CRELOCS && segment_reader_minor >= FORMAT_MINOR_CRELOCS);
 }
 
 static inline int entry_known(const pcache_segment *seg, const uint8_t *e)

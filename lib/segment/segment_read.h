@@ -27,4 +27,8 @@ pcache_status segment_resurrect_placed(pcache_segment *seg, pcache_class cls, co
                                        uint64_t available, const pcache_expect *exp,
                                        const segment_place *place, pcache_report *rep);
 
+/* The newest minor whose section types this reader knows (segment_read.c):
+ * PCACHE_FORMAT_MINOR; tests set it to 1 to read as a 1.1 reader. */
+extern uint16_t segment_reader_minor;
+
 #endif

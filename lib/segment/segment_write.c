@@ -143,7 +143,7 @@ static pcache_status add_section(pcache_builder *b, pcache_class cls, const char
     if (name[0] == '.')
         return report_fail(&b->report, PCACHE_E_SECTION_NAME, cls, name, 0, 0, 0, 0,
                            "section names starting with '.' are reserved for the library");
-    if (type == PCACHE_TYPE_RELOCS || type == PCACHE_TYPE_ANCHORS)
+    if (type == PCACHE_TYPE_RELOCS || type == PCACHE_TYPE_ANCHORS || type == PCACHE_TYPE_CRELOCS)
         return report_fail(&b->report, PCACHE_E_INVALID_ARGUMENT, cls, name, 0, 0, 0, 0,
                            "section type %u is the library's (relocations)", type);
     if (!is_pow2_u64(align) || align > b->id.page_size)
@@ -551,8 +551,11 @@ static pcache_status persist_direct(pcache_builder *b, pcache_class cls, uint8_t
 
     for (uint32_t i = 0; i < cs->n; i++) {
         encode_entry(&cs->sec[i], dst + SEG_HEADER_SIZE + (uint64_t)SEG_ENTRY_SIZE * i);
-        if (cs->sec[i].compress)
-            minor = FORMAT_MINOR_COMPRESSED; /* class_format_minor(), in the same pass */
+        /* class_format_minor(), in the same pass */
+        if (cs->sec[i].type == PCACHE_TYPE_CRELOCS)
+            minor = FORMAT_MINOR_CRELOCS;
+        else if (cs->sec[i].compress && minor < FORMAT_MINOR_COMPRESSED)
+            minor = FORMAT_MINOR_COMPRESSED;
     }
     encode_segment_header(&b->id, cls, cs->seg_flags, cs->n, cs->file_offs, &cs->lay,
                           paths ? paths->oneshot[checksum_xxh3_size_class((size_t)table_bytes)]->oneshot(

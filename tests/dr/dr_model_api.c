@@ -618,21 +618,48 @@ void dr_model_hello_unit(dr_model_unit *u)
 /* The client library's image where dr_get_client_base() says it is: the
  * bytes given, read-only, as the loader maps a library's first segment
  * (what the adapter reads the library's build id from). */
+/* Client images the model mapped outside DR's reservation, kept across
+ * dr_model_reset(): a process that models DR twice (make_corpus writes
+ * two files) maps the same client base again, over its own image. */
+static struct {
+    uint8_t *at;
+    size_t len;
+} own_images[DRM_MAX_CLIENT_LIBS];
+
+static int own_image(const uint8_t *at, size_t len)
+{
+    for (unsigned k = 0; k < DRM_MAX_CLIENT_LIBS; k++)
+        if (own_images[k].at && at >= own_images[k].at && len <= own_images[k].len &&
+            (size_t)(at - own_images[k].at) <= own_images[k].len - len)
+            return 1;
+    return 0;
+}
+
 int dr_model_map_client_image(client_id_t id, const void *image, size_t size)
 {
     uint8_t *at;
     size_t len = (size + DRM_PAGE - 1) & ~(size_t)(DRM_PAGE - 1);
     void *p;
+    int own;
 
     if (id >= DRM_MAX_CLIENT_LIBS || !drm.client_base[id] || (drm.client_base[id] & (DRM_PAGE - 1)) || !len)
         return -1;
     at = (uint8_t *)(uintptr_t)drm.client_base[id];
-    /* inside DR's reservation the model owns the space; elsewhere never
-     * map over what is there */
+    /* inside DR's reservation the model owns the space, and over an image
+     * it mapped before; elsewhere never map over what is there */
+    own = drm_in_reservation(at) || own_image(at, len);
     p = mmap(at, len, PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | (drm_in_reservation(at) ? MAP_FIXED : MAP_FIXED_NOREPLACE), -1, 0);
+             MAP_PRIVATE | MAP_ANONYMOUS | (own ? MAP_FIXED : MAP_FIXED_NOREPLACE), -1, 0);
     if (p != at)
         return -1;
+    if (!drm_in_reservation(at) && !own_image(at, len)) {
+        for (unsigned k = 0; k < DRM_MAX_CLIENT_LIBS; k++)
+            if (!own_images[k].at) {
+                own_images[k].at = at;
+                own_images[k].len = len;
+                break;
+            }
+    }
     memcpy(at, image, size);
     if (mprotect(at, len, PROT_READ) != 0)
         return -1;

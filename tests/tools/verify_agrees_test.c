@@ -304,6 +304,8 @@ static pcache_builder *relocated_builder(int compress, int with_rw)
     assert_int_equal(pcache_identity_init(&id, "agree", 5), PCACHE_OK);
     id.page_size = 4096;
     assert_int_equal(pcache_builder_new(&b, &id), PCACHE_OK);
+    /* the 48-byte form: the cases edit a record's fields */
+    assert_int_equal(pcache_builder_set_reloc_form(b, PCACHE_RELOC_FORM_RECORDS), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RO, "table", table, sizeof table, 8, 0), PCACHE_OK);
     assert_int_equal(pcache_builder_add(b, PCACHE_RO, "text", text, sizeof text, 1, 0), PCACHE_OK);
     if (compress)
