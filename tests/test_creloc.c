@@ -1947,6 +1947,301 @@ static void test_review5_differential_groups(void **state)
     assert_true(applied > 200);
 }
 
+/* ---- review6 (h-review6): the review5 fix (efc5c88) examined ---- */
+
+/* An rx image with implicit shapes in two site sections ("code" and
+ * "data": abs64 to ro table, rel32 to client) and explicit ones in both
+ * (abs32 to "low" with addend -16: the sum does not fit an abs32 field),
+ * in byte order bo. */
+static uint8_t *r6_image(pcache_byte_order bo, pcache_builder **bp, pcache_identity *id, uint64_t *size, void **blk)
+{
+    static uint8_t tbl[64], code_b[128], data_b[96];
+    uint64_t ro_size;
+
+    memset(tbl, 0, sizeof tbl);
+    test_fill(code_b, sizeof code_b, 61);
+    test_fill(data_b, sizeof data_b, 62);
+    test_identity(id, PCACHE_CHECKSUM_XXH3_64);
+    id->byte_order = bo;
+    assert_int_equal(pcache_builder_new(bp, id), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(*bp, PCACHE_RO, "table", tbl, sizeof tbl, 8, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(*bp, PCACHE_RX, "code", code_b, sizeof code_b, 16, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_add(*bp, PCACHE_RX, "data", data_b, sizeof data_b, 8, 0), PCACHE_OK);
+    assert_int_equal(pcache_builder_set_anchor(*bp, "client", CLIENT_AT_PERSIST), PCACHE_OK);
+    assert_int_equal(pcache_builder_set_anchor(*bp, "low", LOW_AT_PERSIST), PCACHE_OK);
+    for (int sec = 0; sec < 2; sec++) {
+        const char *name = sec ? "data" : "code";
+        for (uint64_t i = 0; i < 4; i++) {
+            pcache_patch p = to_table(24 * i, PCACHE_RELOC_ABS64, 8 * i + (uint64_t)sec, 0);
+            p.section = name;
+            add(*bp, p);
+            p = to_anchor(24 * i + 8, PCACHE_RELOC_REL32, 4, "client", 0x100 + 16 * i, (int64_t)sec);
+            p.section = name;
+            add(*bp, p);
+            p = to_anchor(24 * i + 16, PCACHE_RELOC_ABS32, 0, "low", 0, -16 - (int64_t)i);
+            p.section = name;
+            add(*bp, p);
+        }
+    }
+    assert_int_equal(pcache_builder_size(*bp, PCACHE_RO, F_RO, &ro_size), PCACHE_OK);
+    return test_persist(*bp, PCACHE_RX, F_RX, size, blk);
+}
+
+/* What a fresh struct over the pristine bytes writes for base b: the
+ * right bytes, the whole segment. */
+static uint8_t *r6_oracle(const uint8_t *pristine, uint64_t size, const pcache_identity *id, uint64_t b,
+                          uint64_t *now)
+{
+    pcache_segment fresh;
+    pcache_report rep;
+    uint8_t *src = malloc(size), *dst = malloc(size);
+    memcpy(src, pristine, size);
+    memcpy(dst, pristine, size);
+    assert_int_equal(resurrect(&fresh, src, size, PCACHE_RX, id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    assert_int_equal(pcache_reloc_apply(&fresh, dst, b, resolve, now, &rep), PCACHE_OK);
+    free(src);
+    return dst;
+}
+
+static int r6_has_implicit_in(const uint8_t *rx, const char *a, const char *b2)
+{
+    int ci = section_index(rx, ".crelocs"), ia = section_index(rx, a), ib = section_index(rx, b2), fa = 0, fb = 0;
+    const uint8_t *t;
+    uint64_t n;
+    if (ci < 0)
+        return 0;
+    t = rx + ld64(entry((uint8_t *)rx, ci) + SE_OFFSET);
+    n = ld64(t + 8);
+    for (uint64_t k = 0; k < n; k++) {
+        const uint8_t *sh = t + CR_HEADER_SIZE + CR_SHAPE_SIZE * k;
+        if (sh[CS_ADDEND_RULE] == CR_ADDEND_IMPLICIT) {
+            fa |= ld16(sh + CS_SITE_SECTION) == ia;
+            fb |= ld16(sh + CS_SITE_SECTION) == ib;
+        }
+    }
+    return fa && fb;
+}
+
+/* Held (regression): a stale copy of an applied struct is refused in
+ * place and to a copy, at every level, both byte orders, implicit shapes
+ * in two sections beside explicit ones; the struct that did the last
+ * apply stays right, in place and to a copy. */
+static void test_review6_stale_applied_matrix(void **state)
+{
+    static const pcache_validation levels[] = {PCACHE_VALIDATE_FULL, PCACHE_VALIDATE_LAZY, PCACHE_VALIDATE_HEADER};
+    (void)state;
+    for (int bo = 0; bo < 2; bo++)
+        for (size_t l = 0; l < 3; l++) {
+            pcache_identity id;
+            pcache_builder *b;
+            uint64_t size, now[4] = {CLIENT_NOW, 0, 0, 0x10000};
+            void *blk;
+            uint8_t *rx, *pristine, *before, *copy, *want;
+            pcache_segment seg, stale;
+            pcache_report rep;
+            const uint64_t b1 = BASE, b2 = BASE + 0x100000, b3 = BASE + 0x300000;
+
+            rx = r6_image(bo ? PCACHE_BIG_ENDIAN : PCACHE_LITTLE_ENDIAN, &b, &id, &size, &blk);
+            assert_true(r6_has_implicit_in(rx, "code", "data"));
+            pristine = malloc(size);
+            memcpy(pristine, rx, size);
+            assert_int_equal(resurrect(&seg, rx, size, PCACHE_RX, &id, levels[l], &rep), PCACHE_OK);
+            assert_int_equal(pcache_reloc_apply(&seg, rx, b1, resolve, now, &rep), PCACHE_OK);
+            stale = seg;
+            assert_int_equal(pcache_reloc_apply(&seg, rx, b2, resolve, now, &rep), PCACHE_OK);
+            want = r6_oracle(pristine, size, &id, b2, now);
+            assert_memory_equal(rx, want, size);
+            free(want);
+            before = malloc(size);
+            memcpy(before, rx, size);
+            assert_int_equal(pcache_reloc_apply(&stale, rx, b3, resolve, now, &rep), PCACHE_E_SECTION_CHECKSUM);
+            assert_memory_equal(rx, before, size);
+            copy = malloc(size);
+            memcpy(copy, pristine, size);
+            assert_int_equal(pcache_reloc_apply(&stale, copy, b3, resolve, now, &rep), PCACHE_E_SECTION_CHECKSUM);
+            assert_memory_equal(copy, pristine, size);
+            want = r6_oracle(pristine, size, &id, b3, now);
+            assert_int_equal(pcache_reloc_apply(&seg, copy, b3, resolve, now, &rep), PCACHE_OK);
+            assert_memory_equal(copy, want, size);
+            assert_int_equal(pcache_reloc_apply(&seg, rx, b3, resolve, now, &rep), PCACHE_OK);
+            assert_memory_equal(rx, want, size);
+            /* back to b2's bytes through seg: the stale struct's b1 sum no
+             * longer matches either */
+            assert_int_equal(pcache_reloc_apply(&stale, copy, b1, resolve, now, &rep), PCACHE_E_SECTION_CHECKSUM);
+            /* and back to b1: the stale struct's state describes the bytes again */
+            assert_int_equal(pcache_reloc_apply(&seg, rx, b1, resolve, now, &rep), PCACHE_OK);
+            free(want);
+            want = r6_oracle(pristine, size, &id, b2, now);
+            memcpy(copy, pristine, size);
+            assert_int_equal(pcache_reloc_apply(&stale, copy, b2, resolve, now, &rep), PCACHE_OK);
+            assert_memory_equal(copy, want, size);
+            free(want);
+            free(copy);
+            free(before);
+            free(pristine);
+            free(blk);
+            pcache_builder_free(b);
+        }
+}
+
+/* Review 6, finding 1 (medium): the stale-copy hole stays open for a copy
+ * of the struct made before the first apply in place.  stale = seg while
+ * pristine; seg applies in place (EX_B); stale applies to a separate copy
+ * for b2: nothing compares the implicit sections with anything
+ * (lib/reloc/reloc_apply.c apply_compact: the pristine check runs only
+ * when in_place), so the addends are read as EX_B's relocated values and
+ * PCACHE_OK is returned with wrong pointers in dst.  FULL and HEADER:
+ * what reloc.h/FORMAT.md 9.10 now concede ("by a struct whose state is
+ * pristine ... wrong values"), though efc5c88 says the stale copy is
+ * refused.  LAZY too, once the site section was read (pcache_segment_find
+ * verified it) before the copy was made: step 2 skips verified sections,
+ * contrary to FORMAT.md 9.10 ("under LAZY, apply's step 2 fails the
+ * checksum").  The pristine check (one hash per implicit site section)
+ * on every apply of pristine implicit fields, in place or not, would
+ * close it. */
+static void test_review6_pristine_stale_copy_to_copy(void **state)
+{
+    static const pcache_validation levels[] = {PCACHE_VALIDATE_FULL, PCACHE_VALIDATE_HEADER, PCACHE_VALIDATE_LAZY};
+    int wrong = 0;
+    (void)state;
+    for (size_t l = 0; l < 3; l++) {
+        pcache_identity id;
+        pcache_builder *b;
+        uint64_t size, now[3] = {EX_CLIENT, 0, 0};
+        void *blk;
+        uint8_t *rx, *copy;
+        pcache_segment seg, stale;
+        pcache_report rep;
+        pcache_status st;
+        const uint64_t b2 = EX_B + 0x10000000ull;
+
+        rx = example_rx(&b, &id, &size, &blk);
+        assert_int_equal(resurrect(&seg, rx, size, PCACHE_RX, &id, levels[l], &rep), PCACHE_OK);
+        if (levels[l] == PCACHE_VALIDATE_LAZY) {
+            /* LAZY too, once "code" was read (verified) before the copy:
+             * step 2 no longer hashes it, contrary to FORMAT.md 9.10's
+             * "under LAZY, apply's step 2 fails the checksum" */
+            pcache_view v;
+            assert_int_equal(pcache_segment_find(&seg, "code", &v, &rep), PCACHE_OK);
+        }
+        stale = seg; /* pristine */
+        copy = malloc(size);
+        memcpy(copy, rx, size);
+        assert_int_equal(pcache_reloc_apply(&seg, rx, EX_B, resolve, now, &rep), PCACHE_OK);
+        st = pcache_reloc_apply(&stale, copy, b2, resolve, now, &rep);
+        if (st == PCACHE_OK) {
+            /* fails at every level: the fields hold b2 + (EX_B's values) */
+            for (size_t i = 0; i < EX_N; i++) {
+                uint64_t got = ex_sites[i].kind == PCACHE_RELOC_ABS64 ? ld64(copy + 0x1c0 + ex_sites[i].site)
+                                                                      : ld32(copy + 0x1c0 + ex_sites[i].site);
+                if (got != ex_value(i, b2, EX_CLIENT)) {
+                    print_message("level %d: record %zu: 0x%" PRIx64 ", want 0x%" PRIx64 " (PCACHE_OK returned)\n",
+                                  (int)levels[l], i, got, ex_value(i, b2, EX_CLIENT));
+                    wrong++;
+                    break;
+                }
+            }
+        } else {
+            assert_int_equal(st, PCACHE_E_SECTION_CHECKSUM);
+        }
+        free(copy);
+        free(blk);
+        pcache_builder_free(b);
+    }
+    if (wrong)
+        fail_msg("%d of 3 levels wrote wrong pointers through a stale pristine struct", wrong);
+}
+
+/* Review 6, finding 2 (medium): record reads through a stale struct are
+ * not checked at all, though reloc.h says an implicit record is "read
+ * back as apply reads it (see pcache_reloc_apply)" and FORMAT.md 9.10
+ * "Apply, and every decoder of records, use it": apply now refuses the
+ * stale state (PCACHE_E_SECTION_CHECKSUM), pcache_segment_reloc and the
+ * iterator return PCACHE_OK with wrong target offsets (lib/reloc/creloc.c
+ * creloc_record: the bias of the stale state, no hash compared).  A tool
+ * that relocates by hand from the records writes wrong pointers. */
+static void test_review6_stale_struct_reads(void **state)
+{
+    (void)state;
+    for (int pre = 0; pre < 2; pre++) {
+        pcache_identity id;
+        pcache_builder *b;
+        uint64_t size, now[3] = {EX_CLIENT, 0, 0};
+        void *blk;
+        uint8_t *rx, *pristine;
+        pcache_segment seg, stale, fresh;
+        pcache_report rep;
+        pcache_reloc_iter it;
+        const uint64_t b2 = EX_B + 0x10000000ull;
+
+        rx = example_rx(&b, &id, &size, &blk);
+        pristine = malloc(size);
+        memcpy(pristine, rx, size);
+        assert_int_equal(resurrect(&fresh, pristine, size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+        assert_int_equal(resurrect(&seg, rx, size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+        if (pre)
+            stale = seg; /* pristine */
+        assert_int_equal(pcache_reloc_apply(&seg, rx, EX_B, resolve, now, &rep), PCACHE_OK);
+        if (!pre)
+            stale = seg; /* applied at EX_B */
+        assert_int_equal(pcache_reloc_apply(&seg, rx, b2, resolve, now, &rep), PCACHE_OK);
+        assert_int_equal(pcache_reloc_iter_init(&it, &stale), PCACHE_OK);
+        for (uint64_t i = 0; i < EX_N; i++) {
+            pcache_reloc want, got;
+            pcache_status s1, s2;
+            assert_int_equal(pcache_segment_reloc(&fresh, i, &want), PCACHE_OK);
+            s1 = pcache_segment_reloc(&stale, i, &got);
+            if (s1 == PCACHE_OK)
+                assert_same_reloc(&got, &want, i); /* fails: target_offset off by b2 - EX_B (or b2's value) */
+            s2 = pcache_reloc_iter_next(&it, &got);
+            if (s2 == PCACHE_OK)
+                assert_same_reloc(&got, &want, i);
+        }
+        free(pristine);
+        free(blk);
+        pcache_builder_free(b);
+    }
+}
+
+/* Held (regression): dst == base, and dst just before or just after the
+ * segment, are accepted; every partial overlap is refused. */
+static void test_review6_overlap_bounds(void **state)
+{
+    pcache_identity id;
+    pcache_builder *b;
+    uint64_t size, now[3] = {EX_CLIENT, 0, 0};
+    void *blk;
+    uint8_t *rx, *buf, *base;
+    uint64_t stride;
+    pcache_segment seg;
+    pcache_report rep;
+    (void)state;
+
+    rx = example_rx(&b, &id, &size, &blk);
+    stride = (size + 4095) / 4096 * 4096;
+    buf = aligned_alloc(4096, 3 * stride);
+    base = buf + stride; /* (resurrect wants it page-aligned) */
+    memcpy(base, rx, size);
+    assert_int_equal(resurrect(&seg, base, size, PCACHE_RX, &id, PCACHE_VALIDATE_FULL, &rep), PCACHE_OK);
+    {
+        const int64_t bad[] = {1, -1, (int64_t)size - 1, -(int64_t)size + 1, 8, -8};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+            assert_int_equal(pcache_reloc_apply(&seg, base + bad[i], EX_B, resolve, now, &rep),
+                             PCACHE_E_INVALID_ARGUMENT);
+    }
+    memcpy(base - size, rx, size); /* ends where the segment begins */
+    assert_int_equal(pcache_reloc_apply(&seg, base - size, EX_B, resolve, now, &rep), PCACHE_OK);
+    ex_assert_values(base - size, EX_B, EX_CLIENT);
+    memcpy(base + size, rx, size);
+    assert_int_equal(pcache_reloc_apply(&seg, base + size, EX_B, resolve, now, &rep), PCACHE_OK);
+    ex_assert_values(base + size, EX_B, EX_CLIENT);
+    assert_int_equal(pcache_reloc_apply(&seg, base, EX_B, resolve, now, &rep), PCACHE_OK);
+    ex_assert_values(base, EX_B, EX_CLIENT);
+    free(buf);
+    free(blk);
+    pcache_builder_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1976,6 +2271,10 @@ int main(void)
         cmocka_unit_test(test_review5_overlapping_dst),
         cmocka_unit_test(test_review5_forged_iterator_reads_past_segment),
         cmocka_unit_test(test_iterator_overwritten),
+        cmocka_unit_test(test_review6_stale_applied_matrix),
+        cmocka_unit_test(test_review6_overlap_bounds),
+        cmocka_unit_test(test_review6_pristine_stale_copy_to_copy),
+        cmocka_unit_test(test_review6_stale_struct_reads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
