@@ -221,7 +221,7 @@ typedef int (*pcache_anchor_resolver)(void *ctx, const char *name, uint64_t pers
  * implicit shape holds the record's addend, and apply reads it at the
  * segment's bytes (seg->base), whatever dst is.  seg remembers what those
  * fields hold: as written (after resurrect), or relocated by an apply in
- * place (dst overlapping seg->base) for an image base and anchor
+ * place (dst = seg->base) for an image base and anchor
  * addresses it keeps; it reads each addend back accordingly.  So:
  *  - applying to a copy, any number of times, before or after an apply in
  *    place, writes the right values; seg is not changed;
@@ -243,9 +243,13 @@ typedef int (*pcache_anchor_resolver)(void *ctx, const char *name, uint64_t pers
  *    fresh bytes again.
  * Another struct over bytes relocated in place (or any change to segment
  * bytes after resurrect) is caught by LAZY apply's verification and by the
- * checks above; a FULL or HEADER apply to a copy by a struct whose state
- * is pristine reads the fields as they are: wrong values, never a read or
- * write outside the segment.  An apply in place updates that state in seg
+ * checks above; an apply to a copy by a struct whose state is pristine
+ * (for example a copy of seg made before its apply in place) reads the
+ * fields as they are, under FULL and HEADER, and under LAZY when the
+ * section was verified before: wrong values, never a read or write
+ * outside the segment.  Hashing every such section at every apply would
+ * cost about as much as the apply: after an apply in place, use the
+ * struct that made it, or resurrect again.  An apply in place updates that state in seg
  * (and seals it again).
  * dst is seg->base (in place) or does not overlap the segment's bytes:
  * else PCACHE_E_INVALID_ARGUMENT.
@@ -315,7 +319,12 @@ PCACHE_API uint64_t pcache_segment_reloc_count(const pcache_segment *seg);
  * A record of an implicit shape (9.10) is reported with its addend in
  * target_offset and addend 0, read back as apply reads it (see
  * pcache_reloc_apply); PCACHE_E_SEGMENT_CHANGED after an apply in place
- * that stopped partway.
+ * that stopped partway.  After an apply in place through seg, this call
+ * and pcache_reloc_iter_init() first check, as apply does, that the
+ * sections holding implicit addends hash to what that apply left
+ * (PCACHE_E_SECTION_CHECKSUM else, e.g. a copy of seg made before the
+ * bytes were relocated again); a struct whose state is pristine reads the
+ * fields as they are (see pcache_reloc_apply on other structs).
  * Cost: O(1) for ".relocs"; for ".crelocs", O(runs before the record):
  * reading every record through this is quadratic in the number of runs.
  * Iterate with pcache_reloc_iter instead. */

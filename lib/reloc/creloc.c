@@ -106,6 +106,35 @@ pcache_status creloc_record(const pcache_segment *seg, const reloc_tables *t, co
     return PCACHE_OK;
 }
 
+pcache_status creloc_state_check(const pcache_segment *seg, const reloc_tables *t)
+{
+    uint64_t done[PCACHE_MAX_SECTIONS / 64] = {0}, sum = 0;
+    int implicit = 0;
+
+    if (!t->compact || seg->relocs_state != PCACHE_RELOCS_APPLIED)
+        return PCACHE_OK;
+    for (uint32_t k = 0; k < t->nshapes; k++) {
+        const uint8_t *sh = t->shapes + (uint64_t)CR_SHAPE_SIZE * k;
+        uint32_t s;
+        uint64_t off, size;
+        if (sh[CS_ADDEND_RULE] != CR_ADDEND_IMPLICIT)
+            continue;
+        implicit = 1;
+        s = ld16(sh + CS_SITE_SECTION);
+        if (s >= seg->section_count || !reloc_data_section(seg, s))
+            return PCACHE_E_SEGMENT_CHANGED;
+        off = reloc_section_offset(seg, s);
+        size = reloc_section_size(seg, s);
+        if (off > seg->size || size > seg->size - off)
+            return PCACHE_E_SEGMENT_CHANGED;
+        if (done[s / 64] & (1ull << (s % 64)))
+            continue;
+        done[s / 64] |= 1ull << (s % 64);
+        sum = creloc_sum_fold(sum, pcache_checksum(seg->identity.checksum, seg->base + off, (size_t)size), s);
+    }
+    return !implicit || sum == seg->relocs_applied_sum ? PCACHE_OK : PCACHE_E_SECTION_CHECKSUM;
+}
+
 /* Record i of a compact table: a walk over the runs before it, then over
  * the members of its run before it: O(runs + members), no state kept. */
 static pcache_status creloc_record_read(const pcache_segment *seg, const reloc_tables *t, uint64_t i,
@@ -199,7 +228,8 @@ pcache_status pcache_reloc_iter_init(pcache_reloc_iter *it, const pcache_segment
     if (!it || !seg || !seg->base)
         return PCACHE_E_INVALID_ARGUMENT;
     memset(it, 0, sizeof *it);
-    if ((s = reloc_seal_check(seg, NULL)) != PCACHE_OK || (s = reloc_tables_find(seg, &t, NULL)) != PCACHE_OK)
+    if ((s = reloc_seal_check(seg, NULL)) != PCACHE_OK || (s = reloc_tables_find(seg, &t, NULL)) != PCACHE_OK ||
+        (s = creloc_state_check(seg, &t)) != PCACHE_OK)
         return s;
     memset(&st, 0, sizeof st);
     st.base = seg->base;

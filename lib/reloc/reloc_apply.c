@@ -859,7 +859,7 @@ static pcache_status implicit_sections(const pcache_segment *seg, const apply_ct
             continue;
         done[run.index / 64] |= 1ull << (run.index % 64);
         got = pcache_checksum(seg->identity.checksum, seg->base + run.offset, (size_t)run.size);
-        *sum = (*sum ^ got) * 0x9E3779B97F4A7C15ull + run.index;
+        *sum = creloc_sum_fold(*sum, got, run.index);
         if (!pristine)
             continue;
         want = ld64be(seg->base + trailer + (uint64_t)SEG_TRAILER_ENTRY_SIZE * run.index + ST_STORED_CHECKSUM);

@@ -451,6 +451,8 @@ pcache_status pcache_segment_reloc(const pcache_segment *seg, uint64_t index, pc
         return st;
     if (index >= seg->relocs_count || index >= t.nrelocs)
         return PCACHE_E_NOT_FOUND;
+    if ((st = creloc_state_check(seg, &t)) != PCACHE_OK)
+        return st;
     return reloc_record_read(seg, &t, index, out);
 }
 

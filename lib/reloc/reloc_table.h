@@ -89,6 +89,23 @@ const char *creloc_err_text(creloc_err e);
 uint64_t creloc_implicit_bias(const pcache_segment *seg, const uint8_t *shape, uint64_t section_offset,
                               uint64_t pos);
 
+/* The hash of the sections holding implicit addends (docs/FORMAT.md
+ * 9.10): each section's checksum c, by the segment's algorithm, folded
+ * once per section, in shape order, from h = 0. */
+static inline uint64_t creloc_sum_fold(uint64_t h, uint64_t c, uint32_t section)
+{
+    return (h ^ c) * 0x9E3779B97F4A7C15ull + section;
+}
+
+/* For readers of records: after an apply in place (seg's state applied),
+ * the sections holding implicit addends must hash to what that apply left
+ * (else PCACHE_E_SECTION_CHECKSUM: relocated again through another
+ * struct, or changed; PCACHE_E_SEGMENT_CHANGED when a shape's site
+ * section is no longer a data section inside the segment).  PCACHE_OK,
+ * nothing read, for the 48-byte form, pristine fields or no implicit
+ * shape. */
+pcache_status creloc_state_check(const pcache_segment *seg, const reloc_tables *t);
+
 /* The record of member mb of run r whose field is at site offset pos:
  * for an implicit shape, its addend read back at seg->base (above) as its
  * target offset, addend 0.  PCACHE_E_SEGMENT_CHANGED for an implicit
